@@ -1,0 +1,323 @@
+-- migrate:repeatable
+-- 002_common.sql: shared helpers of the ngx_dashboards_* functions:
+-- errors, timestamps, JSON helpers, project context, authentication and
+-- dashboard permissions.  Only CREATE OR REPLACE: sql/migrate re-applies this
+-- file on every run (first line).  See doc/CONTRACT.md for the agreement with
+-- the C module.
+
+-- errors ------------------------------------------------------------------
+
+-- The standard drf-exceptions-hog body, compact, keys in PostHog's order.
+CREATE OR REPLACE FUNCTION ngx_dashboards_error_body(p_type text, p_code text, p_detail text, p_attr text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT '{"type":' || to_json(p_type)::text
+        || ',"code":' || to_json(p_code)::text
+        || ',"detail":' || to_json(p_detail)::text
+        || ',"attr":' || coalesce(to_json(p_attr)::text, 'null') || '}'
+$$;
+
+-- Refuse the request: SQLSTATE 'DB' || status, MESSAGE = the JSON body.
+CREATE OR REPLACE FUNCTION ngx_dashboards_fail(status int, type text, code text, detail text, attr text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'DB' || lpad(status::text, 3, '0'),
+        MESSAGE = ngx_dashboards_error_body(type, code, detail, attr);
+END $$;
+
+-- Refuse the request with an arbitrary body ({"detail": ..}, {"error": ..}).
+CREATE OR REPLACE FUNCTION ngx_dashboards_fail_body(status int, body json)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'DB' || lpad(status::text, 3, '0'),
+        MESSAGE = body::text;
+END $$;
+
+-- shortcuts for the common bodies
+CREATE OR REPLACE FUNCTION ngx_dashboards_not_found()
+RETURNS void LANGUAGE sql AS $$
+    SELECT ngx_dashboards_fail(404, 'invalid_request', 'not_found', 'Not found.', NULL)
+$$;
+
+CREATE OR REPLACE FUNCTION ngx_dashboards_validation(p_detail text, p_attr text, p_code text DEFAULT 'invalid_input')
+RETURNS void LANGUAGE sql AS $$
+    SELECT ngx_dashboards_fail(400, 'validation_error', p_code, p_detail, p_attr)
+$$;
+
+CREATE OR REPLACE FUNCTION ngx_dashboards_denied(p_detail text)
+RETURNS void LANGUAGE sql AS $$
+    SELECT ngx_dashboards_fail(403, 'authentication_error', 'permission_denied', p_detail, NULL)
+$$;
+
+-- values -------------------------------------------------------------------
+
+-- ISO 8601 in UTC with microseconds and Z; NULL stays NULL.
+CREATE OR REPLACE FUNCTION ngx_dashboards_ts(timestamptz)
+RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+-- Python truthiness of a JSON value (null, false, 0, "", [], {} are false;
+-- a missing key, i.e. SQL NULL, too).
+CREATE OR REPLACE FUNCTION ngx_dashboards_truthy(jsonb)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE jsonb_typeof($1)
+        WHEN 'object'  THEN $1 <> '{}'::jsonb
+        WHEN 'array'   THEN jsonb_array_length($1) > 0
+        WHEN 'string'  THEN $1 <> '""'::jsonb
+        WHEN 'number'  THEN ($1 #>> '{}')::numeric <> 0
+        WHEN 'boolean' THEN $1 = 'true'::jsonb
+        ELSE false END
+$$;
+
+-- A JSON value read as a DRF-lenient boolean (C normally sends true/false
+-- already).  JSON null gives NULL; anything else unreadable raises 400.
+CREATE OR REPLACE FUNCTION ngx_dashboards_jbool(p_value jsonb, p_attr text)
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    CASE jsonb_typeof(p_value)
+    WHEN 'boolean' THEN RETURN p_value = 'true'::jsonb;
+    WHEN 'null' THEN RETURN NULL;
+    WHEN 'number' THEN
+        IF (p_value #>> '{}')::numeric = 1 THEN RETURN true; END IF;
+        IF (p_value #>> '{}')::numeric = 0 THEN RETURN false; END IF;
+    WHEN 'string' THEN
+        IF lower(p_value #>> '{}') IN ('true', 't', 'yes', 'y', 'on', '1') THEN RETURN true; END IF;
+        IF lower(p_value #>> '{}') IN ('false', 'f', 'no', 'n', 'off', '0') THEN RETURN false; END IF;
+    ELSE
+        IF p_value IS NULL THEN RETURN NULL; END IF;
+    END CASE;
+    PERFORM ngx_dashboards_validation('Must be a valid boolean.', p_attr);
+    RETURN NULL;
+END $$;
+
+-- A JSON value read as a DRF string (numbers become strings); NULL for
+-- JSON null; 400 for other types or when longer than p_max.
+CREATE OR REPLACE FUNCTION ngx_dashboards_jstr(p_value jsonb, p_attr text, p_max int DEFAULT NULL,
+                                               p_max_message text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v text;
+BEGIN
+    IF p_value IS NULL OR jsonb_typeof(p_value) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(p_value) NOT IN ('string', 'number') THEN
+        PERFORM ngx_dashboards_validation('Not a valid string.', p_attr);
+    END IF;
+    v := p_value #>> '{}';
+    IF p_max IS NOT NULL AND char_length(v) > p_max THEN
+        PERFORM ngx_dashboards_validation(
+            coalesce(p_max_message, format('Ensure this field has no more than %s characters.', p_max)),
+            p_attr, 'max_length');
+    END IF;
+    RETURN v;
+END $$;
+
+-- A JSON value read as a DRF datetime.  Naive values are taken as UTC (the
+-- session time zone plays no part).  400 when the format is wrong.
+CREATE OR REPLACE FUNCTION ngx_dashboards_jtimestamp(p_value jsonb, p_attr text)
+RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v text;
+BEGIN
+    IF p_value IS NULL OR jsonb_typeof(p_value) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    v := p_value #>> '{}';
+    IF jsonb_typeof(p_value) = 'string'
+       AND v ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|z|[+-]\d{2}(:?\d{2})?)?$' THEN
+        BEGIN
+            IF v ~ '(Z|z|[+-]\d{2}(:?\d{2})?)$' AND v ~ '[T ]' THEN
+                RETURN v::timestamptz;
+            END IF;
+            RETURN v::timestamp AT TIME ZONE 'UTC';
+        EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format OR data_exception THEN
+            NULL;
+        END;
+    END IF;
+    PERFORM ngx_dashboards_validation(
+        'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].',
+        p_attr);
+    RETURN NULL;
+END $$;
+
+-- tagify(): Python's str.strip().lower()
+CREATE OR REPLACE FUNCTION ngx_dashboards_tagify(text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT lower(btrim($1, E' \t\n\r\f\v'))
+$$;
+
+-- 8 random alphanumerics, as Insight.short_id
+CREATE OR REPLACE FUNCTION ngx_dashboards_short_id()
+RETURNS text LANGUAGE sql VOLATILE AS $$
+    SELECT string_agg(substr('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ',
+                             1 + floor(random() * 62)::int, 1), '')
+      FROM generate_series(1, 8)
+$$;
+
+-- users --------------------------------------------------------------------
+
+-- UserBasicSerializer (§5.1) of a posthog_user row; NULL for a NULL row
+-- (e.g. the null side of a LEFT JOIN).  Simple enough to be inlined.
+CREATE OR REPLACE FUNCTION ngx_dashboards_user_json(u posthog_user)
+RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN (u).id IS NULL THEN NULL ELSE json_build_object(
+        'id', (u).id,
+        'uuid', (u).uuid,
+        'distinct_id', (u).distinct_id,
+        'first_name', (u).first_name,
+        'last_name', (u).last_name,
+        'email', (u).email,
+        'is_email_verified', (u).is_email_verified,
+        'hedgehog_config', (u).hedgehog_config,
+        'role_at_organization', (u).role_at_organization) END
+$$;
+
+CREATE OR REPLACE FUNCTION ngx_dashboards_user_basic(p_user_id int)
+RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = p_user_id
+$$;
+
+-- organizations --------------------------------------------------------------
+
+-- available_product_features holds [{"key": ..}] (PostHog) or ["key"]: both count.
+CREATE OR REPLACE FUNCTION ngx_dashboards_has_feature(p_features jsonb, p_keys text[])
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(p_features) = 'array' THEN EXISTS (
+        SELECT 1 FROM jsonb_array_elements(p_features) e
+         WHERE CASE jsonb_typeof(e)
+                   WHEN 'object' THEN e ->> 'key'
+                   WHEN 'string' THEN e #>> '{}'
+               END = ANY (p_keys))
+    ELSE false END
+$$;
+
+CREATE OR REPLACE FUNCTION ngx_dashboards_has_advanced_permissions(p_features jsonb)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ngx_dashboards_has_feature(p_features,
+        ARRAY['advanced_permissions', 'access_control', 'dashboard_permissioning'])
+$$;
+
+-- project context --------------------------------------------------------------
+
+-- Resolves the team of a project route (posthog_team.id = project id, §1) and
+-- checks, in this order: team exists (404), key's scoped organizations (403),
+-- organization membership (403), and the organization's personal-API-key
+-- setting (403, only with the organization_security_settings feature).
+CREATE OR REPLACE FUNCTION ngx_dashboards_ctx(
+    p_user_id int, p_project_id int, p_scoped_orgs text,
+    OUT team_id int, OUT project_id bigint, OUT organization_id uuid,
+    OUT level int, OUT adv boolean, OUT timezone text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_features jsonb;
+    v_keys_allowed boolean;
+    v_org_name text;
+BEGIN
+    SELECT t.id, t.project_id, t.organization_id, t.timezone,
+           o.available_product_features, o.members_can_use_personal_api_keys, o.name
+      INTO team_id, project_id, organization_id, timezone, v_features, v_keys_allowed, v_org_name
+      FROM posthog_team t
+      JOIN posthog_organization o ON o.id = t.organization_id
+     WHERE t.id = p_project_id;
+    IF NOT FOUND THEN
+        PERFORM ngx_dashboards_fail(404, 'invalid_request', 'not_found', 'Project not found.', NULL);
+    END IF;
+
+    IF coalesce(p_scoped_orgs, '') <> ''
+       AND NOT (organization_id::text = ANY (string_to_array(p_scoped_orgs, ','))) THEN
+        PERFORM ngx_dashboards_denied(format(
+            'API key does not have access to the requested organization: ID %s.', organization_id));
+    END IF;
+
+    SELECT m.level INTO level
+      FROM posthog_organizationmembership m
+     WHERE m.organization_id = ngx_dashboards_ctx.organization_id AND m.user_id = p_user_id;
+    IF NOT FOUND THEN
+        PERFORM ngx_dashboards_denied('You don''t have access to the project.');
+    END IF;
+
+    IF NOT v_keys_allowed AND level < 8
+       AND ngx_dashboards_has_feature(v_features, ARRAY['organization_security_settings']) THEN
+        PERFORM ngx_dashboards_denied(format(
+            'Organization ''%s'' does not allow using personal API keys. '
+            'Contact an admin to enable personal API keys for this organization.', v_org_name));
+    END IF;
+
+    adv := ngx_dashboards_has_advanced_permissions(v_features);
+END $$;
+
+-- DELETE: the same checks, nothing else (C then answers 405).
+CREATE OR REPLACE FUNCTION ngx_dashboards_access(p_user_id int, p_project_id int, p_scoped_orgs text)
+RETURNS void LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    PERFORM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+END $$;
+
+-- authentication ---------------------------------------------------------------
+
+-- Personal API key by its stored form (sha256$<hex>).  No row = invalid key
+-- (or inactive user).  last_used_at is refreshed when NULL or older than an
+-- hour; on a read-only server (hot standby) that write is skipped.
+CREATE OR REPLACE FUNCTION ngx_dashboards_auth(p_secure_value text)
+RETURNS TABLE(user_id int, scopes text, scoped_teams text, scoped_orgs text,
+              current_team_id int, key_id text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    k record;
+BEGIN
+    SELECT pk.id, pk.user_id, pk.scopes, pk.scoped_teams, pk.scoped_organizations,
+           pk.last_used_at, u.current_team_id
+      INTO k
+      FROM posthog_personalapikey pk
+      JOIN posthog_user u ON u.id = pk.user_id
+     WHERE pk.secure_value = p_secure_value AND u.is_active;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+
+    IF k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 hour' THEN
+        BEGIN
+            UPDATE posthog_personalapikey SET last_used_at = now()
+             WHERE id = k.id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 hour');
+        EXCEPTION WHEN read_only_sql_transaction THEN
+            NULL;
+        END;
+    END IF;
+
+    user_id := k.user_id;
+    scopes := coalesce(array_to_string(k.scopes, ','), '');
+    scoped_teams := coalesce(array_to_string(k.scoped_teams, ','), '');
+    scoped_orgs := coalesce(array_to_string(k.scoped_organizations, ','), '');
+    current_team_id := k.current_team_id;
+    key_id := k.id;
+    RETURN NEXT;
+END $$;
+
+-- dashboard permissions (§3, DESIGN §4) -------------------------------------------
+
+-- p_level: the user's organization membership level; p_adv: the organization
+-- has the advanced-permissions feature.  Inlined into the calling query.
+CREATE OR REPLACE FUNCTION ngx_dashboards_perms(
+    p_dashboard_id int, p_restriction_level int, p_created_by_id int,
+    p_user_id int, p_level int, p_adv boolean)
+RETURNS TABLE(effective_restriction_level int, effective_privilege_level int,
+              can_restrict boolean, can_edit boolean,
+              user_access_level text, access_control_version text)
+LANGUAGE sql STABLE AS $$
+    SELECT a.er, b.ep, a.cr,
+           (a.er < 37 OR b.ep >= 37),
+           CASE WHEN a.cr THEN 'manager'
+                WHEN a.er < 37 OR b.ep >= 37 THEN 'editor'
+                ELSE 'viewer' END,
+           CASE WHEN p_restriction_level > 21 THEN 'v1' ELSE 'v2' END
+      FROM (SELECT CASE WHEN p_adv THEN p_restriction_level ELSE 21 END AS er,
+                   (coalesce(p_created_by_id = p_user_id, false)
+                    OR coalesce(p_level, 0) >= 8) AS cr) a
+     CROSS JOIN LATERAL (
+            SELECT CASE WHEN a.er = 21 OR a.cr THEN 37
+                        ELSE coalesce((SELECT pr.level::int FROM ee_dashboardprivilege pr
+                                        WHERE pr.dashboard_id = p_dashboard_id
+                                          AND pr.user_id = p_user_id), 21)
+                   END AS ep) b
+$$;

@@ -1,0 +1,838 @@
+-- migrate:repeatable
+-- 004_dashboards.sql: the dashboards endpoints (posthog-api.md §6, §7.1-7.4)
+-- and their write helpers.  Every function is called as one statement = one
+-- transaction by the C module (doc/CONTRACT.md).
+
+-- write helpers ---------------------------------------------------------------
+
+-- Tags of a dashboard or an insight (exactly one of the ids), §6.3:
+-- tagify + dedupe, get-or-create posthog_tag, link, unlink the others, drop
+-- the team's orphan tags.  p_tags NULL (key absent or JSON null) = no change.
+CREATE OR REPLACE FUNCTION ngx_dashboards_set_tags(p_team_id int, p_dashboard_id int,
+                                                   p_insight_id int, p_tags jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_names text[];
+BEGIN
+    IF p_tags IS NULL OR jsonb_typeof(p_tags) = 'null' THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(p_tags) <> 'array' THEN
+        PERFORM ngx_dashboards_validation(format('Expected a list of items but got type "%s".',
+            CASE jsonb_typeof(p_tags) WHEN 'object' THEN 'dict' WHEN 'string' THEN 'str'
+                 WHEN 'number' THEN 'int' WHEN 'boolean' THEN 'bool' END), 'tags', 'not_a_list');
+    END IF;
+    SELECT coalesce(array_agg(DISTINCT ngx_dashboards_tagify(
+               CASE jsonb_typeof(e) WHEN 'string' THEN e #>> '{}' ELSE e::text END)), '{}')
+      INTO v_names
+      FROM jsonb_array_elements(p_tags) e;
+
+    INSERT INTO posthog_tag (id, name, team_id)
+    SELECT gen_random_uuid(), n, p_team_id FROM unnest(v_names) n
+    ON CONFLICT (name, team_id) DO NOTHING;
+
+    IF p_dashboard_id IS NOT NULL THEN
+        INSERT INTO posthog_taggeditem (id, tag_id, dashboard_id)
+        SELECT gen_random_uuid(), tg.id, p_dashboard_id
+          FROM posthog_tag tg WHERE tg.team_id = p_team_id AND tg.name = ANY (v_names)
+        ON CONFLICT (tag_id, dashboard_id) WHERE dashboard_id IS NOT NULL DO NOTHING;
+        DELETE FROM posthog_taggeditem ti USING posthog_tag tg
+         WHERE ti.dashboard_id = p_dashboard_id AND tg.id = ti.tag_id AND NOT (tg.name = ANY (v_names));
+    ELSE
+        INSERT INTO posthog_taggeditem (id, tag_id, insight_id)
+        SELECT gen_random_uuid(), tg.id, p_insight_id
+          FROM posthog_tag tg WHERE tg.team_id = p_team_id AND tg.name = ANY (v_names)
+        ON CONFLICT (tag_id, insight_id) WHERE insight_id IS NOT NULL DO NOTHING;
+        DELETE FROM posthog_taggeditem ti USING posthog_tag tg
+         WHERE ti.insight_id = p_insight_id AND tg.id = ti.tag_id AND NOT (tg.name = ANY (v_names));
+    END IF;
+
+    DELETE FROM posthog_tag tg
+     WHERE tg.team_id = p_team_id
+       AND NOT EXISTS (SELECT 1 FROM posthog_taggeditem ti WHERE ti.tag_id = tg.id);
+END $$;
+
+-- Adds tags by exact name (templates), keeping existing ones.
+CREATE OR REPLACE FUNCTION ngx_dashboards_add_tags(p_team_id int, p_dashboard_id int, p_names text[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO posthog_tag (id, name, team_id)
+    SELECT gen_random_uuid(), n, p_team_id FROM unnest(p_names) n WHERE n IS NOT NULL
+    ON CONFLICT (name, team_id) DO NOTHING;
+    INSERT INTO posthog_taggeditem (id, tag_id, dashboard_id)
+    SELECT gen_random_uuid(), tg.id, p_dashboard_id
+      FROM posthog_tag tg WHERE tg.team_id = p_team_id AND tg.name = ANY (p_names)
+    ON CONFLICT (tag_id, dashboard_id) WHERE dashboard_id IS NOT NULL DO NOTHING;
+END $$;
+
+-- quick_filter_ids (§5.3): canonical lowercase UUID strings that must exist
+-- in posthog_quickfilter for the team.  NULL / [] -> [].
+CREATE OR REPLACE FUNCTION ngx_dashboards_quick_filter_ids(p_team_id int, p_value jsonb)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    e jsonb;
+    v_norm text[] := '{}';
+    v_missing text[];
+BEGIN
+    IF NOT ngx_dashboards_truthy(p_value) THEN
+        RETURN '[]'::jsonb;
+    END IF;
+    IF jsonb_typeof(p_value) <> 'array' THEN
+        PERFORM ngx_dashboards_validation(format('Expected a list of items but got type "%s".',
+            CASE jsonb_typeof(p_value) WHEN 'object' THEN 'dict' WHEN 'string' THEN 'str'
+                 WHEN 'number' THEN 'int' WHEN 'boolean' THEN 'bool' END), 'quick_filter_ids', 'not_a_list');
+    END IF;
+    FOR e IN SELECT value FROM jsonb_array_elements(p_value) LOOP
+        BEGIN
+            IF jsonb_typeof(e) NOT IN ('string', 'number') THEN
+                RAISE invalid_text_representation;
+            END IF;
+            v_norm := v_norm || ((e #>> '{}')::uuid)::text;
+        EXCEPTION WHEN invalid_text_representation THEN
+            PERFORM ngx_dashboards_validation(format('Invalid UUID: %s',
+                CASE jsonb_typeof(e) WHEN 'string' THEN e #>> '{}' ELSE e::text END), 'quick_filter_ids');
+        END;
+    END LOOP;
+    SELECT array_agg(n ORDER BY o) INTO v_missing
+      FROM unnest(v_norm) WITH ORDINALITY AS u(n, o)
+     WHERE NOT EXISTS (SELECT 1 FROM posthog_quickfilter q WHERE q.team_id = p_team_id AND q.id = n::uuid);
+    IF v_missing IS NOT NULL THEN
+        PERFORM ngx_dashboards_validation('Quick filters not found: ' || array_to_string(v_missing, ', '),
+                                          'quick_filter_ids');
+    END IF;
+    RETURN to_jsonb(v_norm);
+END $$;
+
+-- Deep copy of an insight (dashboard duplication): name + " (Copy)", tags
+-- copied, created by the caller.  Returns the new insight id.
+CREATE OR REPLACE FUNCTION ngx_dashboards_copy_insight(p_insight_id int, p_team_id int, p_user_id int)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    v_id int;
+BEGIN
+    INSERT INTO posthog_dashboarditem (
+        name, derived_name, description, team_id, filters, filters_hash, query, query_metadata,
+        "order", deleted, saved, created_at, last_refresh, refreshing, created_by_id, is_sample,
+        short_id, favorited, refresh_attempt, last_modified_at, last_modified_by_id, updated_at,
+        layouts, color, deprecated_tags, tags)
+    SELECT CASE WHEN coalesce(i.name, '') <> '' THEN i.name || ' (Copy)' END,
+           i.derived_name, i.description, p_team_id, i.filters, NULL, i.query, i.query_metadata,
+           i."order", false, i.saved, now(), NULL, false, p_user_id, false,
+           ngx_dashboards_short_id(), i.favorited, NULL, now(), p_user_id, now(),
+           '{}'::jsonb, NULL, '{}', NULL
+      FROM posthog_dashboarditem i WHERE i.id = p_insight_id
+    RETURNING id INTO v_id;
+
+    INSERT INTO posthog_tag (id, name, team_id)
+    SELECT gen_random_uuid(), tg.name, p_team_id
+      FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
+     WHERE ti.insight_id = p_insight_id
+    ON CONFLICT (name, team_id) DO NOTHING;
+    INSERT INTO posthog_taggeditem (id, tag_id, insight_id)
+    SELECT gen_random_uuid(), nt.id, v_id
+      FROM posthog_taggeditem ti
+      JOIN posthog_tag tg ON tg.id = ti.tag_id
+      JOIN posthog_tag nt ON nt.name = tg.name AND nt.team_id = p_team_id
+     WHERE ti.insight_id = p_insight_id
+    ON CONFLICT (tag_id, insight_id) WHERE insight_id IS NOT NULL DO NOTHING;
+    RETURN v_id;
+END $$;
+
+-- Copies one tile onto p_dest: a shared link (same insight / text / button
+-- row) or, with p_deep, a deep copy of the content.  Widgets are always
+-- deep-copied (name + " (Copy)").  p_layouts overrides the layouts when not
+-- NULL.  An existing link of the same content on p_dest is revived (if
+-- soft-deleted) or left alone.
+CREATE OR REPLACE FUNCTION ngx_dashboards_copy_tile(p_tile_id int, p_dest int, p_dest_team int,
+                                                    p_user_id int, p_deep boolean, p_layouts jsonb DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    t posthog_dashboardtile;
+    v_insight int;
+    v_text int;
+    v_button uuid;
+    v_widget uuid;
+    v_layouts jsonb;
+BEGIN
+    SELECT * INTO t FROM posthog_dashboardtile WHERE id = p_tile_id;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    v_insight := t.insight_id; v_text := t.text_id; v_button := t.button_tile_id; v_widget := t.widget_id;
+    v_layouts := coalesce(p_layouts, t.layouts, '{}'::jsonb);
+
+    IF p_deep AND v_insight IS NOT NULL THEN
+        v_insight := ngx_dashboards_copy_insight(v_insight, p_dest_team, p_user_id);
+    ELSIF p_deep AND v_text IS NOT NULL THEN
+        INSERT INTO posthog_text (body, created_by_id, last_modified_at, last_modified_by_id, team_id)
+        SELECT x.body, p_user_id, now(), NULL, p_dest_team FROM posthog_text x WHERE x.id = v_text
+        RETURNING id INTO v_text;
+    ELSIF p_deep AND v_button IS NOT NULL THEN
+        INSERT INTO posthog_buttontile (id, url, text, placement, style, created_by_id,
+                                        last_modified_at, last_modified_by_id, team_id)
+        SELECT gen_random_uuid(), b.url, b.text, b.placement, b.style, p_user_id, now(), NULL, p_dest_team
+          FROM posthog_buttontile b WHERE b.id = v_button
+        RETURNING id INTO v_button;
+    ELSIF v_widget IS NOT NULL THEN
+        INSERT INTO posthog_dashboardwidget (id, widget_type, name, description, config, created_by_id,
+                                             last_modified_at, last_modified_by_id, team_id)
+        SELECT gen_random_uuid(), w.widget_type,
+               CASE WHEN coalesce(w.name, '') <> '' THEN w.name || ' (Copy)' ELSE w.name END,
+               w.description, w.config, p_user_id, now(), NULL, p_dest_team
+          FROM posthog_dashboardwidget w WHERE w.id = v_widget
+        RETURNING id INTO v_widget;
+    END IF;
+
+    -- shared link already on the destination: revive it with the source's display fields
+    UPDATE posthog_dashboardtile d
+       SET deleted = false, layouts = v_layouts, color = t.color,
+           filters_overrides = t.filters_overrides, show_description = t.show_description,
+           transparent_background = t.transparent_background
+     WHERE d.dashboard_id = p_dest AND d.deleted IS TRUE
+       AND (d.insight_id = v_insight OR d.text_id = v_text
+            OR d.button_tile_id = v_button OR d.widget_id = v_widget);
+    IF FOUND THEN
+        RETURN;
+    END IF;
+
+    INSERT INTO posthog_dashboardtile (dashboard_id, insight_id, text_id, button_tile_id, widget_id, team_id,
+                                       layouts, color, filters_hash, last_refresh, refreshing, refresh_attempt,
+                                       filters_overrides, show_description, transparent_background, deleted)
+    VALUES (p_dest, v_insight, v_text, v_button, v_widget, p_dest_team,
+            v_layouts, t.color, NULL, NULL, NULL, NULL,
+            t.filters_overrides, t.show_description, t.transparent_background, NULL)
+    ON CONFLICT DO NOTHING;
+END $$;
+
+-- Dashboard from a posthog_dashboardtemplate row (create_from_template):
+-- name (when empty), description, filters, tags, then the tiles.
+CREATE OR REPLACE FUNCTION ngx_dashboards_apply_template(p_dashboard_id int, p_team_id int, p_template_name text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    tpl posthog_dashboardtemplate;
+    tile jsonb;
+    v_id int;
+    v_filters jsonb;
+BEGIN
+    SELECT * INTO tpl FROM posthog_dashboardtemplate
+     WHERE template_name = p_template_name AND deleted IS DISTINCT FROM true
+       AND (team_id IS NULL OR team_id = p_team_id OR scope = 'global')
+     ORDER BY (team_id = p_team_id) DESC NULLS LAST, created_at, id
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+
+    UPDATE posthog_dashboard
+       SET name = CASE WHEN coalesce(name, '') = '' THEN tpl.template_name ELSE name END,
+           filters = coalesce(tpl.dashboard_filters, '{}'::jsonb),
+           description = coalesce(tpl.dashboard_description, '')
+     WHERE id = p_dashboard_id;
+    PERFORM ngx_dashboards_add_tags(p_team_id, p_dashboard_id, coalesce(tpl.tags, '{}'));
+
+    FOR tile IN SELECT value FROM jsonb_array_elements(
+                    CASE WHEN jsonb_typeof(tpl.tiles) = 'array' THEN tpl.tiles ELSE '[]'::jsonb END) LOOP
+        IF tile ->> 'type' = 'INSIGHT' THEN
+            v_filters := CASE WHEN ngx_dashboards_truthy(tile -> 'query') THEN '{}'::jsonb
+                              ELSE coalesce(nullif(tile -> 'filters', 'null'::jsonb), '{}'::jsonb) END;
+            IF jsonb_typeof(v_filters) = 'object' AND NOT v_filters ? 'filter_test_accounts' THEN
+                v_filters := v_filters || '{"filter_test_accounts": true}'::jsonb;
+            END IF;
+            INSERT INTO posthog_dashboarditem (
+                name, derived_name, description, team_id, filters, query, "order", deleted, saved,
+                created_at, refreshing, created_by_id, is_sample, short_id, favorited,
+                last_modified_at, updated_at, layouts, deprecated_tags)
+            VALUES (tile ->> 'name', NULL, tile ->> 'description', p_team_id, v_filters,
+                    nullif(tile -> 'query', 'null'::jsonb), NULL, false, true,
+                    now(), false, NULL, true, ngx_dashboards_short_id(), false,
+                    now(), now(), '{}'::jsonb, '{}')
+            RETURNING id INTO v_id;
+            INSERT INTO posthog_dashboardtile (dashboard_id, insight_id, team_id, layouts, color,
+                                               filters_overrides, deleted)
+            VALUES (p_dashboard_id, v_id, p_team_id,
+                    coalesce(nullif(tile -> 'layouts', 'null'::jsonb), '{}'::jsonb),
+                    tile ->> 'color', '{}'::jsonb, NULL);
+        ELSIF tile ->> 'type' = 'TEXT' THEN
+            INSERT INTO posthog_text (body, created_by_id, last_modified_at, last_modified_by_id, team_id)
+            VALUES (left(tile ->> 'body', 4000), NULL, now(), NULL, p_team_id)
+            RETURNING id INTO v_id;
+            INSERT INTO posthog_dashboardtile (dashboard_id, text_id, team_id, layouts, color,
+                                               filters_overrides, deleted)
+            VALUES (p_dashboard_id, v_id, p_team_id,
+                    coalesce(nullif(tile -> 'layouts', 'null'::jsonb), '{}'::jsonb),
+                    tile ->> 'color', '{}'::jsonb, NULL);
+        END IF;
+    END LOOP;
+    RETURN true;
+END $$;
+
+-- A user given as {"id": n} in a text/button payload must belong to the
+-- organization (else 400, non-field error).
+CREATE OR REPLACE FUNCTION ngx_dashboards_org_user(p_org uuid, p_user jsonb)
+RETURNS int LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_id int;
+BEGIN
+    IF jsonb_typeof(p_user -> 'id') = 'number' OR (p_user ->> 'id') ~ '^\s*-?\d{1,9}\s*$' THEN
+        SELECT m.user_id INTO v_id FROM posthog_organizationmembership m
+         WHERE m.organization_id = p_org AND m.user_id = trunc((p_user ->> 'id')::numeric)::int
+           AND (p_user ->> 'id')::numeric = trunc((p_user ->> 'id')::numeric);
+    END IF;
+    IF v_id IS NULL THEN
+        PERFORM ngx_dashboards_validation('User not found in this organization.', NULL);
+    END IF;
+    RETURN v_id;
+END $$;
+
+-- tile id from a payload: NULL when absent or not an integer
+CREATE OR REPLACE FUNCTION ngx_dashboards_jint(p_value jsonb)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(p_value) = 'number' AND (p_value #>> '{}') ~ '^-?\d{1,9}$'
+                  OR jsonb_typeof(p_value) = 'string' AND (p_value #>> '{}') ~ '^\s*-?\d{1,9}\s*$'
+                THEN btrim(p_value #>> '{}')::int END
+$$;
+
+-- Writes the display fields present in p_tile on tile p_tile_id.
+CREATE OR REPLACE FUNCTION ngx_dashboards_tile_display(p_tile_id int, p_tile jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_color text := ngx_dashboards_jstr(p_tile -> 'color', 'color', 400);
+    v_deleted boolean := ngx_dashboards_jbool(p_tile -> 'deleted', 'deleted');
+    v_show boolean := ngx_dashboards_jbool(p_tile -> 'show_description', 'show_description');
+    v_transparent boolean := ngx_dashboards_jbool(p_tile -> 'transparent_background', 'transparent_background');
+BEGIN
+    UPDATE posthog_dashboardtile SET
+        deleted = CASE WHEN p_tile ? 'deleted' THEN v_deleted ELSE deleted END,
+        color = CASE WHEN p_tile ? 'color' THEN v_color ELSE color END,
+        layouts = CASE WHEN p_tile ? 'layouts' THEN coalesce(nullif(p_tile -> 'layouts', 'null'::jsonb), '{}'::jsonb)
+                       ELSE layouts END,
+        filters_overrides = CASE WHEN p_tile ? 'filters_overrides'
+                                 THEN nullif(p_tile -> 'filters_overrides', 'null'::jsonb)
+                                 ELSE filters_overrides END,
+        show_description = CASE WHEN p_tile ? 'show_description' THEN v_show ELSE show_description END,
+        transparent_background = CASE WHEN p_tile ? 'transparent_background' THEN v_transparent
+                                      ELSE transparent_background END
+     WHERE id = p_tile_id;
+END $$;
+
+-- One element of PATCH "tiles" (§6.2).
+CREATE OR REPLACE FUNCTION ngx_dashboards_update_tile(p_dashboard posthog_dashboard, p_org uuid,
+                                                      p_user_id int, p_tile jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_content jsonb;
+    v_created_by int;
+    v_modified_by int;
+    v_body text;
+    v_text_id int;
+    v_button_id uuid;
+    v_url text;
+    v_label text;
+    v_placement text;
+    v_style text;
+    v_tile_id int := ngx_dashboards_jint(p_tile -> 'id');
+    v_existing posthog_dashboardtile;
+BEGIN
+    IF jsonb_typeof(p_tile) IS DISTINCT FROM 'object' THEN
+        RETURN;
+    END IF;
+    p_tile := p_tile - 'is_cached' - 'order';
+
+    IF v_tile_id IS NOT NULL THEN
+        SELECT * INTO v_existing FROM posthog_dashboardtile
+         WHERE id = v_tile_id AND dashboard_id = p_dashboard.id;
+    END IF;
+
+    IF ngx_dashboards_truthy(p_tile -> 'text') THEN
+        v_content := p_tile -> 'text';
+        IF jsonb_typeof(v_content) <> 'object' THEN
+            PERFORM ngx_dashboards_validation(format('Invalid data. Expected a dictionary, but got %s.',
+                CASE jsonb_typeof(v_content) WHEN 'string' THEN 'str' WHEN 'array' THEN 'list'
+                     WHEN 'number' THEN 'int' ELSE 'bool' END), 'text__non_field_errors');
+        END IF;
+        IF ngx_dashboards_truthy(v_content -> 'created_by') THEN
+            v_created_by := ngx_dashboards_org_user(p_org, v_content -> 'created_by');
+            v_modified_by := p_user_id;
+        ELSE
+            v_created_by := p_user_id;
+            v_modified_by := NULL;
+        END IF;
+        v_body := ngx_dashboards_jstr(v_content -> 'body', 'text__body', 4000,
+                                      'Text body cannot exceed 4000 characters');
+
+        IF ngx_dashboards_truthy(v_content -> 'id') THEN
+            v_text_id := ngx_dashboards_jint(v_content -> 'id');
+            IF v_text_id IS NULL
+               OR NOT EXISTS (SELECT 1 FROM posthog_text WHERE id = v_text_id AND team_id = p_dashboard.team_id) THEN
+                PERFORM ngx_dashboards_validation('Text tile not found in this team.', 'text');
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM posthog_dashboardtile
+                            WHERE dashboard_id = p_dashboard.id AND text_id = v_text_id
+                              AND deleted IS DISTINCT FROM true) THEN
+                PERFORM ngx_dashboards_validation('Text tile not found.', 'text');
+            END IF;
+            UPDATE posthog_text SET
+                body = CASE WHEN v_content ? 'body' THEN v_body ELSE body END,
+                created_by_id = v_created_by,
+                last_modified_by_id = v_modified_by,
+                last_modified_at = now()
+             WHERE id = v_text_id;
+        ELSE
+            INSERT INTO posthog_text (body, created_by_id, last_modified_at, last_modified_by_id, team_id)
+            VALUES (v_body, v_created_by, now(), v_modified_by, p_dashboard.team_id)
+            RETURNING id INTO v_text_id;
+        END IF;
+    ELSIF ngx_dashboards_truthy(p_tile -> 'button_tile') THEN
+        v_content := p_tile -> 'button_tile';
+        IF jsonb_typeof(v_content) <> 'object' THEN
+            PERFORM ngx_dashboards_validation(format('Invalid data. Expected a dictionary, but got %s.',
+                CASE jsonb_typeof(v_content) WHEN 'string' THEN 'str' WHEN 'array' THEN 'list'
+                     WHEN 'number' THEN 'int' ELSE 'bool' END), 'button_tile__non_field_errors');
+        END IF;
+        IF ngx_dashboards_truthy(v_content -> 'created_by') THEN
+            v_created_by := ngx_dashboards_org_user(p_org, v_content -> 'created_by');
+            v_modified_by := p_user_id;
+        ELSE
+            v_created_by := p_user_id;
+            v_modified_by := NULL;
+        END IF;
+        -- ButtonTileSerializer: url and text required, placement left|right, style primary|secondary
+        IF NOT v_content ? 'url' THEN
+            PERFORM ngx_dashboards_validation('This field is required.', 'button_tile__url', 'required');
+        END IF;
+        IF jsonb_typeof(v_content -> 'url') = 'null' THEN
+            PERFORM ngx_dashboards_validation('This field may not be null.', 'button_tile__url', 'null');
+        END IF;
+        v_url := ngx_dashboards_jstr(v_content -> 'url', 'button_tile__url', 2000,
+                                     'Button URL cannot exceed 2000 characters');
+        IF v_url = '' THEN
+            PERFORM ngx_dashboards_validation('This field may not be blank.', 'button_tile__url', 'blank');
+        END IF;
+        IF left(v_url, 1) = '/' THEN
+            IF v_url !~ '^/[a-zA-Z0-9._~:/?#\[\]@!$&''()*+,;=%-]*$' THEN
+                PERFORM ngx_dashboards_validation('Pathname must start with / and contain valid URL path characters',
+                                                  'button_tile__url');
+            END IF;
+        ELSIF v_url !~* '^https?://[^\s/?#]+\.?[^\s]*$' THEN
+            PERFORM ngx_dashboards_validation('Must be a valid URL or a pathname starting with /', 'button_tile__url');
+        END IF;
+        IF NOT v_content ? 'text' THEN
+            PERFORM ngx_dashboards_validation('This field is required.', 'button_tile__text', 'required');
+        END IF;
+        IF jsonb_typeof(v_content -> 'text') = 'null' THEN
+            PERFORM ngx_dashboards_validation('This field may not be null.', 'button_tile__text', 'null');
+        END IF;
+        v_label := ngx_dashboards_jstr(v_content -> 'text', 'button_tile__text', 200,
+                                       'Button text cannot exceed 200 characters');
+        IF v_label = '' THEN
+            PERFORM ngx_dashboards_validation('This field may not be blank.', 'button_tile__text', 'blank');
+        END IF;
+        v_placement := coalesce(v_content ->> 'placement', 'left');
+        IF v_placement NOT IN ('left', 'right') THEN
+            PERFORM ngx_dashboards_validation(format('"%s" is not a valid choice.', v_placement),
+                                              'button_tile__placement', 'invalid_choice');
+        END IF;
+        v_style := coalesce(v_content ->> 'style', 'primary');
+        IF v_style NOT IN ('primary', 'secondary') THEN
+            PERFORM ngx_dashboards_validation(format('"%s" is not a valid choice.', v_style),
+                                              'button_tile__style', 'invalid_choice');
+        END IF;
+
+        IF ngx_dashboards_truthy(v_content -> 'id') THEN
+            BEGIN
+                v_button_id := (v_content ->> 'id')::uuid;
+            EXCEPTION WHEN invalid_text_representation THEN
+                v_button_id := NULL;
+            END;
+            IF v_button_id IS NULL
+               OR NOT EXISTS (SELECT 1 FROM posthog_buttontile WHERE id = v_button_id AND team_id = p_dashboard.team_id) THEN
+                PERFORM ngx_dashboards_validation('Button tile not found in this team.', 'button_tile');
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM posthog_dashboardtile
+                            WHERE dashboard_id = p_dashboard.id AND button_tile_id = v_button_id
+                              AND deleted IS DISTINCT FROM true) THEN
+                PERFORM ngx_dashboards_validation('Button tile not found.', 'button_tile');
+            END IF;
+            UPDATE posthog_buttontile SET url = v_url, text = v_label, placement = v_placement, style = v_style,
+                   created_by_id = v_created_by, last_modified_by_id = v_modified_by, last_modified_at = now()
+             WHERE id = v_button_id;
+        ELSE
+            INSERT INTO posthog_buttontile (id, url, text, placement, style, created_by_id, last_modified_at,
+                                            last_modified_by_id, team_id)
+            VALUES (gen_random_uuid(), v_url, v_label, v_placement, v_style, v_created_by, now(),
+                    v_modified_by, p_dashboard.team_id)
+            RETURNING id INTO v_button_id;
+        END IF;
+    ELSE
+        -- display fields of an existing tile of this dashboard; unknown ids skipped, insight ignored
+        IF v_existing.id IS NOT NULL
+           AND (p_tile ?| ARRAY['deleted', 'color', 'layouts', 'filters_overrides',
+                                'show_description', 'transparent_background']) THEN
+            PERFORM ngx_dashboards_tile_display(v_existing.id, p_tile);
+        END IF;
+        RETURN;
+    END IF;
+
+    -- upsert the tile of the text / button: by tile id on this dashboard, else
+    -- the tile already linking this content here, else a new tile
+    IF v_existing.id IS NOT NULL
+       AND (v_existing.insight_id IS NOT NULL OR v_existing.widget_id IS NOT NULL
+            OR (v_text_id IS NOT NULL AND v_existing.button_tile_id IS NOT NULL)
+            OR (v_button_id IS NOT NULL AND v_existing.text_id IS NOT NULL)) THEN
+        PERFORM ngx_dashboards_validation(
+            CASE WHEN v_text_id IS NOT NULL THEN 'Tile is not a text tile.' ELSE 'Tile is not a button tile.' END,
+            'tiles');
+    END IF;
+    IF v_existing.id IS NULL THEN
+        SELECT * INTO v_existing FROM posthog_dashboardtile
+         WHERE dashboard_id = p_dashboard.id
+           AND (text_id = v_text_id OR button_tile_id = v_button_id);
+    END IF;
+    IF v_existing.id IS NULL THEN
+        INSERT INTO posthog_dashboardtile (dashboard_id, text_id, button_tile_id, team_id, layouts,
+                                           filters_overrides, deleted)
+        VALUES (p_dashboard.id, v_text_id, v_button_id, p_dashboard.team_id, '{}'::jsonb, '{}'::jsonb, NULL)
+        RETURNING id INTO v_existing.id;
+    ELSE
+        UPDATE posthog_dashboardtile SET text_id = v_text_id, button_tile_id = v_button_id
+         WHERE id = v_existing.id;
+    END IF;
+    PERFORM ngx_dashboards_tile_display(v_existing.id, p_tile);
+END $$;
+
+-- endpoints ---------------------------------------------------------------------
+
+-- GET list (§7.1).  Read-only.  Search: case-insensitive substring of name,
+-- description or a tag name (% and _ are literal); every hit is "exact"
+-- (no trigram matching); full-name matches first, then pinned, name, id.
+CREATE OR REPLACE FUNCTION ngx_dashboards_list(p_user_id int, p_project_id int, p_scoped_orgs text, p_query jsonb)
+RETURNS TABLE(count bigint, results json)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    c record;
+    v_limit bigint := CASE WHEN (p_query ->> 'limit') ~ '^\d{1,18}$' THEN (p_query ->> 'limit')::bigint ELSE 100 END;
+    v_offset bigint := CASE WHEN (p_query ->> 'offset') ~ '^\d{1,18}$' THEN (p_query ->> 'offset')::bigint ELSE 0 END;
+    v_search text := nullif(lower(p_query ->> 'search'), '');
+    v_tags text[] := ARRAY(SELECT jsonb_array_elements_text(
+                         CASE WHEN jsonb_typeof(p_query -> 'tags') = 'array' THEN p_query -> 'tags'
+                              ELSE '[]'::jsonb END));
+    v_mode text := nullif(p_query ->> 'creation_mode', '');
+    v_exclude boolean := coalesce(ngx_dashboards_truthy(p_query -> 'exclude_generated'), false);
+BEGIN
+    SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+
+    RETURN QUERY
+    WITH m AS MATERIALIZED (
+        SELECT d.id, d.name, d.pinned,
+               coalesce(lower(d.name) = v_search, false) AS exact_name
+          FROM posthog_dashboard d
+          JOIN posthog_team t ON t.id = d.team_id
+         WHERE t.project_id = c.project_id
+           AND NOT d.deleted
+           AND CASE WHEN v_mode IS NOT NULL THEN d.creation_mode = v_mode
+                    ELSE d.creation_mode <> 'unlisted' END
+           AND (NOT v_exclude OR d.name IS NULL OR NOT starts_with(d.name, 'Generated Dashboard'))
+           AND (cardinality(v_tags) = 0 OR EXISTS (
+                   SELECT 1 FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
+                    WHERE ti.dashboard_id = d.id AND tg.name = ANY (v_tags)))
+           AND (v_search IS NULL
+                OR strpos(lower(d.name), v_search) > 0
+                OR strpos(lower(d.description), v_search) > 0
+                OR EXISTS (SELECT 1 FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
+                            WHERE ti.dashboard_id = d.id AND strpos(lower(tg.name), v_search) > 0))
+    ), page AS (
+        SELECT m.id, row_number() OVER (ORDER BY m.exact_name DESC, m.pinned DESC, m.name, m.id) AS rn
+          FROM m
+         ORDER BY rn
+         LIMIT v_limit OFFSET v_offset
+    )
+    SELECT (SELECT count(*) FROM m),
+           coalesce((
+               SELECT json_agg(json_build_object(
+                   'id', d.id,
+                   'name', d.name,
+                   'description', d.description,
+                   'pinned', d.pinned,
+                   'created_at', ngx_dashboards_ts(d.created_at),
+                   'created_by', ngx_dashboards_user_json(u),
+                   'last_accessed_at', ngx_dashboards_ts(d.last_accessed_at),
+                   'last_viewed_at', (SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
+                                       WHERE v.team_id = d.team_id AND v.user_id = p_user_id
+                                         AND v.type = 'dashboard' AND v.ref = d.id::text),
+                   'is_shared', coalesce((SELECT s.enabled FROM posthog_sharingconfiguration s
+                                           WHERE s.dashboard_id = d.id ORDER BY s.id LIMIT 1), false),
+                   'deleted', d.deleted,
+                   'creation_mode', d.creation_mode,
+                   'tags', ngx_dashboards_dashboard_tags(d.id),
+                   'restriction_level', d.restriction_level,
+                   'effective_restriction_level', p.effective_restriction_level,
+                   'effective_privilege_level', p.effective_privilege_level,
+                   'user_access_level', p.user_access_level,
+                   'access_control_version', p.access_control_version,
+                   'last_refresh', ngx_dashboards_ts(d.last_refresh),
+                   'team_id', d.team_id,
+                   'search_match_type', CASE WHEN v_search IS NOT NULL THEN 'exact' END)
+                   ORDER BY pg.rn)
+                 FROM page pg
+                 JOIN posthog_dashboard d ON d.id = pg.id
+                 LEFT JOIN posthog_user u ON u.id = d.created_by_id
+                CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                                        p_user_id, c.level, c.adv) p
+           ), '[]'::json);
+END $$;
+
+-- POST create (§7.2, §6.2, §6.3).  Returns the detail (C answers 201).
+CREATE OR REPLACE FUNCTION ngx_dashboards_create(p_user_id int, p_project_id int, p_scoped_orgs text, p_body jsonb)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+    src posthog_dashboard;
+    v_id int;
+    v_use_dashboard int;
+    v_use_template text := p_body ->> 'use_template';
+    v_has_template boolean := ngx_dashboards_truthy(p_body -> 'use_template');
+    v_has_source boolean := ngx_dashboards_truthy(p_body -> 'use_dashboard');
+    v_quick jsonb;
+    v_filters jsonb;
+    v_tile int;
+BEGIN
+    SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    p_body := coalesce(p_body, '{}'::jsonb);
+
+    -- serializer validation: fields, then validate()
+    v_quick := CASE WHEN p_body ? 'quick_filter_ids'
+                    THEN ngx_dashboards_quick_filter_ids(c.team_id, p_body -> 'quick_filter_ids') END;
+    IF v_has_source AND v_has_template THEN
+        PERFORM ngx_dashboards_validation('`use_dashboard` and `use_template` cannot be used together', NULL);
+    END IF;
+
+    IF v_has_source THEN
+        v_use_dashboard := ngx_dashboards_jint(p_body -> 'use_dashboard');
+        SELECT d.* INTO src FROM posthog_dashboard d JOIN posthog_team t ON t.id = d.team_id
+         WHERE d.id = v_use_dashboard AND t.project_id = c.project_id AND NOT d.deleted;
+        IF NOT FOUND THEN
+            PERFORM ngx_dashboards_validation('Invalid value provided', 'use_dashboard');
+        END IF;
+    END IF;
+
+    IF ngx_dashboards_truthy(p_body -> 'filters') THEN
+        v_filters := p_body -> 'filters';
+        IF jsonb_typeof(v_filters) <> 'object' THEN
+            PERFORM ngx_dashboards_validation('Filters must be a dictionary', NULL);
+        END IF;
+    ELSIF src.id IS NOT NULL THEN
+        v_filters := src.filters;
+    ELSE
+        v_filters := '{}'::jsonb;
+    END IF;
+
+    INSERT INTO posthog_dashboard (
+        name, description, team_id, pinned, created_at, created_by_id, deleted, last_accessed_at,
+        last_refresh, filters, variables, breakdown_colors, data_color_theme_id, creation_mode,
+        restriction_level, quick_filter_ids, customization, deprecated_tags, tags, share_token, is_shared)
+    VALUES (
+        ngx_dashboards_jstr(p_body -> 'name', 'name', 400),
+        coalesce(ngx_dashboards_jstr(p_body -> 'description', 'description'), ''),
+        c.team_id,
+        coalesce(ngx_dashboards_jbool(p_body -> 'pinned', 'pinned'), false),
+        now(),
+        p_user_id,
+        coalesce(ngx_dashboards_jbool(p_body -> 'deleted', 'deleted'), false),
+        ngx_dashboards_jtimestamp(p_body -> 'last_accessed_at', 'last_accessed_at'),
+        ngx_dashboards_jtimestamp(p_body -> 'last_refresh', 'last_refresh'),
+        v_filters,
+        CASE WHEN jsonb_typeof(p_body -> 'variables') = 'object' AND p_body -> 'variables' <> '{}'::jsonb
+                 THEN p_body -> 'variables'
+             WHEN ngx_dashboards_truthy(src.variables) THEN src.variables
+             ELSE '{}'::jsonb END,
+        CASE WHEN ngx_dashboards_truthy(src.breakdown_colors) THEN src.breakdown_colors
+             WHEN p_body ? 'breakdown_colors' THEN nullif(p_body -> 'breakdown_colors', 'null'::jsonb)
+             ELSE '[]'::jsonb END,
+        CASE WHEN coalesce(src.data_color_theme_id, 0) <> 0 THEN src.data_color_theme_id
+             ELSE ngx_dashboards_jint(p_body -> 'data_color_theme_id') END,
+        CASE WHEN v_has_template THEN 'template' WHEN v_has_source THEN 'duplicate' ELSE 'default' END,
+        coalesce(ngx_dashboards_jint(p_body -> 'restriction_level'), 21),
+        CASE WHEN ngx_dashboards_truthy(src.quick_filter_ids) AND jsonb_typeof(src.quick_filter_ids) = 'array'
+             THEN coalesce((SELECT jsonb_agg(e ORDER BY o) FROM jsonb_array_elements(src.quick_filter_ids)
+                                   WITH ORDINALITY AS q(e, o)
+                             WHERE EXISTS (SELECT 1 FROM posthog_quickfilter f
+                                            WHERE f.team_id = c.team_id AND f.id::text = e #>> '{}')),
+                           '[]'::jsonb)
+             ELSE coalesce(v_quick, '[]'::jsonb) END,
+        '{}'::jsonb, '{}', NULL, NULL, false)
+    RETURNING id INTO v_id;
+
+    IF v_has_template THEN
+        IF NOT ngx_dashboards_apply_template(v_id, c.team_id, v_use_template) THEN
+            PERFORM ngx_dashboards_validation(format('Invalid template provided: %s', v_use_template),
+                                              'use_template');
+        END IF;
+    ELSIF src.id IS NOT NULL THEN
+        FOR v_tile IN SELECT t.id FROM posthog_dashboardtile t
+                       WHERE t.dashboard_id = src.id AND t.deleted IS DISTINCT FROM true
+                       ORDER BY t.id LOOP
+            PERFORM ngx_dashboards_copy_tile(v_tile, v_id, c.team_id, p_user_id,
+                                             ngx_dashboards_truthy(p_body -> 'duplicate_tiles'));
+        END LOOP;
+    END IF;
+
+    PERFORM ngx_dashboards_set_tags(c.team_id, v_id, NULL, p_body -> 'tags');
+
+    RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone);
+END $$;
+
+-- GET retrieve (§7.3).  last_accessed_at is written at most once a minute per
+-- dashboard (DESIGN §6); overrides are merged over the stored objects.
+CREATE OR REPLACE FUNCTION ngx_dashboards_retrieve(p_user_id int, p_project_id int, p_scoped_orgs text, p_id int,
+                                                   p_filters_override jsonb, p_variables_override jsonb)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+    v_accessed timestamptz;
+BEGIN
+    SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    SELECT d.last_accessed_at INTO v_accessed
+      FROM posthog_dashboard d JOIN posthog_team t ON t.id = d.team_id
+     WHERE d.id = p_id AND t.project_id = c.project_id AND NOT d.deleted;
+    IF NOT FOUND THEN
+        PERFORM ngx_dashboards_not_found();
+    END IF;
+    IF v_accessed IS NULL OR v_accessed < now() - interval '1 minute' THEN
+        UPDATE posthog_dashboard SET last_accessed_at = now()
+         WHERE id = p_id AND (last_accessed_at IS NULL OR last_accessed_at < now() - interval '1 minute');
+    END IF;
+    RETURN ngx_dashboards_detail(p_id, p_user_id, c.level, c.adv, c.timezone,
+                                 p_filters_override, p_variables_override);
+END $$;
+
+-- PUT / PATCH (§7.4, §6.2).  Both write only the keys present in the body.
+CREATE OR REPLACE FUNCTION ngx_dashboards_update(p_user_id int, p_project_id int, p_scoped_orgs text, p_id int,
+                                                 p_body jsonb, p_partial boolean)
+RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+    d posthog_dashboard;
+    p record;
+    v_quick jsonb;
+    v_restore boolean;
+    v_delete boolean;
+    v_tile jsonb;
+    v_tile_id int;
+BEGIN
+    SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    p_body := coalesce(p_body, '{}'::jsonb);
+
+    -- a deleted dashboard is found only when the body asks to restore it
+    SELECT x.* INTO d FROM posthog_dashboard x JOIN posthog_team t ON t.id = x.team_id
+     WHERE x.id = p_id AND t.project_id = c.project_id
+       AND (NOT x.deleted OR (p_body ? 'deleted' AND jsonb_typeof(p_body -> 'deleted') <> 'null'
+                              AND NOT coalesce(ngx_dashboards_jbool(p_body -> 'deleted', 'deleted'), true)))
+       FOR UPDATE OF x;
+    IF NOT FOUND THEN
+        PERFORM ngx_dashboards_not_found();
+    END IF;
+
+    SELECT * INTO p FROM ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                              p_user_id, c.level, c.adv);
+    IF NOT p.can_edit THEN
+        PERFORM ngx_dashboards_denied('You don''t have edit permissions for this dashboard.');
+    END IF;
+
+    -- serializer field validation
+    IF p_body ? 'quick_filter_ids' THEN
+        v_quick := ngx_dashboards_quick_filter_ids(c.team_id, p_body -> 'quick_filter_ids');
+    END IF;
+    IF p_body ? 'description' AND jsonb_typeof(p_body -> 'description') = 'null' THEN
+        PERFORM ngx_dashboards_validation('This field may not be null.', 'description', 'null');
+    END IF;
+    IF p_body ? 'pinned' AND jsonb_typeof(p_body -> 'pinned') = 'null' THEN
+        PERFORM ngx_dashboards_validation('This field may not be null.', 'pinned', 'null');
+    END IF;
+    IF p_body ? 'deleted' AND jsonb_typeof(p_body -> 'deleted') = 'null' THEN
+        PERFORM ngx_dashboards_validation('This field may not be null.', 'deleted', 'null');
+    END IF;
+    IF p_body ? 'restriction_level' AND jsonb_typeof(p_body -> 'restriction_level') = 'null' THEN
+        PERFORM ngx_dashboards_validation('This field may not be null.', 'restriction_level', 'null');
+    END IF;
+
+    IF p_body ? 'restriction_level' AND NOT p.can_restrict THEN
+        PERFORM ngx_dashboards_denied('Only the dashboard owner and project admins have the restriction rights '
+                                      'required to change the dashboard''s restriction level.');
+    END IF;
+
+    v_delete := p_body ? 'deleted' AND ngx_dashboards_jbool(p_body -> 'deleted', 'deleted');
+    v_restore := d.deleted AND p_body ? 'deleted' AND NOT ngx_dashboards_jbool(p_body -> 'deleted', 'deleted');
+
+    IF v_restore THEN
+        UPDATE posthog_dashboardtile SET deleted = false WHERE dashboard_id = d.id;
+        UPDATE posthog_dashboarditem i SET deleted = false
+          FROM posthog_dashboardtile t
+         WHERE t.dashboard_id = d.id AND t.insight_id = i.id AND i.deleted;
+    END IF;
+
+    IF v_delete THEN
+        IF coalesce(ngx_dashboards_jbool(p_body -> 'delete_insights', 'delete_insights'), false) THEN
+            UPDATE posthog_dashboarditem i SET deleted = true
+             WHERE i.id IN (SELECT t.insight_id FROM posthog_dashboardtile t
+                             WHERE t.dashboard_id = d.id AND t.insight_id IS NOT NULL
+                               AND t.deleted IS DISTINCT FROM true)
+               AND (SELECT count(*) FROM posthog_dashboardtile o
+                     WHERE o.insight_id = i.id AND o.deleted IS DISTINCT FROM true) = 1;
+        END IF;
+        UPDATE posthog_dashboardtile SET deleted = true WHERE dashboard_id = d.id;
+        UPDATE posthog_team SET primary_dashboard_id = NULL
+         WHERE id = d.team_id AND primary_dashboard_id = d.id;
+    END IF;
+
+    IF ngx_dashboards_truthy(p_body -> 'filters') AND jsonb_typeof(p_body -> 'filters') <> 'object' THEN
+        PERFORM ngx_dashboards_validation('Filters must be a dictionary', NULL);
+    END IF;
+    IF ngx_dashboards_truthy(p_body -> 'variables') AND jsonb_typeof(p_body -> 'variables') <> 'object' THEN
+        PERFORM ngx_dashboards_validation('Filters must be a dictionary', NULL);
+    END IF;
+
+    UPDATE posthog_dashboard SET
+        name = CASE WHEN p_body ? 'name' THEN ngx_dashboards_jstr(p_body -> 'name', 'name', 400) ELSE name END,
+        description = CASE WHEN p_body ? 'description'
+                           THEN ngx_dashboards_jstr(p_body -> 'description', 'description') ELSE description END,
+        pinned = CASE WHEN p_body ? 'pinned' THEN ngx_dashboards_jbool(p_body -> 'pinned', 'pinned') ELSE pinned END,
+        last_accessed_at = CASE WHEN p_body ? 'last_accessed_at'
+                                THEN ngx_dashboards_jtimestamp(p_body -> 'last_accessed_at', 'last_accessed_at')
+                                ELSE last_accessed_at END,
+        deleted = CASE WHEN p_body ? 'deleted' THEN ngx_dashboards_jbool(p_body -> 'deleted', 'deleted') ELSE deleted END,
+        breakdown_colors = CASE WHEN p_body ? 'breakdown_colors'
+                                THEN nullif(p_body -> 'breakdown_colors', 'null'::jsonb) ELSE breakdown_colors END,
+        data_color_theme_id = CASE WHEN p_body ? 'data_color_theme_id'
+                                   THEN ngx_dashboards_jint(p_body -> 'data_color_theme_id') ELSE data_color_theme_id END,
+        restriction_level = CASE WHEN p_body ? 'restriction_level'
+                                 THEN ngx_dashboards_jint(p_body -> 'restriction_level') ELSE restriction_level END,
+        last_refresh = CASE WHEN p_body ? 'last_refresh'
+                            THEN ngx_dashboards_jtimestamp(p_body -> 'last_refresh', 'last_refresh') ELSE last_refresh END,
+        quick_filter_ids = CASE WHEN p_body ? 'quick_filter_ids' THEN v_quick ELSE quick_filter_ids END,
+        filters = CASE WHEN ngx_dashboards_truthy(p_body -> 'filters') THEN p_body -> 'filters' ELSE filters END,
+        variables = CASE WHEN ngx_dashboards_truthy(p_body -> 'variables') THEN p_body -> 'variables' ELSE variables END
+     WHERE id = d.id
+    RETURNING * INTO d;
+
+    PERFORM ngx_dashboards_set_tags(d.team_id, d.id, NULL, p_body -> 'tags');
+
+    IF jsonb_typeof(p_body -> 'tiles') = 'array' THEN
+        FOR v_tile IN SELECT value FROM jsonb_array_elements(p_body -> 'tiles') LOOP
+            PERFORM ngx_dashboards_update_tile(d, c.organization_id, p_user_id, v_tile);
+        END LOOP;
+    END IF;
+
+    IF jsonb_typeof(p_body -> 'duplicate_tiles') = 'array' THEN
+        FOR v_tile IN SELECT value FROM jsonb_array_elements(p_body -> 'duplicate_tiles') LOOP
+            v_tile_id := ngx_dashboards_jint(v_tile -> 'id');
+            IF v_tile_id IS NOT NULL AND EXISTS (SELECT 1 FROM posthog_dashboardtile
+                                                  WHERE id = v_tile_id AND dashboard_id = d.id) THEN
+                PERFORM ngx_dashboards_copy_tile(v_tile_id, d.id, d.team_id, p_user_id, true,
+                    CASE WHEN jsonb_typeof(v_tile -> 'layouts') = 'object' THEN v_tile -> 'layouts'
+                         ELSE '{}'::jsonb END);
+            END IF;
+        END LOOP;
+    END IF;
+
+    RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone);
+END $$;
