@@ -1,0 +1,829 @@
+
+/*
+ * Copyright (C) ngx_dashboards authors
+ *
+ * The dashboards CRUD endpoints (spec 7.1 - 7.5): list, create, retrieve,
+ * update (PUT, PATCH) and DELETE (always 405).
+ */
+
+
+#include "ngx_http_dashboards_module.h"
+
+
+#define NGX_HTTP_DASHBOARDS_DEFAULT_LIMIT  100
+
+#define S   NGX_HTTP_DASHBOARDS_T_STRING
+#define I   NGX_HTTP_DASHBOARDS_T_INT
+#define B   NGX_HTTP_DASHBOARDS_T_BOOL
+#define N   NGX_HTTP_DASHBOARDS_F_NULL
+#define BL  NGX_HTTP_DASHBOARDS_F_BLANK
+
+
+typedef struct {
+    ngx_str_t              key;
+    ngx_str_t              value;
+} ngx_http_dashboards_qarg_t;
+
+
+static void ngx_http_dashboards_list_done(ngx_http_request_t *r,
+    PGresult *res, ngx_uint_t status, ngx_str_t *body);
+static ngx_int_t ngx_http_dashboards_page_url(ngx_http_request_t *r,
+    ngx_array_t *args, ngx_int_t limit, ngx_int_t offset, ngx_str_t *url);
+static ngx_int_t ngx_http_dashboards_parse_args(ngx_http_request_t *r,
+    ngx_array_t *args);
+static int ngx_libc_cdecl ngx_http_dashboards_qarg_cmp(const void *one,
+    const void *two);
+static u_char *ngx_http_dashboards_quote_plus(u_char *dst, ngx_str_t *src);
+static ngx_int_t ngx_http_dashboards_positive_arg(ngx_http_request_t *r,
+    const char *name, ngx_int_t strict, ngx_int_t def);
+static ngx_int_t ngx_http_dashboards_override(ngx_http_request_t *r,
+    const char *name, const char **param);
+static void ngx_http_dashboards_destroy_done(ngx_http_request_t *r,
+    PGresult *res, ngx_uint_t status, ngx_str_t *body);
+
+
+static const ngx_int_t  ngx_http_dashboards_restriction_levels[] = {
+    21, 37, 0
+};
+
+
+static const ngx_http_dashboards_field_t  ngx_http_dashboards_user_ref[] = {
+    { "id", I, N, 0, NULL, NULL, NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+static const ngx_http_dashboards_field_t  ngx_http_dashboards_text_fields[] = {
+    { "id", I, N, 0, NULL, NULL, NULL },
+    { "body", S, N|BL|NGX_HTTP_DASHBOARDS_F_NOTRIM, 4000, NULL, NULL,
+      "Text body cannot exceed 4000 characters" },
+    { "created_by", NGX_HTTP_DASHBOARDS_T_OBJECT, N, 0, NULL,
+      ngx_http_dashboards_user_ref, NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+static const ngx_http_dashboards_field_t  ngx_http_dashboards_tile_fields[] = {
+    { "id", I, N, 0, NULL, NULL, NULL },
+    { "text", NGX_HTTP_DASHBOARDS_T_OBJECT, N, 0, NULL,
+      ngx_http_dashboards_text_fields, NULL },
+    { "layouts", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL, NULL },
+    { "color", S, N|BL, 400, NULL, NULL, NULL },
+    { "deleted", B, N, 0, NULL, NULL, NULL },
+    { "filters_overrides", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL,
+      NULL },
+    { "show_description", B, N, 0, NULL, NULL, NULL },
+    { "transparent_background", B, N, 0, NULL, NULL, NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+static const ngx_http_dashboards_field_t  ngx_http_dashboards_dup_fields[] = {
+    { "id", I, NGX_HTTP_DASHBOARDS_F_REQUIRED, 0, NULL, NULL, NULL },
+    { "layouts", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL, NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+#define ngx_http_dashboards_common_fields                                     \
+    { "name", S, N|BL, 400, NULL, NULL, NULL },                               \
+    { "description", S, BL, 0, NULL, NULL, NULL },                            \
+    { "pinned", B, 0, 0, NULL, NULL, NULL },                                  \
+    { "last_accessed_at", NGX_HTTP_DASHBOARDS_T_DATETIME, N, 0, NULL, NULL,   \
+      NULL },                                                                 \
+    { "deleted", B, 0, 0, NULL, NULL, NULL },                                 \
+    { "breakdown_colors", NGX_HTTP_DASHBOARDS_T_ANY, N, 0, NULL, NULL,        \
+      NULL },                                                                 \
+    { "data_color_theme_id", I, N, 0, NULL, NULL, NULL },                     \
+    { "tags", NGX_HTTP_DASHBOARDS_T_STRINGS, 0, 255, NULL, NULL, NULL },      \
+    { "restriction_level", I, 0, 0, ngx_http_dashboards_restriction_levels,   \
+      NULL, NULL },                                                           \
+    { "last_refresh", NGX_HTTP_DASHBOARDS_T_DATETIME, N, 0, NULL, NULL,       \
+      NULL },                                                                 \
+    { "quick_filter_ids", NGX_HTTP_DASHBOARDS_T_UUIDS, N, 0, NULL, NULL,      \
+      NULL },                                                                 \
+    { "use_template", S, BL, 0, NULL, NULL, NULL },                           \
+    { "use_dashboard", I, N, 0, NULL, NULL, NULL },                           \
+    { "delete_insights", B, 0, 0, NULL, NULL, NULL },                         \
+    { "_create_in_folder", S, BL, 0, NULL, NULL, NULL },                      \
+    { "filters", NGX_HTTP_DASHBOARDS_T_FILTERS, 0, 0, NULL, NULL,             \
+      "Filters must be a dictionary" },                                       \
+    { "variables", NGX_HTTP_DASHBOARDS_T_FILTERS, 0, 0, NULL, NULL,           \
+      "Filters must be a dictionary" }
+
+
+static const ngx_http_dashboards_field_t  ngx_http_dashboards_create_fields[]
+    = {
+    ngx_http_dashboards_common_fields,
+    { "duplicate_tiles", NGX_HTTP_DASHBOARDS_T_TRUTHY, 0, 0, NULL, NULL,
+      NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+static const ngx_http_dashboards_field_t  ngx_http_dashboards_update_fields[]
+    = {
+    ngx_http_dashboards_common_fields,
+    { "duplicate_tiles", NGX_HTTP_DASHBOARDS_T_OBJECTS, 0, 0, NULL,
+      ngx_http_dashboards_dup_fields, NULL },
+    { "tiles", NGX_HTTP_DASHBOARDS_T_OBJECTS, 0, 0, NULL,
+      ngx_http_dashboards_tile_fields, NULL },
+    { NULL, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+/* GET {base}/ (7.1) */
+
+ngx_int_t
+ngx_http_dashboards_list(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    char        *text;
+    u_char      *pos, *p;
+    cJSON       *q, *tags;
+    size_t       len, n;
+    ngx_int_t    rc, limit, offset;
+    ngx_str_t    value;
+
+    limit = ngx_http_dashboards_positive_arg(r, "limit", 1,
+                                             NGX_HTTP_DASHBOARDS_DEFAULT_LIMIT);
+    offset = ngx_http_dashboards_positive_arg(r, "offset", 0, 0);
+
+    if (limit == NGX_ERROR || offset == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q = cJSON_CreateObject();
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* freed with the request through the printed copy's cleanup below */
+
+    cJSON_AddNumberToObject(q, "limit", (double) limit);
+    cJSON_AddNumberToObject(q, "offset", (double) offset);
+
+    rc = ngx_http_dashboards_arg(r, "search", &value);
+
+    if (rc == NGX_OK) {
+        n = 0;
+
+        for (p = value.data; p < value.data + value.len; p++) {
+            if ((*p & 0xc0) != 0x80) {
+                n++;
+            }
+        }
+
+        if (n > 200) {
+            cJSON_Delete(q);
+            return ngx_http_dashboards_fail(r, NGX_HTTP_BAD_REQUEST,
+                                            "validation_error",
+                                            "invalid_input",
+                                            "Search query must be 200 "
+                                            "characters or fewer.",
+                                            "search");
+        }
+
+        cJSON_AddStringToObject(q, "search", (const char *) value.data);
+
+    } else {
+        cJSON_AddNullToObject(q, "search");
+    }
+
+    tags = cJSON_AddArrayToObject(q, "tags");
+    pos = r->args.data;
+
+    while (tags
+           && ngx_http_dashboards_arg_next(r, "tags", &pos, &value) == NGX_OK)
+    {
+        cJSON_AddItemToArray(tags,
+                             cJSON_CreateString((const char *) value.data));
+    }
+
+    if (ngx_http_dashboards_arg(r, "creation_mode", &value) == NGX_OK) {
+        cJSON_AddStringToObject(q, "creation_mode",
+                                (const char *) value.data);
+
+    } else {
+        cJSON_AddNullToObject(q, "creation_mode");
+    }
+
+    rc = ngx_http_dashboards_arg(r, "exclude_generated", &value);
+
+    cJSON_AddBoolToObject(q, "exclude_generated",
+                          rc == NGX_OK
+                          && ((value.len == 4
+                               && ngx_strncasecmp(value.data,
+                                                  (u_char *) "true", 4) == 0)
+                              || (value.len == 1 && value.data[0] == '1')));
+
+    text = ngx_http_dashboards_print(r, q, &len);
+    cJSON_Delete(q);
+
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->list_limit = limit;
+    ctx->list_offset = offset;
+
+    ctx->query.values[0] = (const char *) ctx->user_id;
+    ctx->query.values[1] = (const char *) ctx->project_arg;
+    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ctx->query.values[3] = text;
+
+    return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_LIST, 4,
+                                   ngx_http_dashboards_list_done);
+}
+
+
+static void
+ngx_http_dashboards_list_done(ngx_http_request_t *r, PGresult *res,
+    ngx_uint_t status, ngx_str_t *body)
+{
+    u_char                     *p;
+    ngx_int_t                   rc, count, limit, offset;
+    ngx_buf_t                  *b, *rb, *tail;
+    ngx_str_t                   next, prev;
+    ngx_array_t                 args;
+    ngx_chain_t                 out[3];
+    ngx_http_dashboards_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
+
+    if (res == NULL) {
+        rc = ngx_http_dashboards_send_str(r, status, body->data, body->len);
+        ngx_http_dashboards_finish(r, rc);
+        return;
+    }
+
+    if (PQntuples(res) != 1 || PQnfields(res) != 2) {
+        ngx_http_dashboards_finish(r, ngx_http_dashboards_server_error(r));
+        return;
+    }
+
+    count = ngx_atoi((u_char *) PQgetvalue(res, 0, 0),
+                     PQgetlength(res, 0, 0));
+    limit = ctx->list_limit;
+    offset = ctx->list_offset;
+
+    if (count == NGX_ERROR
+        || ngx_array_init(&args, r->pool, 8,
+                          sizeof(ngx_http_dashboards_qarg_t))
+           != NGX_OK
+        || ngx_http_dashboards_parse_args(r, &args) != NGX_OK)
+    {
+        ngx_http_dashboards_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_str_null(&next);
+    ngx_str_null(&prev);
+
+    if (offset + limit < count) {
+        if (ngx_http_dashboards_page_url(r, &args, limit, offset + limit,
+                                         &next)
+            != NGX_OK)
+        {
+            ngx_http_dashboards_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    if (offset > 0) {
+        if (ngx_http_dashboards_page_url(r, &args, limit,
+                                         offset - limit > 0
+                                         ? offset - limit : -1,
+                                         &prev)
+            != NGX_OK)
+        {
+            ngx_http_dashboards_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    b = ngx_create_temp_buf(r->pool, sizeof("{\"count\":,\"next\":,"
+                                            "\"previous\":,\"results\":")
+                                     + NGX_INT_T_LEN + next.len + prev.len
+                                     + 16);
+    rb = ngx_calloc_buf(r->pool);
+    tail = ngx_calloc_buf(r->pool);
+
+    if (b == NULL || rb == NULL || tail == NULL) {
+        ngx_http_dashboards_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_sprintf(b->last, "{\"count\":%i,\"next\":", count);
+
+    if (next.len) {
+        p = ngx_sprintf(p, "\"%V\"", &next);
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_cpymem(p, ",\"previous\":", 12);
+
+    if (prev.len) {
+        p = ngx_sprintf(p, "\"%V\"", &prev);
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    b->last = ngx_cpymem(p, ",\"results\":", 11);
+
+    /* the results array straight from PostgreSQL */
+
+    rb->pos = (u_char *) PQgetvalue(res, 0, 1);
+    rb->last = rb->pos + PQgetlength(res, 0, 1);
+    rb->memory = 1;
+
+    if (rb->last == rb->pos) {
+        rb->pos = (u_char *) "[]";
+        rb->last = rb->pos + 2;
+    }
+
+    tail->pos = (u_char *) "}";
+    tail->last = tail->pos + 1;
+    tail->memory = 1;
+
+    out[0].buf = b;
+    out[0].next = &out[1];
+    out[1].buf = rb;
+    out[1].next = &out[2];
+    out[2].buf = tail;
+    out[2].next = NULL;
+
+    rc = ngx_http_dashboards_send(r, NGX_HTTP_OK, out);
+
+    ngx_http_dashboards_finish(r, rc);
+}
+
+
+/*
+ * DRF's replace_query_param(): the absolute URI with limit and offset set
+ * (offset -1: removed), the parameters sorted by name and url-encoded
+ */
+
+static ngx_int_t
+ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
+    ngx_int_t limit, ngx_int_t offset, ngx_str_t *url)
+{
+    u_char                      *p, *q;
+    size_t                       len, path_len;
+    ngx_str_t                    host, scheme, num;
+    ngx_uint_t                   i, n, first;
+    ngx_array_t                  all;
+    ngx_http_dashboards_qarg_t  *a, *arg;
+    u_char                       lbuf[NGX_INT_T_LEN], obuf[NGX_INT_T_LEN];
+
+    if (ngx_array_init(&all, r->pool, args->nelts + 2,
+                       sizeof(ngx_http_dashboards_qarg_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    a = args->elts;
+
+    for (i = 0; i < args->nelts; i++) {
+        if ((a[i].key.len == 5 && ngx_strncmp(a[i].key.data, "limit", 5) == 0)
+            || (a[i].key.len == 6
+                && ngx_strncmp(a[i].key.data, "offset", 6) == 0))
+        {
+            continue;
+        }
+
+        arg = ngx_array_push(&all);
+        if (arg == NULL) {
+            return NGX_ERROR;
+        }
+
+        *arg = a[i];
+    }
+
+    arg = ngx_array_push(&all);
+    if (arg == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&arg->key, "limit");
+    arg->value.data = lbuf;
+    arg->value.len = ngx_sprintf(lbuf, "%i", limit) - lbuf;
+
+    if (offset >= 0) {
+        arg = ngx_array_push(&all);
+        if (arg == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&arg->key, "offset");
+        arg->value.data = obuf;
+        arg->value.len = ngx_sprintf(obuf, "%i", offset) - obuf;
+    }
+
+    /* a stable sort by name keeps repeated values in their order */
+
+    a = all.elts;
+    n = all.nelts;
+
+    for (i = 1; i < n; i++) {
+        ngx_http_dashboards_qarg_t  t;
+        ngx_uint_t                  j;
+
+        t = a[i];
+
+        for (j = i; j > 0 && ngx_http_dashboards_qarg_cmp(&a[j - 1], &t) > 0;
+             j--)
+        {
+            a[j] = a[j - 1];
+        }
+
+        a[j] = t;
+    }
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        ngx_str_set(&scheme, "https");
+
+    } else
+#endif
+    {
+        ngx_str_set(&scheme, "http");
+    }
+
+    if (r->headers_in.host) {
+        host = r->headers_in.host->value;
+
+    } else {
+        host = r->headers_in.server;
+    }
+
+    p = r->unparsed_uri.data;
+    q = ngx_strlchr(p, p + r->unparsed_uri.len, '?');
+    path_len = q ? (size_t) (q - p) : r->unparsed_uri.len;
+
+    len = scheme.len + 3 + host.len + path_len + 1;
+
+    for (i = 0; i < n; i++) {
+        len += 3 * (a[i].key.len + a[i].value.len) + 2;
+    }
+
+    url->data = ngx_pnalloc(r->pool, len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(url->data, "%V://%V", &scheme, &host);
+
+    /* the path is JSON-safe: no quotes or control characters in a URI */
+    for (q = r->unparsed_uri.data; q < r->unparsed_uri.data + path_len; q++) {
+        *p++ = (*q == '"' || *q == '\\' || *q < 0x20) ? '_' : *q;
+    }
+
+    first = 1;
+
+    for (i = 0; i < n; i++) {
+        *p++ = first ? '?' : '&';
+        first = 0;
+
+        p = ngx_http_dashboards_quote_plus(p, &a[i].key);
+        *p++ = '=';
+        num = a[i].value;
+        p = ngx_http_dashboards_quote_plus(p, &num);
+    }
+
+    url->len = p - url->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_dashboards_parse_args(ngx_http_request_t *r, ngx_array_t *args)
+{
+    u_char                      *p, *last, *start, *eq, *d, *s;
+    ngx_str_t                    raw[2];
+    ngx_uint_t                   k;
+    ngx_http_dashboards_qarg_t  *a;
+
+    p = r->args.data;
+    last = p + r->args.len;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != '&' && *p != ';') {
+            p++;
+        }
+
+        if (p == start) {
+            p++;
+            continue;
+        }
+
+        eq = ngx_strlchr(start, p, '=');
+
+        raw[0].data = start;
+        raw[0].len = (eq ? eq : p) - start;
+        raw[1].data = eq ? eq + 1 : p;
+        raw[1].len = eq ? (size_t) (p - eq - 1) : 0;
+
+        a = ngx_array_push(args);
+        if (a == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (k = 0; k < 2; k++) {
+            d = ngx_pnalloc(r->pool, raw[k].len + 1);
+            if (d == NULL) {
+                return NGX_ERROR;
+            }
+
+            s = raw[k].data;
+
+            if (k == 0) {
+                a->key.data = d;
+            } else {
+                a->value.data = d;
+            }
+
+            for ( /* void */ ; s < raw[k].data + raw[k].len; s++) {
+                if (*s == '+') {
+                    *d++ = ' ';
+
+                } else if (*s == '%'
+                           && raw[k].data + raw[k].len - s > 2
+                           && isxdigit(s[1]) && isxdigit(s[2]))
+                {
+                    *d++ = (u_char) ngx_hextoi(s + 1, 2);
+                    s += 2;
+
+                } else {
+                    *d++ = *s;
+                }
+            }
+
+            if (k == 0) {
+                a->key.len = d - a->key.data;
+            } else {
+                a->value.len = d - a->value.data;
+            }
+        }
+
+        if (p < last) {
+            p++;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_dashboards_qarg_cmp(const void *one, const void *two)
+{
+    ngx_int_t                    rc;
+    ngx_http_dashboards_qarg_t  *a, *b;
+
+    a = (ngx_http_dashboards_qarg_t *) one;
+    b = (ngx_http_dashboards_qarg_t *) two;
+
+    rc = ngx_strncmp(a->key.data, b->key.data, ngx_min(a->key.len,
+                                                      b->key.len));
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (int) a->key.len - (int) b->key.len;
+}
+
+
+/* Python's quote_plus(): unreserved kept, space as '+', the rest %XX */
+
+static u_char *
+ngx_http_dashboards_quote_plus(u_char *dst, ngx_str_t *src)
+{
+    u_char  *s, c;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    for (s = src->data; s < src->data + src->len; s++) {
+        c = *s;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'
+            || c == '~')
+        {
+            *dst++ = c;
+
+        } else if (c == ' ') {
+            *dst++ = '+';
+
+        } else {
+            *dst++ = '%';
+            *dst++ = hex[c >> 4];
+            *dst++ = hex[c & 0xf];
+        }
+    }
+
+    return dst;
+}
+
+
+/* DRF's _positive_int(): an invalid value falls back to the default */
+
+static ngx_int_t
+ngx_http_dashboards_positive_arg(ngx_http_request_t *r, const char *name,
+    ngx_int_t strict, ngx_int_t def)
+{
+    ngx_int_t  rc, n;
+    ngx_str_t  value;
+
+    rc = ngx_http_dashboards_arg(r, name, &value);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        return def;
+    }
+
+    n = ngx_atoi(value.data, value.len);
+
+    if (n == NGX_ERROR || n > 1000000000 || (strict && n == 0)) {
+        return def;
+    }
+
+    return n;
+}
+
+
+/* POST {base}/ (7.2) */
+
+ngx_int_t
+ngx_http_dashboards_create(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_dashboards_body_param(r, ctx,
+                                        ngx_http_dashboards_create_fields,
+                                        &ctx->query.values[3]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx->status = NGX_HTTP_CREATED;
+
+    ctx->query.values[0] = (const char *) ctx->user_id;
+    ctx->query.values[1] = (const char *) ctx->project_arg;
+    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+
+    return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_CREATE, 4,
+                                   ngx_http_dashboards_json_done);
+}
+
+
+/* GET {base}/:id/ (7.3) */
+
+ngx_int_t
+ngx_http_dashboards_retrieve(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_dashboards_override(r, "filters_override",
+                                      &ctx->query.values[4]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_dashboards_override(r, "variables_override",
+                                      &ctx->query.values[5]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx->query.values[0] = (const char *) ctx->user_id;
+    ctx->query.values[1] = (const char *) ctx->project_arg;
+    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ctx->query.values[3] = (const char *) ctx->object_arg;
+
+    return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_RETRIEVE,
+                                   6, ngx_http_dashboards_json_done);
+}
+
+
+/* a JSON object given as a query parameter; absent: NULL */
+
+static ngx_int_t
+ngx_http_dashboards_override(ngx_http_request_t *r, const char *name,
+    const char **param)
+{
+    char       *text;
+    cJSON      *json;
+    size_t      len;
+    ngx_int_t   rc;
+    ngx_str_t   value, err, detail;
+
+    *param = NULL;
+
+    rc = ngx_http_dashboards_arg(r, name, &value);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_OK;
+    }
+
+    json = ngx_http_dashboards_parse(r, value.data, value.len, 64, &err);
+
+    if (json == NULL || !cJSON_IsObject(json)) {
+        detail.data = ngx_pnalloc(r->pool, 64);
+        if (detail.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        detail.len = ngx_sprintf(detail.data, "Invalid JSON passed in %s "
+                                 "parameter", name)
+                     - detail.data;
+
+        return ngx_http_dashboards_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                              "validation_error",
+                                              "invalid_input", &detail,
+                                              name);
+    }
+
+    text = ngx_http_dashboards_print(r, json, &len);
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *param = text;
+
+    return NGX_OK;
+}
+
+
+/* PUT and PATCH {base}/:id/ (7.4) */
+
+ngx_int_t
+ngx_http_dashboards_update(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_dashboards_body_param(r, ctx,
+                                        ngx_http_dashboards_update_fields,
+                                        &ctx->query.values[4]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx->query.values[0] = (const char *) ctx->user_id;
+    ctx->query.values[1] = (const char *) ctx->project_arg;
+    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ctx->query.values[3] = (const char *) ctx->object_arg;
+    ctx->query.values[5] = (r->method == NGX_HTTP_PATCH) ? "true" : "false";
+
+    return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_UPDATE, 6,
+                                   ngx_http_dashboards_json_done);
+}
+
+
+/* DELETE {base}/:id/ (7.5): the permission checks, then 405, no body */
+
+ngx_int_t
+ngx_http_dashboards_destroy(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    ctx->query.values[0] = (const char *) ctx->user_id;
+    ctx->query.values[1] = (const char *) ctx->project_arg;
+    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+
+    return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_ACCESS, 3,
+                                   ngx_http_dashboards_destroy_done);
+}
+
+
+static void
+ngx_http_dashboards_destroy_done(ngx_http_request_t *r, PGresult *res,
+    ngx_uint_t status, ngx_str_t *body)
+{
+    ngx_int_t  rc;
+
+    if (res == NULL) {
+        rc = ngx_http_dashboards_send_str(r, status, body->data, body->len);
+
+    } else {
+        rc = ngx_http_dashboards_send_empty(r, NGX_HTTP_NOT_ALLOWED);
+    }
+
+    ngx_http_dashboards_finish(r, rc);
+}

@@ -1,0 +1,791 @@
+
+/*
+ * Copyright (C) ngx_dashboards authors
+ *
+ * The content handler: the route table, reading the body, the order of
+ * checks (authentication, method, scopes, project), running statements and
+ * finalising the request.
+ */
+
+
+#include "ngx_http_dashboards_module.h"
+
+
+/* path shapes */
+#define NGX_HTTP_DASHBOARDS_COLLECTION         1   /* .../dashboards/ */
+#define NGX_HTTP_DASHBOARDS_COLLECTION_ACTION  2   /* .../dashboards/x/ */
+#define NGX_HTTP_DASHBOARDS_OBJECT             3   /* .../dashboards/1/ */
+#define NGX_HTTP_DASHBOARDS_OBJECT_ACTION      4   /* .../dashboards/1/x/ */
+#define NGX_HTTP_DASHBOARDS_ME                 5   /* /api/users/@me/ */
+#define NGX_HTTP_DASHBOARDS_KEY_CURRENT        6
+#define NGX_HTTP_DASHBOARDS_PROJECT            7   /* /api/projects/1/ */
+
+#define NGX_HTTP_DASHBOARDS_MAX_SEGMENTS       8
+
+#define NGX_HTTP_DASHBOARDS_GET   (NGX_HTTP_GET|NGX_HTTP_HEAD)
+
+
+static ngx_int_t ngx_http_dashboards_route(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+static void ngx_http_dashboards_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_dashboards_read_body(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+static ngx_int_t ngx_http_dashboards_check_scope(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+static ngx_int_t ngx_http_dashboards_in_list(ngx_str_t *list,
+    u_char *item, size_t len);
+static void ngx_http_dashboards_cleanup(void *data);
+
+
+static ngx_http_dashboards_route_t  ngx_http_dashboards_routes[] = {
+
+    { NGX_HTTP_DASHBOARDS_COLLECTION, ngx_null_string,
+      NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_READ, "dashboard",
+      ngx_http_dashboards_list },
+
+    { NGX_HTTP_DASHBOARDS_COLLECTION, ngx_null_string,
+      NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
+      ngx_http_dashboards_create },
+
+    { NGX_HTTP_DASHBOARDS_OBJECT, ngx_null_string,
+      NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_READ, "dashboard",
+      ngx_http_dashboards_retrieve },
+
+    { NGX_HTTP_DASHBOARDS_OBJECT, ngx_null_string,
+      NGX_HTTP_PUT|NGX_HTTP_PATCH, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
+      ngx_http_dashboards_update },
+
+    { NGX_HTTP_DASHBOARDS_OBJECT, ngx_null_string,
+      NGX_HTTP_DELETE, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
+      ngx_http_dashboards_destroy },
+
+    { NGX_HTTP_DASHBOARDS_ME, ngx_null_string,
+      NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_READ, "user",
+      ngx_http_dashboards_me },
+
+    { NGX_HTTP_DASHBOARDS_KEY_CURRENT, ngx_null_string,
+      NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_READ, "personal_api_key",
+      ngx_http_dashboards_key_current },
+
+    { NGX_HTTP_DASHBOARDS_PROJECT, ngx_null_string,
+      NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_READ, "project",
+      ngx_http_dashboards_project },
+
+    { 0, ngx_null_string, 0, 0, NULL, NULL }
+};
+
+
+ngx_int_t
+ngx_http_dashboards_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_dashboards_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_dashboards_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->project_id = -1;
+    ctx->object_id = -1;
+    ctx->status = NGX_HTTP_OK;
+    ctx->query.request = r;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_dashboards_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_dashboards_module);
+
+    rc = ngx_http_dashboards_route(r, ctx);
+
+    if (rc != NGX_OK) {
+        /* unknown path: answered before authentication, as Django does */
+
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_dashboards_not_found(r);
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_dashboards_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * /api/projects/:project_id/dashboards[/:id[/:action]]/ (or environments),
+ * /api/projects/:project_id/, /api/users/@me/,
+ * /api/personal_api_keys/@current/
+ */
+
+static ngx_int_t
+ngx_http_dashboards_route(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    u_char                       *p, *last, *start;
+    ngx_str_t                     seg[NGX_HTTP_DASHBOARDS_MAX_SEGMENTS];
+    ngx_str_t                     action;
+    ngx_uint_t                    n, family, i;
+    ngx_http_dashboards_route_t  *rt;
+
+    p = r->uri.data;
+    last = p + r->uri.len;
+
+    if (r->uri.len < 5 || ngx_strncmp(p, "/api/", 5) != 0) {
+        return NGX_DECLINED;
+    }
+
+    p += 5;
+    n = 0;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        if (p == start) {
+            /* empty segment: only a trailing slash is fine */
+            if (p + 1 < last) {
+                return NGX_DECLINED;
+            }
+
+            p++;
+            continue;
+        }
+
+        if (n == NGX_HTTP_DASHBOARDS_MAX_SEGMENTS) {
+            return NGX_DECLINED;
+        }
+
+        seg[n].data = start;
+        seg[n].len = p - start;
+        n++;
+
+        if (p < last) {
+            p++;     /* the slash */
+        }
+    }
+
+    ngx_str_null(&action);
+    family = 0;
+
+#define seg_is(i, s)                                                          \
+    (seg[i].len == sizeof(s) - 1                                              \
+     && ngx_strncmp(seg[i].data, s, sizeof(s) - 1) == 0)
+
+    if (n == 2 && seg_is(0, "users") && seg_is(1, "@me")) {
+        family = NGX_HTTP_DASHBOARDS_ME;
+
+    } else if (n == 2 && seg_is(0, "personal_api_keys")
+               && seg_is(1, "@current"))
+    {
+        family = NGX_HTTP_DASHBOARDS_KEY_CURRENT;
+
+    } else if (n == 2 && seg_is(0, "projects")) {
+        family = NGX_HTTP_DASHBOARDS_PROJECT;
+        ctx->project = seg[1];
+
+    } else if (n >= 3 && (seg_is(0, "projects") || seg_is(0, "environments"))
+               && seg_is(2, "dashboards"))
+    {
+        ctx->project = seg[1];
+
+        if (n == 3) {
+            family = NGX_HTTP_DASHBOARDS_COLLECTION;
+
+        } else {
+            for (i = 0; i < seg[3].len; i++) {
+                if (seg[3].data[i] < '0' || seg[3].data[i] > '9') {
+                    break;
+                }
+            }
+
+            if (i == seg[3].len) {
+                ctx->object = seg[3];
+                ctx->object_id = ngx_atoi(seg[3].data, seg[3].len);
+                if (ctx->object_id == NGX_ERROR) {
+                    return NGX_DECLINED;
+                }
+
+                if (n == 4) {
+                    family = NGX_HTTP_DASHBOARDS_OBJECT;
+
+                } else {
+                    family = NGX_HTTP_DASHBOARDS_OBJECT_ACTION;
+                    action.data = seg[4].data;
+                    action.len = seg[n - 1].data + seg[n - 1].len
+                                 - seg[4].data;
+                }
+
+            } else {
+                family = NGX_HTTP_DASHBOARDS_COLLECTION_ACTION;
+                action.data = seg[3].data;
+                action.len = seg[n - 1].data + seg[n - 1].len - seg[3].data;
+            }
+        }
+    }
+
+#undef seg_is
+
+    if (family == 0) {
+        return NGX_DECLINED;
+    }
+
+    /* the first route of the path; the method is checked after auth */
+
+    for (rt = ngx_http_dashboards_routes; rt->family; rt++) {
+        if (rt->family != family
+            || rt->action.len != action.len
+            || ngx_strncmp(rt->action.data, action.data, action.len) != 0)
+        {
+            continue;
+        }
+
+        if (ctx->route == NULL) {
+            ctx->route = rt;
+        }
+
+        if (rt->methods & r->method) {
+            ctx->route = rt;
+            ctx->method_allowed = 1;
+            break;
+        }
+    }
+
+    if (ctx->route == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_dashboards_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_dashboards_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
+
+    rc = ngx_http_dashboards_read_body(r, ctx);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_dashboards_authenticate(r, ctx);
+
+        if (rc == NGX_OK) {
+            rc = ngx_http_dashboards_proceed(r, ctx);
+        }
+    }
+
+    ngx_http_dashboards_finish(r, rc);
+}
+
+
+void
+ngx_http_dashboards_finish(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * collects the body and parses it as JSON; a parse error is kept and
+ * answered after authentication, as DRF parses lazily
+ */
+
+static ngx_int_t
+ngx_http_dashboards_read_body(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    u_char                          *data, *p;
+    size_t                           len;
+    ssize_t                          n;
+    ngx_buf_t                       *b;
+    ngx_str_t                        err, *ct;
+    ngx_chain_t                     *cl;
+    ngx_http_dashboards_loc_conf_t  *dlcf;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    data = ngx_pnalloc(r->pool, len);
+    if (data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = data;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n == NGX_ERROR) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            p += n;
+
+        } else {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
+    }
+
+    len = p - data;
+
+    ct = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                    : NULL;
+
+    if (ct && ct->len && ngx_strlcasestrn(ct->data, ct->data + ct->len,
+                                          (u_char *) "json", 4 - 1)
+                         == NULL)
+    {
+        ctx->body_error = NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+        ctx->body_error_text.data = ngx_pnalloc(r->pool, ct->len + 40);
+        if (ctx->body_error_text.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->body_error_text.len =
+            ngx_sprintf(ctx->body_error_text.data,
+                        "Unsupported media type \"%V\" in request.", ct)
+            - ctx->body_error_text.data;
+
+        return NGX_OK;
+    }
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
+
+    ctx->body = ngx_http_dashboards_parse(r, data, len, dlcf->max_depth,
+                                          &err);
+    if (ctx->body == NULL) {
+        ctx->body_error = NGX_HTTP_BAD_REQUEST;
+        ctx->body_error_text = err;
+    }
+
+    return NGX_OK;
+}
+
+
+/* authenticated: method, project, scopes, then the endpoint */
+
+ngx_int_t
+ngx_http_dashboards_proceed(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    u_char                       *p, *last;
+    ngx_int_t                     rc;
+    ngx_str_t                     detail;
+    ngx_http_dashboards_route_t  *rt;
+
+    rt = ctx->route;
+
+    if (!ctx->method_allowed) {
+        detail.data = ngx_pnalloc(r->pool, r->method_name.len + 32);
+        if (detail.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        detail.len = ngx_sprintf(detail.data, "Method \"%V\" not allowed.",
+                                 &r->method_name)
+                     - detail.data;
+
+        return ngx_http_dashboards_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                              "invalid_request",
+                                              "method_not_allowed", &detail,
+                                              NULL);
+    }
+
+    /* the project: an integer or "@current" */
+
+    if (ctx->project.len) {
+        if (ctx->project.len == 8
+            && ngx_strncmp(ctx->project.data, "@current", 8) == 0)
+        {
+            ctx->project_id = ctx->auth.current_team_id;
+
+        } else {
+            ctx->project_id = ngx_atoi(ctx->project.data, ctx->project.len);
+        }
+
+        if (ctx->project_id < 0) {
+            return ngx_http_dashboards_fail(r, NGX_HTTP_NOT_FOUND,
+                                            "invalid_request", "not_found",
+                                            "Project not found.", NULL);
+        }
+
+        p = ngx_sprintf(ctx->project_arg, "%i", ctx->project_id);
+        *p = '\0';
+    }
+
+    rc = ngx_http_dashboards_check_scope(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ctx->body_error) {
+        if (ctx->body_error == NGX_HTTP_UNSUPPORTED_MEDIA_TYPE) {
+            return ngx_http_dashboards_send_error(r,
+                                                  ctx->body_error,
+                                                  "invalid_request",
+                                                  "unsupported_media_type",
+                                                  &ctx->body_error_text,
+                                                  NULL);
+        }
+
+        return ngx_http_dashboards_send_error(r, ctx->body_error,
+                                              "invalid_request",
+                                              "parse_error",
+                                              &ctx->body_error_text, NULL);
+    }
+
+    p = ngx_sprintf(ctx->user_id, "%i", ctx->auth.user_id);
+    *p = '\0';
+
+    if (ctx->object_id >= 0) {
+        p = ngx_sprintf(ctx->object_arg, "%i", ctx->object_id);
+        *p = '\0';
+    }
+
+    /* the key's organizations as a NUL-terminated parameter */
+
+    ctx->scoped_orgs.data = ngx_pnalloc(r->pool,
+                                        ctx->auth.scoped_orgs.len + 1);
+    if (ctx->scoped_orgs.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    last = ngx_cpymem(ctx->scoped_orgs.data, ctx->auth.scoped_orgs.data,
+                      ctx->auth.scoped_orgs.len);
+    *last = '\0';
+    ctx->scoped_orgs.len = ctx->auth.scoped_orgs.len;
+
+    return rt->handler(r, ctx);
+}
+
+
+/* spec 2.1: scoped teams, then the scope itself */
+
+static ngx_int_t
+ngx_http_dashboards_check_scope(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    u_char                          *p;
+    size_t                           len;
+    ngx_str_t                        detail;
+    ngx_http_dashboards_route_t     *rt;
+    ngx_http_dashboards_loc_conf_t  *dlcf;
+    u_char                           need[64], write[64];
+    u_char                           team[NGX_INT_T_LEN];
+
+    rt = ctx->route;
+
+    /* legacy keys without scopes may do anything */
+
+    if (ctx->auth.scopes.len == 0) {
+        return NGX_OK;
+    }
+
+    if (rt->scope == NGX_HTTP_DASHBOARDS_NO_SCOPE) {
+        dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
+
+        if (dlcf->session_only_actions) {
+            return ngx_http_dashboards_fail(r, NGX_HTTP_FORBIDDEN,
+                "authentication_error", "permission_denied",
+                "This action does not support personal API key access",
+                NULL);
+        }
+    }
+
+    if (ctx->project_id >= 0 && ctx->auth.scoped_teams.len) {
+        len = ngx_sprintf(team, "%i", ctx->project_id) - team;
+
+        if (!ngx_http_dashboards_in_list(&ctx->auth.scoped_teams, team, len))
+        {
+            detail.data = ngx_pnalloc(r->pool, 80 + NGX_INT_T_LEN);
+            if (detail.data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            detail.len = ngx_sprintf(detail.data, "API key does not have "
+                                     "access to the requested project: "
+                                     "ID %i.", ctx->project_id)
+                         - detail.data;
+
+            return ngx_http_dashboards_send_error(r, NGX_HTTP_FORBIDDEN,
+                                                  "authentication_error",
+                                                  "permission_denied",
+                                                  &detail, NULL);
+        }
+    }
+
+    if (ngx_http_dashboards_in_list(&ctx->auth.scopes, (u_char *) "*", 1)) {
+        return NGX_OK;
+    }
+
+    /* NO_SCOPE actions are accepted with dashboard:write (DESIGN 6) */
+
+    p = ngx_sprintf(need, "%s:%s", rt->scope_object,
+                    rt->scope == NGX_HTTP_DASHBOARDS_READ ? "read" : "write");
+    len = p - need;
+
+    if (ngx_http_dashboards_in_list(&ctx->auth.scopes, need, len)) {
+        return NGX_OK;
+    }
+
+    if (rt->scope == NGX_HTTP_DASHBOARDS_READ) {
+        p = ngx_sprintf(write, "%s:write", rt->scope_object);
+
+        if (ngx_http_dashboards_in_list(&ctx->auth.scopes, write, p - write))
+        {
+            return NGX_OK;
+        }
+    }
+
+    detail.data = ngx_pnalloc(r->pool, len + 40);
+    if (detail.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    detail.len = ngx_sprintf(detail.data,
+                             "API key missing required scope '%*s'",
+                             len, need)
+                 - detail.data;
+
+    return ngx_http_dashboards_send_error(r, NGX_HTTP_FORBIDDEN,
+                                          "authentication_error",
+                                          "permission_denied", &detail, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_dashboards_in_list(ngx_str_t *list, u_char *item, size_t len)
+{
+    u_char  *p, *last, *start;
+
+    p = list->data;
+    last = p + list->len;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+
+        if ((size_t) (p - start) == len && ngx_strncmp(start, item, len) == 0)
+        {
+            return 1;
+        }
+
+        p++;
+    }
+
+    return 0;
+}
+
+
+/*
+ * runs one statement of the statement table with ctx->query.values;
+ * the handler gets the result and finalises the request
+ */
+
+ngx_int_t
+ngx_http_dashboards_run(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
+    ngx_http_dashboards_query_pt handler)
+{
+    ngx_http_dashboards_query_t     *q;
+    ngx_http_dashboards_loc_conf_t  *dlcf;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
+
+    q = &ctx->query;
+
+    if (nvalues != (ngx_uint_t) ngx_http_dashboards_stmts[stmt].nparams) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "dashboards: statement \"%s\" takes %d parameters",
+                      ngx_http_dashboards_stmts[stmt].name,
+                      ngx_http_dashboards_stmts[stmt].nparams);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q->request = r;
+    q->db = dlcf->db;
+    q->stmt = stmt;
+    q->handler = handler;
+    q->retries = 0;
+    q->done = 0;
+    q->read_only = (stmt == NGX_HTTP_DASHBOARDS_SQL_LIST);
+
+    ngx_http_dashboards_pool_query(q);
+
+    return NGX_DONE;
+}
+
+
+/* most endpoints answer with the one JSON value their statement returns */
+
+void
+ngx_http_dashboards_json_done(ngx_http_request_t *r, PGresult *res,
+    ngx_uint_t status, ngx_str_t *body)
+{
+    ngx_int_t                   rc;
+    ngx_http_dashboards_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
+
+    if (res == NULL) {
+        rc = ngx_http_dashboards_send_str(r, status, body->data, body->len);
+
+    } else if (ctx->status == NGX_HTTP_NO_CONTENT) {
+        rc = ngx_http_dashboards_send_empty(r, NGX_HTTP_NO_CONTENT);
+
+    } else {
+        rc = ngx_http_dashboards_send_result(r, ctx->status, res, 0);
+    }
+
+    ngx_http_dashboards_finish(r, rc);
+}
+
+
+static void
+ngx_http_dashboards_cleanup(void *data)
+{
+    ngx_http_dashboards_ctx_t *ctx = data;
+
+    ngx_http_dashboards_pool_cancel(&ctx->query);
+}
+
+
+/* query string arguments, decoded ('+' is a space) and NUL-terminated */
+
+ngx_int_t
+ngx_http_dashboards_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    u_char  *pos;
+
+    pos = r->args.data;
+
+    return ngx_http_dashboards_arg_next(r, name, &pos, value);
+}
+
+
+ngx_int_t
+ngx_http_dashboards_arg_next(ngx_http_request_t *r, const char *name,
+    u_char **pos, ngx_str_t *value)
+{
+    u_char  *p, *last, *start, *eq, *d, *s;
+    size_t   nlen;
+    u_char   c1, c2;
+
+    if (r->args.len == 0 || *pos == NULL) {
+        return NGX_DECLINED;
+    }
+
+    nlen = ngx_strlen(name);
+    p = *pos;
+    last = r->args.data + r->args.len;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != '&') {
+            p++;
+        }
+
+        eq = ngx_strlchr(start, p, '=');
+        if (eq == NULL) {
+            eq = p;
+        }
+
+        if ((size_t) (eq - start) != nlen
+            || ngx_strncmp(start, name, nlen) != 0)
+        {
+            p++;
+            continue;
+        }
+
+        *pos = p + 1;
+
+        if (eq < p) {
+            eq++;
+        }
+
+        d = ngx_pnalloc(r->pool, p - eq + 1);
+        if (d == NULL) {
+            return NGX_ERROR;
+        }
+
+        value->data = d;
+
+        for (s = eq; s < p; s++) {
+            if (*s == '+') {
+                *d++ = ' ';
+                continue;
+            }
+
+            if (*s == '%' && p - s > 2) {
+                c1 = ngx_tolower(s[1]);
+                c2 = ngx_tolower(s[2]);
+
+                if (((c1 >= '0' && c1 <= '9') || (c1 >= 'a' && c1 <= 'f'))
+                    && ((c2 >= '0' && c2 <= '9') || (c2 >= 'a' && c2 <= 'f')))
+                {
+                    c1 = (c1 >= 'a') ? c1 - 'a' + 10 : c1 - '0';
+                    c2 = (c2 >= 'a') ? c2 - 'a' + 10 : c2 - '0';
+                    *d++ = (u_char) (c1 * 16 + c2);
+                    s += 2;
+                    continue;
+                }
+            }
+
+            *d++ = *s;
+        }
+
+        value->len = d - value->data;
+        *d = '\0';
+
+        return NGX_OK;
+    }
+
+    *pos = NULL;
+
+    return NGX_DECLINED;
+}

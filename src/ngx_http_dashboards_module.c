@@ -1,0 +1,535 @@
+
+/*
+ * Copyright (C) ngx_dashboards authors
+ *
+ * The module object, its directives and configuration.
+ */
+
+
+#include "ngx_http_dashboards_module.h"
+
+
+static void *ngx_http_dashboards_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_dashboards_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_dashboards_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_dashboards_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static ngx_http_dashboards_db_t *ngx_http_dashboards_find_db(ngx_conf_t *cf,
+    ngx_str_t *name);
+static char *ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_dashboards_database_line(ngx_conf_t *cf,
+    ngx_command_t *dummy, void *conf);
+static char *ngx_http_dashboards_pass(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_dashboards_init_process(ngx_cycle_t *cycle);
+static void ngx_http_dashboards_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_dashboards_commands[] = {
+
+    { ngx_string("dashboards_database"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_dashboards_database,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("dashboards_pass"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_dashboards_pass,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("dashboards_auth_cache_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_dashboards_loc_conf_t, auth_cache_ttl),
+      NULL },
+
+    { ngx_string("dashboards_session_only_actions"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_dashboards_loc_conf_t, session_only_actions),
+      NULL },
+
+    { ngx_string("dashboards_json_max_depth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_dashboards_loc_conf_t, max_depth),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_dashboards_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_dashboards_create_main_conf,  /* create main configuration */
+    ngx_http_dashboards_init_main_conf,    /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_dashboards_create_loc_conf,   /* create location configuration */
+    ngx_http_dashboards_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_dashboards_module = {
+    NGX_MODULE_V1,
+    &ngx_http_dashboards_module_ctx,       /* module context */
+    ngx_http_dashboards_commands,          /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_dashboards_init_process,      /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_dashboards_exit_process,      /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_dashboards_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_dashboards_main_conf_t  *dmcf;
+
+    dmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_dashboards_main_conf_t));
+    if (dmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&dmcf->dbs, cf->pool, 4,
+                       sizeof(ngx_http_dashboards_db_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return dmcf;
+}
+
+
+static char *
+ngx_http_dashboards_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_dashboards_main_conf_t *dmcf = conf;
+
+    ngx_uint_t                 i;
+    ngx_http_dashboards_db_t **dbs;
+
+    if (NGX_HTTP_DASHBOARDS_SQL_COUNT > NGX_HTTP_DASHBOARDS_MAX_STMTS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "too many statements");
+        return NGX_CONF_ERROR;
+    }
+
+    dbs = dmcf->dbs.elts;
+
+    for (i = 0; i < dmcf->dbs.nelts; i++) {
+        if (dbs[i]->primary == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "no primary \"server\" in dashboards_database "
+                          "\"%V\" used in %s:%ui",
+                          &dbs[i]->name, dbs[i]->file, dbs[i]->line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_dashboards_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_dashboards_loc_conf_t  *dlcf;
+
+    dlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_dashboards_loc_conf_t));
+    if (dlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     dlcf->db = NULL;
+     */
+
+    dlcf->auth_cache_ttl = NGX_CONF_UNSET;
+    dlcf->session_only_actions = NGX_CONF_UNSET;
+    dlcf->max_depth = NGX_CONF_UNSET_UINT;
+
+    return dlcf;
+}
+
+
+static char *
+ngx_http_dashboards_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_dashboards_loc_conf_t *prev = parent;
+    ngx_http_dashboards_loc_conf_t *conf = child;
+
+    if (conf->db == NULL) {
+        conf->db = prev->db;
+    }
+
+    ngx_conf_merge_sec_value(conf->auth_cache_ttl, prev->auth_cache_ttl, 10);
+    ngx_conf_merge_value(conf->session_only_actions,
+                         prev->session_only_actions, 0);
+    ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth, 64);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_http_dashboards_db_t *
+ngx_http_dashboards_find_db(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_uint_t                        i;
+    ngx_http_dashboards_db_t         *db, **dbp;
+    ngx_http_dashboards_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_dashboards_module);
+
+    dbp = dmcf->dbs.elts;
+
+    for (i = 0; i < dmcf->dbs.nelts; i++) {
+        if (dbp[i]->name.len == name->len
+            && ngx_strncmp(dbp[i]->name.data, name->data, name->len) == 0)
+        {
+            return dbp[i];
+        }
+    }
+
+    db = ngx_pcalloc(cf->pool, sizeof(ngx_http_dashboards_db_t));
+    if (db == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&db->servers, cf->pool, 2,
+                       sizeof(ngx_http_dashboards_server_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    db->name = *name;
+    db->pool_size = NGX_CONF_UNSET_UINT;
+    db->queue_size = NGX_CONF_UNSET_UINT;
+    db->queue_timeout = NGX_CONF_UNSET_MSEC;
+    db->connect_timeout = NGX_CONF_UNSET_MSEC;
+    db->query_timeout = NGX_CONF_UNSET_MSEC;
+    db->prepared = NGX_CONF_UNSET;
+    db->file = cf->conf_file->file.name.data;
+    db->line = cf->conf_file->line;
+
+    dbp = ngx_array_push(&dmcf->dbs);
+    if (dbp == NULL) {
+        return NULL;
+    }
+
+    *dbp = db;
+
+    return db;
+}
+
+
+static char *
+ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                          *rv;
+    ngx_str_t                     *value;
+    ngx_uint_t                     i;
+    ngx_conf_t                     save;
+    ngx_http_dashboards_db_t      *db;
+    ngx_http_dashboards_server_t  *s;
+
+    value = cf->args->elts;
+
+    db = ngx_http_dashboards_find_db(cf, &value[1]);
+    if (db == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (db->servers.nelts) {
+        return "is duplicate";
+    }
+
+    save = *cf;
+    cf->handler = ngx_http_dashboards_database_line;
+    cf->handler_conf = (char *) db;
+
+    rv = ngx_conf_parse(cf, NULL);
+
+    *cf = save;
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    s = db->servers.elts;
+
+    for (i = 0; i < db->servers.nelts; i++) {
+        if (s[i].replica) {
+            continue;
+        }
+
+        if (db->primary) {
+            return "has more than one primary \"server\"";
+        }
+
+        db->primary = &s[i];
+    }
+
+    if (db->primary == NULL) {
+        return "has no primary \"server\"";
+    }
+
+    ngx_conf_init_uint_value(db->pool_size, 8);
+    ngx_conf_init_uint_value(db->queue_size, 256);
+    ngx_conf_init_msec_value(db->queue_timeout, 5000);
+    ngx_conf_init_msec_value(db->connect_timeout, 5000);
+    ngx_conf_init_msec_value(db->query_timeout, 30000);
+    ngx_conf_init_value(db->prepared, 1);
+
+    if (db->pool_size == 0) {
+        return "has \"pool_size 0\"";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_dashboards_database_line(ngx_conf_t *cf, ngx_command_t *dummy,
+    void *conf)
+{
+    ngx_http_dashboards_db_t *db = (ngx_http_dashboards_db_t *) cf->handler_conf;
+
+    ngx_int_t                      n;
+    ngx_str_t                     *value, *name;
+    ngx_msec_t                     ms, *msp;
+    ngx_uint_t                     nargs;
+    ngx_http_dashboards_server_t  *s;
+
+    value = cf->args->elts;
+    nargs = cf->args->nelts;
+    name = &value[0];
+
+    if (name->len == 6 && ngx_strncmp(name->data, "server", 6) == 0) {
+
+        if (nargs != 2 && nargs != 3) {
+            goto invalid_args;
+        }
+
+        s = ngx_array_push(&db->servers);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(s, sizeof(ngx_http_dashboards_server_t));
+
+        /* values parsed from the configuration are NUL-terminated */
+        s->conninfo = value[1];
+        s->db = db;
+
+        if (nargs == 3) {
+            if (value[2].len == 7
+                && ngx_strncmp(value[2].data, "replica", 7) == 0)
+            {
+                s->replica = 1;
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\"", &value[2]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (nargs != 2) {
+        goto invalid_args;
+    }
+
+    if (name->len == 9 && ngx_strncmp(name->data, "pool_size", 9) == 0) {
+        n = ngx_atoi(value[1].data, value[1].len);
+        if (n == NGX_ERROR || n == 0) {
+            goto invalid_value;
+        }
+        db->pool_size = n;
+        return NGX_CONF_OK;
+    }
+
+    if (name->len == 10 && ngx_strncmp(name->data, "queue_size", 10) == 0) {
+        n = ngx_atoi(value[1].data, value[1].len);
+        if (n == NGX_ERROR) {
+            goto invalid_value;
+        }
+        db->queue_size = n;
+        return NGX_CONF_OK;
+    }
+
+    if (name->len == 19
+        && ngx_strncmp(name->data, "prepared_statements", 19) == 0)
+    {
+        if (value[1].len == 2 && ngx_strncmp(value[1].data, "on", 2) == 0) {
+            db->prepared = 1;
+
+        } else if (value[1].len == 3
+                   && ngx_strncmp(value[1].data, "off", 3) == 0)
+        {
+            db->prepared = 0;
+
+        } else {
+            goto invalid_value;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (name->len == 13 && ngx_strncmp(name->data, "queue_timeout", 13) == 0)
+    {
+        msp = &db->queue_timeout;
+
+    } else if (name->len == 15
+               && ngx_strncmp(name->data, "connect_timeout", 15) == 0)
+    {
+        msp = &db->connect_timeout;
+
+    } else if (name->len == 13
+               && ngx_strncmp(name->data, "query_timeout", 13) == 0)
+    {
+        msp = &db->query_timeout;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown directive \"%V\" in dashboards_database",
+                           name);
+        return NGX_CONF_ERROR;
+    }
+
+    ms = ngx_parse_time(&value[1], 0);
+    if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+        goto invalid_value;
+    }
+
+    *msp = ms;
+
+    return NGX_CONF_OK;
+
+invalid_args:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid number of arguments in \"%V\"", name);
+    return NGX_CONF_ERROR;
+
+invalid_value:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\"", &value[1], name);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_dashboards_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_dashboards_loc_conf_t *dlcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (dlcf->db) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    dlcf->db = ngx_http_dashboards_find_db(cf, &value[1]);
+    if (dlcf->db == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_dashboards_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_dashboards_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                        i, j;
+    ngx_http_dashboards_db_t        **dbs;
+    ngx_http_dashboards_server_t     *s;
+    ngx_http_dashboards_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_dashboards_module);
+    if (dmcf == NULL) {
+        return NGX_OK;
+    }
+
+    dbs = dmcf->dbs.elts;
+
+    for (i = 0; i < dmcf->dbs.nelts; i++) {
+        s = dbs[i]->servers.elts;
+
+        for (j = 0; j < dbs[i]->servers.nelts; j++) {
+            ngx_http_dashboards_pool_init(&s[j]);
+        }
+    }
+
+    ngx_http_dashboards_auth_init(cycle);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_dashboards_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                        i, j;
+    ngx_queue_t                      *q;
+    ngx_http_dashboards_db_t        **dbs;
+    ngx_http_dashboards_pgconn_t     *pc;
+    ngx_http_dashboards_server_t     *s;
+    ngx_http_dashboards_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_dashboards_module);
+    if (dmcf == NULL) {
+        return;
+    }
+
+    dbs = dmcf->dbs.elts;
+
+    for (i = 0; i < dmcf->dbs.nelts; i++) {
+        s = dbs[i]->servers.elts;
+
+        for (j = 0; j < dbs[i]->servers.nelts; j++) {
+
+            if (s[j].all.next == NULL) {
+                continue;
+            }
+
+            while (!ngx_queue_empty(&s[j].all)) {
+                q = ngx_queue_head(&s[j].all);
+                pc = ngx_queue_data(q, ngx_http_dashboards_pgconn_t, all);
+                ngx_http_dashboards_pg_close(pc);
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+
+/*
+ * Copyright (C) ngx_dashboards authors
+ */
+
+
+#ifndef _NGX_HTTP_DASHBOARDS_MODULE_H_INCLUDED_
+#define _NGX_HTTP_DASHBOARDS_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <libpq-fe.h>
+#include <cjson/cJSON.h>
+
+
+#define NGX_HTTP_DASHBOARDS_SECURE_LEN   71      /* "sha256$" + 64 hex */
+#define NGX_HTTP_DASHBOARDS_MAX_PARAMS   8
+#define NGX_HTTP_DASHBOARDS_MAX_STMTS    64
+
+/* scopes of the route table */
+#define NGX_HTTP_DASHBOARDS_READ         1
+#define NGX_HTTP_DASHBOARDS_WRITE        2
+#define NGX_HTTP_DASHBOARDS_NO_SCOPE     3
+
+
+typedef struct ngx_http_dashboards_db_s      ngx_http_dashboards_db_t;
+typedef struct ngx_http_dashboards_server_s  ngx_http_dashboards_server_t;
+typedef struct ngx_http_dashboards_pgconn_s  ngx_http_dashboards_pgconn_t;
+typedef struct ngx_http_dashboards_query_s   ngx_http_dashboards_query_t;
+typedef struct ngx_http_dashboards_ctx_s     ngx_http_dashboards_ctx_t;
+typedef struct ngx_http_dashboards_route_s   ngx_http_dashboards_route_t;
+
+
+/* the statements the module sends, see ngx_http_dashboards_sql.c */
+typedef enum {
+    NGX_HTTP_DASHBOARDS_SQL_AUTH = 0,
+    NGX_HTTP_DASHBOARDS_SQL_LIST,
+    NGX_HTTP_DASHBOARDS_SQL_CREATE,
+    NGX_HTTP_DASHBOARDS_SQL_RETRIEVE,
+    NGX_HTTP_DASHBOARDS_SQL_UPDATE,
+    NGX_HTTP_DASHBOARDS_SQL_ACCESS,
+    NGX_HTTP_DASHBOARDS_SQL_ME,
+    NGX_HTTP_DASHBOARDS_SQL_KEY_CURRENT,
+    NGX_HTTP_DASHBOARDS_SQL_PROJECT,
+    NGX_HTTP_DASHBOARDS_SQL_COUNT
+} ngx_http_dashboards_sql_e;
+
+
+/* a statement the module may send: index into the statement table */
+typedef struct {
+    const char                   *name;
+    const char                   *sql;
+    int                           nparams;
+} ngx_http_dashboards_stmt_t;
+
+
+/* one "server" line of a dashboards_database block, and its per-worker pool */
+struct ngx_http_dashboards_server_s {
+    ngx_str_t                     conninfo;     /* NUL-terminated */
+    ngx_flag_t                    replica;
+    ngx_http_dashboards_db_t     *db;
+
+    /* per worker state */
+    ngx_queue_t                   idle;         /* idle connections */
+    ngx_queue_t                   all;          /* every open connection */
+    ngx_queue_t                   waiting;      /* queries waiting */
+    ngx_uint_t                    nconns;
+    ngx_uint_t                    nconnecting;
+    ngx_uint_t                    nwaiting;
+};
+
+
+/* a dashboards_database block */
+struct ngx_http_dashboards_db_s {
+    ngx_str_t                     name;
+    ngx_array_t                   servers;      /* server_t */
+    ngx_http_dashboards_server_t *primary;
+    ngx_uint_t                    next_replica;
+
+    ngx_uint_t                    pool_size;
+    ngx_uint_t                    queue_size;
+    ngx_msec_t                    queue_timeout;
+    ngx_msec_t                    connect_timeout;
+    ngx_msec_t                    query_timeout;
+    ngx_flag_t                    prepared;
+
+    u_char                       *file;
+    ngx_uint_t                    line;
+};
+
+
+typedef enum {
+    NGX_HTTP_DASHBOARDS_PG_CONNECTING = 0,
+    NGX_HTTP_DASHBOARDS_PG_IDLE,
+    NGX_HTTP_DASHBOARDS_PG_PREPARING,
+    NGX_HTTP_DASHBOARDS_PG_EXECUTING
+} ngx_http_dashboards_pg_state_e;
+
+
+/* one libpq connection wrapped into an nginx connection */
+struct ngx_http_dashboards_pgconn_s {
+    PGconn                       *pg;
+    ngx_pool_t                   *pool;
+    PGresult                     *result;       /* collected so far */
+    ngx_connection_t             *c;
+    ngx_http_dashboards_server_t *server;
+    ngx_http_dashboards_query_t  *query;        /* NULL when idle */
+    ngx_queue_t                   queue;        /* in server->idle */
+    ngx_queue_t                   all;          /* in server->all */
+    ngx_http_dashboards_pg_state_e  state;
+    uint64_t                      prepared;     /* bit per statement */
+    ngx_uint_t                    requests;
+    unsigned                      fresh:1;      /* not yet used */
+    unsigned                      connected:1;
+};
+
+
+/*
+ * the query outcome passed to the handler: res is set for a successful
+ * statement; otherwise status is the HTTP status to answer and body the
+ * JSON error (or NULL for the generic one)
+ */
+typedef void (*ngx_http_dashboards_query_pt)(ngx_http_request_t *r,
+    PGresult *res, ngx_uint_t status, ngx_str_t *body);
+
+
+struct ngx_http_dashboards_query_s {
+    ngx_http_request_t           *request;
+    ngx_http_dashboards_db_t     *db;
+    ngx_uint_t                    stmt;
+    const char                   *values[NGX_HTTP_DASHBOARDS_MAX_PARAMS];
+    int                           lengths[NGX_HTTP_DASHBOARDS_MAX_PARAMS];
+    ngx_http_dashboards_query_pt  handler;
+
+    ngx_http_dashboards_server_t *server;
+    ngx_http_dashboards_pgconn_t *conn;
+    ngx_queue_t                   wait;
+    ngx_event_t                   wait_timer;
+    ngx_uint_t                    retries;
+
+    unsigned                      read_only:1;
+    unsigned                      waiting:1;
+    unsigned                      done:1;
+};
+
+
+/* the authenticated key, as looked up or found in the worker cache */
+typedef struct {
+    ngx_int_t                     user_id;
+    ngx_int_t                     current_team_id;
+    ngx_str_t                     scopes;       /* comma-joined */
+    ngx_str_t                     scoped_teams;
+    ngx_str_t                     scoped_orgs;
+    ngx_str_t                     key_id;
+} ngx_http_dashboards_auth_t;
+
+
+/* body validation (validate.c) */
+#define NGX_HTTP_DASHBOARDS_T_STRING     1
+#define NGX_HTTP_DASHBOARDS_T_INT        2
+#define NGX_HTTP_DASHBOARDS_T_BOOL       3
+#define NGX_HTTP_DASHBOARDS_T_DATETIME   4
+#define NGX_HTTP_DASHBOARDS_T_ANY        5
+#define NGX_HTTP_DASHBOARDS_T_DICT       6    /* any object */
+#define NGX_HTTP_DASHBOARDS_T_OBJECT     7    /* object of .children */
+#define NGX_HTTP_DASHBOARDS_T_OBJECTS    8    /* list of .children */
+#define NGX_HTTP_DASHBOARDS_T_STRINGS    9    /* list of strings */
+#define NGX_HTTP_DASHBOARDS_T_UUIDS      10   /* list of UUID strings */
+#define NGX_HTTP_DASHBOARDS_T_TRUTHY     11   /* any, sent as a boolean */
+#define NGX_HTTP_DASHBOARDS_T_FILTERS    12   /* dict if truthy, else dropped */
+
+#define NGX_HTTP_DASHBOARDS_F_NULL       1    /* null allowed */
+#define NGX_HTTP_DASHBOARDS_F_BLANK      2    /* "" allowed */
+#define NGX_HTTP_DASHBOARDS_F_REQUIRED   4
+#define NGX_HTTP_DASHBOARDS_F_NOTRIM     8    /* keep white space */
+
+
+typedef struct ngx_http_dashboards_field_s  ngx_http_dashboards_field_t;
+
+struct ngx_http_dashboards_field_s {
+    const char                         *name;
+    ngx_uint_t                          type;
+    ngx_uint_t                          flags;
+    size_t                              max_len;
+    const ngx_int_t                    *choices;   /* 0-terminated */
+    const ngx_http_dashboards_field_t  *children;
+    const char                         *message;   /* instead of default */
+};
+
+
+typedef struct {
+    const char                         *code;
+    ngx_str_t                           detail;
+    u_char                             *attr;       /* NULL: null */
+} ngx_http_dashboards_verr_t;
+
+
+typedef ngx_int_t (*ngx_http_dashboards_endpoint_pt)(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+
+
+struct ngx_http_dashboards_route_s {
+    ngx_uint_t                    family;       /* path shape */
+    ngx_str_t                     action;       /* for action routes */
+    ngx_uint_t                    methods;      /* NGX_HTTP_GET|... */
+    ngx_uint_t                    scope;
+    const char                   *scope_object; /* "dashboard", ... */
+    ngx_http_dashboards_endpoint_pt  handler;
+};
+
+
+struct ngx_http_dashboards_ctx_s {
+    ngx_http_dashboards_route_t  *route;
+    ngx_str_t                     project;      /* as in the URL */
+    ngx_int_t                     project_id;   /* resolved, -1 none */
+    ngx_int_t                     object_id;    /* -1 none */
+    ngx_str_t                     object;       /* as in the URL */
+
+    cJSON                        *body;         /* NULL: no body */
+
+    ngx_str_t                     key;
+    const char                   *key_source;
+    u_char                        secure[NGX_HTTP_DASHBOARDS_SECURE_LEN + 1];
+    ngx_http_dashboards_auth_t    auth;
+
+    ngx_http_dashboards_query_t   query;
+    ngx_uint_t                    status;       /* success status */
+    ngx_int_t                     list_limit;
+    ngx_int_t                     list_offset;
+    void                         *data;         /* endpoint's own */
+
+    u_char                        user_id[NGX_INT_T_LEN + 1];
+    u_char                        project_arg[NGX_INT_T_LEN + 1];
+    u_char                        object_arg[NGX_INT_T_LEN + 1];
+    ngx_str_t                     scoped_orgs;  /* NUL-terminated */
+
+    ngx_uint_t                    body_error;   /* status, 0 none */
+    ngx_str_t                     body_error_text;
+
+    unsigned                      body_read:1;
+    unsigned                      method_allowed:1;
+};
+
+
+typedef struct {
+    ngx_array_t                   dbs;          /* db_t * */
+    void                         *auth_cache;   /* per worker */
+} ngx_http_dashboards_main_conf_t;
+
+
+typedef struct {
+    ngx_http_dashboards_db_t     *db;
+    time_t                        auth_cache_ttl;
+    ngx_flag_t                    session_only_actions;
+    ngx_uint_t                    max_depth;
+} ngx_http_dashboards_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_dashboards_module;
+
+extern ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[];
+
+
+/* handler.c */
+ngx_int_t ngx_http_dashboards_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_dashboards_run(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
+    ngx_http_dashboards_query_pt handler);
+void ngx_http_dashboards_finish(ngx_http_request_t *r, ngx_int_t rc);
+ngx_int_t ngx_http_dashboards_proceed(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value);
+ngx_int_t ngx_http_dashboards_arg_next(ngx_http_request_t *r,
+    const char *name, u_char **pos, ngx_str_t *value);
+
+/* pg.c */
+ngx_int_t ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
+    ngx_http_dashboards_pgconn_t **pcp, ngx_log_t *log);
+ngx_int_t ngx_http_dashboards_pg_send(ngx_http_dashboards_pgconn_t *pc);
+void ngx_http_dashboards_pg_close(ngx_http_dashboards_pgconn_t *pc);
+void ngx_http_dashboards_pg_idle(ngx_http_dashboards_pgconn_t *pc);
+
+/* pool.c */
+void ngx_http_dashboards_pool_init(ngx_http_dashboards_server_t *s);
+void ngx_http_dashboards_pool_query(ngx_http_dashboards_query_t *q);
+void ngx_http_dashboards_pool_release(ngx_http_dashboards_pgconn_t *pc);
+void ngx_http_dashboards_pool_result(ngx_http_dashboards_pgconn_t *pc,
+    PGresult *res);
+void ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc);
+void ngx_http_dashboards_pool_timeout(ngx_http_dashboards_pgconn_t *pc);
+void ngx_http_dashboards_pool_closed(ngx_http_dashboards_pgconn_t *pc);
+void ngx_http_dashboards_pool_cancel(ngx_http_dashboards_query_t *q);
+
+/* auth.c */
+void ngx_http_dashboards_auth_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_dashboards_authenticate(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+
+/* json.c */
+size_t ngx_http_dashboards_json_escape_len(u_char *src, size_t len);
+u_char *ngx_http_dashboards_json_escape(u_char *dst, u_char *src,
+    size_t len);
+ngx_int_t ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_chain_t *out);
+ngx_int_t ngx_http_dashboards_send_str(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *data, size_t len);
+ngx_int_t ngx_http_dashboards_send_result(ngx_http_request_t *r,
+    ngx_uint_t status, PGresult *res, int column);
+ngx_int_t ngx_http_dashboards_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, const char *code,
+    ngx_str_t *detail, const char *attr);
+ngx_int_t ngx_http_dashboards_send_empty(ngx_http_request_t *r,
+    ngx_uint_t status);
+ngx_int_t ngx_http_dashboards_send_cjson(ngx_http_request_t *r,
+    ngx_uint_t status, cJSON *json);
+ngx_int_t ngx_http_dashboards_fail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, const char *code, const char *detail,
+    const char *attr);
+ngx_int_t ngx_http_dashboards_not_found(ngx_http_request_t *r);
+ngx_int_t ngx_http_dashboards_server_error(ngx_http_request_t *r);
+cJSON *ngx_http_dashboards_parse(ngx_http_request_t *r, u_char *data,
+    size_t len, ngx_uint_t max_depth, ngx_str_t *err);
+char *ngx_http_dashboards_print(ngx_http_request_t *r, cJSON *json,
+    size_t *len);
+
+/* validate.c */
+ngx_int_t ngx_http_dashboards_validate(ngx_http_request_t *r, cJSON *in,
+    const ngx_http_dashboards_field_t *fields, cJSON **out,
+    ngx_http_dashboards_verr_t *err);
+ngx_int_t ngx_http_dashboards_send_verr(ngx_http_request_t *r,
+    ngx_http_dashboards_verr_t *err);
+ngx_int_t ngx_http_dashboards_body_param(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, const ngx_http_dashboards_field_t *fields,
+    const char **param);
+
+/* endpoints */
+ngx_int_t ngx_http_dashboards_list(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_create(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_retrieve(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_update(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_destroy(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_me(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_key_current(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_project(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+
+/* generic "one json column" answer used by most endpoints */
+void ngx_http_dashboards_json_done(ngx_http_request_t *r, PGresult *res,
+    ngx_uint_t status, ngx_str_t *body);
+
+
+#endif /* _NGX_HTTP_DASHBOARDS_MODULE_H_INCLUDED_ */

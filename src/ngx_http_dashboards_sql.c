@@ -1,0 +1,59 @@
+
+/*
+ * Copyright (C) ngx_dashboards authors
+ *
+ * Every statement the module sends.  Each is prepared once per pooled
+ * connection under its name (unless prepared_statements is off) and always
+ * run with bound parameters.  The functions are installed by sql/migrations
+ * (see doc/CONTRACT.md); one call is one statement, so one transaction.
+ */
+
+
+#include "ngx_http_dashboards_module.h"
+
+
+ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[] = {
+
+    /* NGX_HTTP_DASHBOARDS_SQL_AUTH */
+    { "ngxd_auth",
+      "SELECT user_id, scopes, scoped_teams, scoped_orgs, current_team_id,"
+      " key_id FROM ngx_dashboards_auth($1::text)", 1 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_LIST */
+    { "ngxd_list",
+      "SELECT count, results FROM"
+      " ngx_dashboards_list($1::int, $2::int, $3::text, $4::jsonb)", 4 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_CREATE */
+    { "ngxd_create",
+      "SELECT ngx_dashboards_create($1::int, $2::int, $3::text, $4::jsonb)",
+      4 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_RETRIEVE */
+    { "ngxd_retrieve",
+      "SELECT ngx_dashboards_retrieve($1::int, $2::int, $3::text, $4::int,"
+      " $5::jsonb, $6::jsonb)", 6 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_UPDATE */
+    { "ngxd_update",
+      "SELECT ngx_dashboards_update($1::int, $2::int, $3::text, $4::int,"
+      " $5::jsonb, $6::bool)", 6 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_ACCESS */
+    { "ngxd_access",
+      "SELECT ngx_dashboards_access($1::int, $2::int, $3::text)", 3 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_ME */
+    { "ngxd_me",
+      "SELECT ngx_dashboards_me($1::int)", 1 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_KEY_CURRENT */
+    { "ngxd_key_current",
+      "SELECT ngx_dashboards_key_current($1::text)", 1 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_PROJECT */
+    { "ngxd_project",
+      "SELECT ngx_dashboards_project($1::int, $2::int, $3::text)", 3 },
+
+    { NULL, NULL, 0 }
+};
