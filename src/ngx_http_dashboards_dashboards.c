@@ -37,7 +37,7 @@ static u_char *ngx_http_dashboards_quote_plus(u_char *dst, ngx_str_t *src);
 static ngx_int_t ngx_http_dashboards_positive_arg(ngx_http_request_t *r,
     const char *name, ngx_int_t strict, ngx_int_t def);
 static ngx_int_t ngx_http_dashboards_override(ngx_http_request_t *r,
-    const char *name, const char **param);
+    const char *name, const char **param, ngx_http_dashboards_verr_t *err);
 static void ngx_http_dashboards_destroy_done(ngx_http_request_t *r,
     PGresult *res, ngx_uint_t status, ngx_str_t *body);
 
@@ -668,13 +668,18 @@ ngx_int_t
 ngx_http_dashboards_create(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    ngx_int_t                   rc;
+    ngx_http_dashboards_verr_t  err;
 
     rc = ngx_http_dashboards_body_param(r, ctx,
                                         ngx_http_dashboards_create_fields,
-                                        &ctx->query.values[3]);
+                                        &ctx->query.values[3], &err);
+    if (rc == NGX_DECLINED) {
+        return ngx_http_dashboards_send_verr(r, &err);
+    }
+
     if (rc != NGX_OK) {
-        return rc;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->status = NGX_HTTP_CREATED;
@@ -694,18 +699,22 @@ ngx_int_t
 ngx_http_dashboards_retrieve(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    ngx_int_t                   rc;
+    ngx_http_dashboards_verr_t  err;
 
     rc = ngx_http_dashboards_override(r, "filters_override",
-                                      &ctx->query.values[4]);
-    if (rc != NGX_OK) {
-        return rc;
+                                      &ctx->query.values[4], &err);
+    if (rc == NGX_OK) {
+        rc = ngx_http_dashboards_override(r, "variables_override",
+                                          &ctx->query.values[5], &err);
     }
 
-    rc = ngx_http_dashboards_override(r, "variables_override",
-                                      &ctx->query.values[5]);
+    if (rc == NGX_DECLINED) {
+        return ngx_http_dashboards_send_verr(r, &err);
+    }
+
     if (rc != NGX_OK) {
-        return rc;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->query.values[0] = (const char *) ctx->user_id;
@@ -722,47 +731,40 @@ ngx_http_dashboards_retrieve(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_dashboards_override(ngx_http_request_t *r, const char *name,
-    const char **param)
+    const char **param, ngx_http_dashboards_verr_t *err)
 {
     char       *text;
     cJSON      *json;
     size_t      len;
     ngx_int_t   rc;
-    ngx_str_t   value, err, detail;
+    ngx_str_t   value, perr, attr;
 
     *param = NULL;
 
     rc = ngx_http_dashboards_arg(r, name, &value);
 
     if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     if (rc != NGX_OK) {
         return NGX_OK;
     }
 
-    json = ngx_http_dashboards_parse(r, value.data, value.len, 64, &err);
+    json = ngx_http_dashboards_parse(r, value.data, value.len, 64, &perr);
 
     if (json == NULL || !cJSON_IsObject(json)) {
-        detail.data = ngx_pnalloc(r->pool, 64);
-        if (detail.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        attr.data = (u_char *) name;
+        attr.len = ngx_strlen(name);
 
-        detail.len = ngx_sprintf(detail.data, "Invalid JSON passed in %s "
-                                 "parameter", name)
-                     - detail.data;
-
-        return ngx_http_dashboards_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "validation_error",
-                                              "invalid_input", &detail,
-                                              name);
+        return ngx_http_dashboards_verr(r, err, "invalid_input", &attr,
+                                        "Invalid JSON passed in %s "
+                                        "parameter", name);
     }
 
     text = ngx_http_dashboards_print(r, json, &len);
     if (text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     *param = text;
@@ -777,13 +779,18 @@ ngx_int_t
 ngx_http_dashboards_update(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    ngx_int_t                   rc;
+    ngx_http_dashboards_verr_t  err;
 
     rc = ngx_http_dashboards_body_param(r, ctx,
                                         ngx_http_dashboards_update_fields,
-                                        &ctx->query.values[4]);
+                                        &ctx->query.values[4], &err);
+    if (rc == NGX_DECLINED) {
+        return ngx_http_dashboards_send_verr(r, &err);
+    }
+
     if (rc != NGX_OK) {
-        return rc;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->query.values[0] = (const char *) ctx->user_id;

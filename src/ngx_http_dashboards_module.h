@@ -334,7 +334,10 @@ ngx_int_t ngx_http_dashboards_send_verr(ngx_http_request_t *r,
     ngx_http_dashboards_verr_t *err);
 ngx_int_t ngx_http_dashboards_body_param(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, const ngx_http_dashboards_field_t *fields,
-    const char **param);
+    const char **param, ngx_http_dashboards_verr_t *err);
+ngx_int_t ngx_http_dashboards_verr(ngx_http_request_t *r,
+    ngx_http_dashboards_verr_t *err, const char *code, ngx_str_t *attr,
+    const char *fmt, ...);
 
 /* endpoints */
 ngx_int_t ngx_http_dashboards_list(ngx_http_request_t *r,

@@ -35,9 +35,6 @@ static ngx_uint_t ngx_http_dashboards_truthy(cJSON *item);
 static const char *ngx_http_dashboards_type_name(cJSON *item);
 static ngx_int_t ngx_http_dashboards_path(ngx_http_request_t *r,
     ngx_str_t *prefix, const char *name, ngx_int_t index, ngx_str_t *path);
-static ngx_int_t ngx_http_dashboards_verr(ngx_http_request_t *r,
-    ngx_http_dashboards_verr_t *err, const char *code, ngx_str_t *attr,
-    const char *fmt, ...);
 static void ngx_http_dashboards_validate_cleanup(void *data);
 
 
@@ -92,32 +89,31 @@ ngx_http_dashboards_validate(ngx_http_request_t *r, cJSON *in,
 }
 
 
+/*
+ * the validated body as a statement parameter: NGX_OK; NGX_DECLINED with
+ * err set (the caller answers with ngx_http_dashboards_send_verr()), or
+ * NGX_ERROR
+ */
+
 ngx_int_t
 ngx_http_dashboards_body_param(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, const ngx_http_dashboards_field_t *fields,
-    const char **param)
+    const char **param, ngx_http_dashboards_verr_t *err)
 {
-    char                        *text;
-    cJSON                       *out;
-    size_t                       len;
-    ngx_int_t                    rc;
-    ngx_http_dashboards_verr_t   err;
+    char       *text;
+    cJSON      *out;
+    size_t      len;
+    ngx_int_t   rc;
 
-    ngx_memzero(&err, sizeof(ngx_http_dashboards_verr_t));
-
-    rc = ngx_http_dashboards_validate(r, ctx->body, fields, &out, &err);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_dashboards_send_verr(r, &err);
-    }
+    rc = ngx_http_dashboards_validate(r, ctx->body, fields, &out, err);
 
     if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return rc;
     }
 
     text = ngx_http_dashboards_print(r, out, &len);
     if (text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     *param = text;
@@ -871,7 +867,7 @@ ngx_http_dashboards_path(ngx_http_request_t *r, ngx_str_t *prefix,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_dashboards_verr(ngx_http_request_t *r,
     ngx_http_dashboards_verr_t *err, const char *code, ngx_str_t *attr,
     const char *fmt, ...)
