@@ -43,7 +43,9 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'metadata', json_build_object('instance_tag', 'none'),
         'customer_id', o.customer_id,
         'enforce_2fa', o.enforce_2fa,
-        'member_count', (SELECT count(*) FROM posthog_organizationmembership mc WHERE mc.organization_id = o.id),
+        'member_count', (SELECT count(*) FROM posthog_organizationmembership mc
+                           JOIN posthog_user mu ON mu.id = mc.user_id AND mu.is_active
+                          WHERE mc.organization_id = o.id),
         'members_can_use_personal_api_keys', o.members_can_use_personal_api_keys,
         'is_ai_data_processing_approved', o.is_ai_data_processing_approved)
       FROM posthog_organization o

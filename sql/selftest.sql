@@ -1,0 +1,744 @@
+-- sql/selftest.sql: assertions over every ngx_dashboards_* function.
+--
+-- Run against a SCRATCH database that has the migrations applied (it creates
+-- fixtures with ids 9001.. / 900001.. and leaves them behind):
+--
+--   sql/selftest -h /tmp/sock -p 5432 -U postgres      (creates and drops a scratch database)
+--   psql -X -q -v ON_ERROR_STOP=1 -d scratch -f sql/selftest.sql
+--
+-- Every check raises on failure; the last line prints "selftest: ok".
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+
+-- helpers ----------------------------------------------------------------------
+
+CREATE FUNCTION pg_temp.check(p_ok boolean, p_what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT coalesce(p_ok, false) THEN
+        RAISE EXCEPTION 'selftest FAILED: %', p_what;
+    END IF;
+END $$;
+
+CREATE FUNCTION pg_temp.eq(p_got anyelement, p_want anyelement, p_what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_got IS DISTINCT FROM p_want THEN
+        RAISE EXCEPTION 'selftest FAILED: %: got %, want %', p_what, p_got, p_want;
+    END IF;
+END $$;
+
+-- runs p_sql and expects SQLSTATE p_state with MESSAGE p_body (when not NULL);
+-- the statement's effects are rolled back (the handler's subtransaction)
+CREATE FUNCTION pg_temp.fails(p_sql text, p_state text, p_body text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        EXECUTE p_sql;
+    EXCEPTION WHEN OTHERS THEN
+        IF SQLSTATE <> p_state THEN
+            RAISE EXCEPTION 'selftest FAILED: % gave % %, want %', p_sql, SQLSTATE, SQLERRM, p_state;
+        END IF;
+        IF p_body IS NOT NULL AND SQLERRM <> p_body THEN
+            RAISE EXCEPTION 'selftest FAILED: % gave body %, want %', p_sql, SQLERRM, p_body;
+        END IF;
+        RETURN;
+    END;
+    RAISE EXCEPTION 'selftest FAILED: % succeeded, want %', p_sql, p_state;
+END $$;
+
+CREATE FUNCTION pg_temp.keys(j json) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(k, ',' ORDER BY n) FROM json_object_keys(j) WITH ORDINALITY AS x(k, n)
+$$;
+
+CREATE TEMP TABLE st (k text PRIMARY KEY, v int);
+CREATE FUNCTION pg_temp.put(p_k text, p_v int) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO st VALUES (p_k, p_v) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
+$$;
+CREATE FUNCTION pg_temp.get(p_k text) RETURNS int LANGUAGE sql AS $$ SELECT v FROM st WHERE k = p_k $$;
+
+-- fixtures -----------------------------------------------------------------------
+-- org A (advanced permissions): project 9001 with teams 9001 and 9002 (environment)
+-- org B (no features): project 9003, team 9003
+-- users: 900001 owner of A, 900002 member of A, 900003 admin of A,
+--        900004 member of B only, 900005 inactive member of A
+
+INSERT INTO posthog_organization (id, name, slug, created_at, updated_at, available_product_features)
+VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'Selftest A', 'selftest-a', now(), now(),
+        '[{"key": "advanced_permissions", "name": "Advanced permissions"}]'),
+       ('bbbbbbbb-0000-4000-8000-000000000002', 'Selftest B', 'selftest-b', now(), now(), '[]');
+INSERT INTO posthog_project (id, organization_id, name, created_at) VALUES
+    (9001, 'aaaaaaaa-0000-4000-8000-000000000001', 'Selftest project A', now()),
+    (9003, 'bbbbbbbb-0000-4000-8000-000000000002', 'Selftest project B', now());
+INSERT INTO posthog_team (id, organization_id, project_id, api_token, name, created_at, updated_at, timezone) VALUES
+    (9001, 'aaaaaaaa-0000-4000-8000-000000000001', 9001, 'phc_selftest_9001', 'A main', now(), now(), 'Europe/Berlin'),
+    (9002, 'aaaaaaaa-0000-4000-8000-000000000001', 9001, 'phc_selftest_9002', 'A env', now(), now(), 'UTC'),
+    (9003, 'bbbbbbbb-0000-4000-8000-000000000002', 9003, 'phc_selftest_9003', 'B main', now(), now(), 'UTC');
+INSERT INTO posthog_user (id, email, first_name, last_name, distinct_id, is_active, date_joined,
+                          current_organization_id, current_team_id) VALUES
+    (900001, 'owner@selftest', 'Olga', 'Owner', 'd-900001', true, now(), 'aaaaaaaa-0000-4000-8000-000000000001', 9001),
+    (900002, 'member@selftest', 'Max', 'Member', 'd-900002', true, now(), NULL, 9001),
+    (900003, 'admin@selftest', 'Ada', 'Admin', 'd-900003', true, now(), NULL, NULL),
+    (900004, 'other@selftest', 'Oscar', 'Other', 'd-900004', true, now(), NULL, 9003),
+    (900005, 'gone@selftest', 'Gus', 'Gone', 'd-900005', false, now(), NULL, 9001);
+INSERT INTO posthog_organizationmembership (organization_id, user_id, level, joined_at, updated_at) VALUES
+    ('aaaaaaaa-0000-4000-8000-000000000001', 900001, 15, now(), now()),
+    ('aaaaaaaa-0000-4000-8000-000000000001', 900002, 1, now(), now()),
+    ('aaaaaaaa-0000-4000-8000-000000000001', 900003, 8, now(), now()),
+    ('bbbbbbbb-0000-4000-8000-000000000002', 900004, 1, now(), now()),
+    ('aaaaaaaa-0000-4000-8000-000000000001', 900005, 1, now(), now());
+INSERT INTO posthog_personalapikey (id, user_id, label, secure_value, mask_value, created_at, scopes,
+                                    scoped_teams, scoped_organizations) VALUES
+    ('selftest-key-1', 900001, 'k1', 'sha256$selftest1', 'phx_...est1', now(), '{dashboard:read,dashboard:write}',
+     '{9001,9002}', '{aaaaaaaa-0000-4000-8000-000000000001}'),
+    ('selftest-key-5', 900005, 'k5', 'sha256$selftest5', 'phx_...est5', now(), '{*}', NULL, NULL);
+INSERT INTO posthog_quickfilter (id, team_id, name) VALUES
+    ('11111111-2222-4333-8444-555555555555', 9001, 'Browser');
+INSERT INTO posthog_dashboardtemplate (id, template_name, dashboard_description, dashboard_filters, tiles, tags,
+                                       team_id, scope, created_at, deleted) VALUES
+    (gen_random_uuid(), 'Selftest template', 'From a template', '{"date_from": "-14d"}',
+     '[{"type": "TEXT", "body": "Hello", "layouts": {"sm": {"x": 0, "y": 0, "w": 6, "h": 2}}, "color": "blue"},
+       {"type": "INSIGHT", "name": "Views", "description": "d", "query": {"kind": "InsightVizNode"},
+        "filters": {}, "layouts": {"sm": {"x": 0, "y": 2, "w": 6, "h": 5}}, "color": null}]',
+     '{templated}', NULL, 'global', now(), false);
+
+-- values and errors ------------------------------------------------------------------
+
+DO $$
+BEGIN
+    PERFORM pg_temp.eq(ngx_dashboards_ts('2025-01-02 10:00:00.123456+00'), '2025-01-02T10:00:00.123456Z', 'ts');
+    PERFORM pg_temp.eq(ngx_dashboards_ts('2025-01-02 12:00:00+02'), '2025-01-02T10:00:00.000000Z', 'ts zone');
+    PERFORM pg_temp.eq(ngx_dashboards_ts(NULL), NULL::text, 'ts null');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_fail(404, 'invalid_request', 'not_found', 'Not found.', NULL)$q$,
+        'DB404', '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_fail(400, 'validation_error', 'invalid_input', 'a "b"', 'x')$q$,
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"a \"b\"","attr":"x"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_fail_body(400, '{"detail": "tile_order must contain unique tile IDs"}')$q$,
+        'DB400', '{"detail": "tile_order must contain unique tile IDs"}');
+    PERFORM pg_temp.check(ngx_dashboards_has_advanced_permissions('["access_control"]'), 'feature string');
+    PERFORM pg_temp.check(ngx_dashboards_has_advanced_permissions('[{"key": "dashboard_permissioning"}]'), 'feature object');
+    PERFORM pg_temp.check(NOT ngx_dashboards_has_advanced_permissions('[{"key": "tagging"}]'), 'no feature');
+    PERFORM pg_temp.check(NOT ngx_dashboards_has_advanced_permissions(NULL), 'null features');
+END $$;
+
+-- auth -----------------------------------------------------------------------------------
+
+DO $$
+DECLARE
+    r record;
+BEGIN
+    SELECT * INTO r FROM ngx_dashboards_auth('sha256$selftest1');
+    PERFORM pg_temp.eq(r.user_id, 900001, 'auth user');
+    PERFORM pg_temp.eq(r.scopes, 'dashboard:read,dashboard:write', 'auth scopes');
+    PERFORM pg_temp.eq(r.scoped_teams, '9001,9002', 'auth scoped_teams');
+    PERFORM pg_temp.eq(r.scoped_orgs, 'aaaaaaaa-0000-4000-8000-000000000001', 'auth scoped_orgs');
+    PERFORM pg_temp.eq(r.current_team_id, 9001, 'auth current team');
+    PERFORM pg_temp.eq(r.key_id, 'selftest-key-1', 'auth key id');
+    PERFORM pg_temp.check((SELECT last_used_at IS NOT NULL FROM posthog_personalapikey WHERE id = 'selftest-key-1'),
+                          'last_used_at set');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM ngx_dashboards_auth('sha256$nope')), 'unknown key');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM ngx_dashboards_auth('sha256$selftest5')), 'inactive user');
+    SELECT * INTO r FROM ngx_dashboards_auth('sha256$selftest5x');
+    PERFORM pg_temp.check(NOT FOUND, 'no row');
+END $$;
+-- last_used_at only refreshed when older than an hour
+UPDATE posthog_personalapikey SET last_used_at = now() - interval '30 minutes' WHERE id = 'selftest-key-1';
+DO $$
+DECLARE
+    v timestamptz := (SELECT last_used_at FROM posthog_personalapikey WHERE id = 'selftest-key-1');
+BEGIN
+    PERFORM ngx_dashboards_auth('sha256$selftest1');
+    PERFORM pg_temp.eq((SELECT last_used_at FROM posthog_personalapikey WHERE id = 'selftest-key-1'), v, 'not refreshed');
+END $$;
+UPDATE posthog_personalapikey SET last_used_at = now() - interval '2 hours' WHERE id = 'selftest-key-1';
+DO $$
+BEGIN
+    PERFORM ngx_dashboards_auth('sha256$selftest1');
+    PERFORM pg_temp.check((SELECT last_used_at > now() - interval '1 minute' FROM posthog_personalapikey
+                            WHERE id = 'selftest-key-1'), 'refreshed');
+    -- empty lists
+    PERFORM pg_temp.eq((SELECT scoped_teams || '|' || scoped_orgs FROM ngx_dashboards_auth('sha256$selftest1x')), NULL, 'x');
+END $$;
+
+-- context checks -------------------------------------------------------------------------
+
+DO $$
+BEGIN
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_access(900001, 999999, '''')', 'DB404',
+        '{"type":"invalid_request","code":"not_found","detail":"Project not found.","attr":null}');
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_access(900001, 9001, ''bbbbbbbb-0000-4000-8000-000000000002,x'')', 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"API key does not have access to the requested organization: ID aaaaaaaa-0000-4000-8000-000000000001.","attr":null}');
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_access(900004, 9001, '''')', 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have access to the project.","attr":null}');
+    -- the 404 comes before the membership check
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_list(900004, 999999, '''', ''{}'')', 'DB404', NULL);
+    PERFORM ngx_dashboards_access(900001, 9001, 'x,aaaaaaaa-0000-4000-8000-000000000001');
+    PERFORM ngx_dashboards_access(900002, 9001, NULL);
+    PERFORM ngx_dashboards_access(900002, 9002, '');
+END $$;
+
+-- create --------------------------------------------------------------------------------------
+
+DO $$
+DECLARE
+    j json;
+BEGIN
+    j := ngx_dashboards_create(900001, 9001, '', '{"name": "Growth", "description": "", "pinned": true, "tags": ["KPI ", "kpi", " Growth"]}');
+    PERFORM pg_temp.put('growth', (j ->> 'id')::int);
+    PERFORM pg_temp.eq(pg_temp.keys(j),
+        'id,name,description,pinned,created_at,created_by,last_accessed_at,last_viewed_at,is_shared,deleted,'
+        'creation_mode,filters,variables,breakdown_colors,data_color_theme_id,tags,restriction_level,'
+        'effective_restriction_level,effective_privilege_level,user_access_level,access_control_version,'
+        'last_refresh,persisted_filters,persisted_variables,team_id,quick_filter_ids,tiles,search_match_type',
+        'detail keys');
+    PERFORM pg_temp.eq(j ->> 'name', 'Growth', 'name');
+    PERFORM pg_temp.eq((j -> 'tags')::text, '["growth", "kpi"]', 'tags normalised');
+    PERFORM pg_temp.eq(j ->> 'creation_mode', 'default', 'creation_mode');
+    PERFORM pg_temp.eq((j -> 'filters')::text, '{}', 'filters');
+    PERFORM pg_temp.eq((j -> 'variables')::text, '{}', 'variables');
+    PERFORM pg_temp.eq((j -> 'breakdown_colors')::text, '[]', 'breakdown_colors');
+    PERFORM pg_temp.eq((j -> 'quick_filter_ids')::text, '[]', 'quick_filter_ids');
+    PERFORM pg_temp.eq(json_typeof(j -> 'persisted_filters'), 'null', 'persisted_filters');
+    PERFORM pg_temp.eq(json_typeof(j -> 'persisted_variables'), 'null', 'persisted_variables');
+    PERFORM pg_temp.eq(json_typeof(j -> 'last_accessed_at'), 'null', 'last_accessed_at');
+    PERFORM pg_temp.eq(j ->> 'restriction_level', '21', 'restriction');
+    PERFORM pg_temp.eq(j ->> 'effective_privilege_level', '37', 'privilege');
+    PERFORM pg_temp.eq(j ->> 'user_access_level', 'manager', 'access level');
+    PERFORM pg_temp.eq(j ->> 'access_control_version', 'v2', 'acv');
+    PERFORM pg_temp.eq(j ->> 'team_id', '9001', 'team');
+    PERFORM pg_temp.eq((j -> 'tiles')::text, '[]', 'tiles');
+    PERFORM pg_temp.eq(json_typeof(j -> 'search_match_type'), 'null', 'search_match_type');
+    PERFORM pg_temp.eq(pg_temp.keys(j -> 'created_by'),
+        'id,uuid,distinct_id,first_name,last_name,email,is_email_verified,hedgehog_config,role_at_organization',
+        'user keys');
+    PERFORM pg_temp.eq(j -> 'created_by' ->> 'id', '900001', 'created_by');
+    PERFORM pg_temp.check((j ->> 'created_at') ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$', 'created_at format');
+    -- every NOT NULL column and Django default filled
+    PERFORM pg_temp.check((SELECT d.created_by_id = 900001 AND d.created_at IS NOT NULL AND NOT d.deleted
+                                  AND d.customization = '{}' AND d.deprecated_tags = '{}' AND NOT d.is_shared
+                                  AND d.filters = '{}' AND d.variables = '{}'
+                             FROM posthog_dashboard d WHERE d.id = pg_temp.get('growth')), 'row defaults');
+    PERFORM pg_temp.eq((SELECT count(*) FROM posthog_tag WHERE team_id = 9001), 2::bigint, 'two tags');
+
+    -- truthy filters kept, {} ignored; variables likewise
+    j := ngx_dashboards_create(900002, 9001, '', '{"name": "Filtered", "filters": {"date_from": "-7d"}, "variables": {}, "restriction_level": 37}');
+    PERFORM pg_temp.put('filtered', (j ->> 'id')::int);
+    PERFORM pg_temp.eq((j -> 'filters')::text, '{"date_from": "-7d"}', 'filters kept');
+    PERFORM pg_temp.eq((j -> 'persisted_filters')::text, '{"date_from": "-7d"}', 'persisted_filters');
+    PERFORM pg_temp.eq(j ->> 'restriction_level', '37', 'creator may restrict');
+    PERFORM pg_temp.eq(j ->> 'access_control_version', 'v1', 'v1');
+    PERFORM pg_temp.eq(j ->> 'user_access_level', 'manager', 'creator is manager');
+    PERFORM pg_temp.eq(j ->> 'effective_restriction_level', '37', 'effective restriction with feature');
+
+    -- quick filters
+    j := ngx_dashboards_create(900001, 9001, '', '{"name": "Quick", "quick_filter_ids": ["11111111-2222-4333-8444-555555555555"]}');
+    PERFORM pg_temp.put('quick', (j ->> 'id')::int);
+    PERFORM pg_temp.eq((j -> 'quick_filter_ids')::text, '["11111111-2222-4333-8444-555555555555"]', 'quick ids');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create(900001, 9001, '', '{"quick_filter_ids": ["nope"]}')$q$, 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"Invalid UUID: nope","attr":"quick_filter_ids"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create(900001, 9001, '', '{"quick_filter_ids": ["11111111-2222-4333-8444-555555555555", "{AAAAAAAA-2222-4333-8444-555555555555}"]}')$q$, 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"Quick filters not found: aaaaaaaa-2222-4333-8444-555555555555","attr":"quick_filter_ids"}');
+
+    -- use_dashboard / use_template errors
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create(900001, 9001, '', '{"use_dashboard": 1, "use_template": "x"}')$q$, 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"`use_dashboard` and `use_template` cannot be used together","attr":null}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create(900001, 9001, '', '{"use_dashboard": 987654}')$q$, 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"Invalid value provided","attr":"use_dashboard"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create(900001, 9001, '', '{"use_template": "nope"}')$q$, 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"Invalid template provided: nope","attr":"use_template"}');
+    PERFORM pg_temp.eq((SELECT count(*) FROM posthog_dashboard WHERE team_id = 9001), 3::bigint, 'failed creates left nothing');
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_create(900004, 9001, '''', ''{}'')', 'DB403', NULL);
+END $$;
+
+-- a dashboard in project B is not usable from project A
+DO $$
+DECLARE
+    v int := (ngx_dashboards_create(900004, 9003, '', '{"name": "B dash"}') ->> 'id')::int;
+BEGIN
+    PERFORM pg_temp.put('bdash', v);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_create(900001, 9001, '''', ''{"use_dashboard": %s}'')', v), 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"Invalid value provided","attr":"use_dashboard"}');
+END $$;
+
+-- templates
+DO $$
+DECLARE
+    j json := ngx_dashboards_create(900001, 9001, '', '{"use_template": "Selftest template"}');
+BEGIN
+    PERFORM pg_temp.put('templated', (j ->> 'id')::int);
+    PERFORM pg_temp.eq(j ->> 'name', 'Selftest template', 'template name');
+    PERFORM pg_temp.eq(j ->> 'description', 'From a template', 'template description');
+    PERFORM pg_temp.eq(j ->> 'creation_mode', 'template', 'template mode');
+    PERFORM pg_temp.eq((j -> 'filters')::text, '{"date_from": "-14d"}', 'template filters');
+    PERFORM pg_temp.eq((j -> 'tags')::text, '["templated"]', 'template tags');
+    PERFORM pg_temp.eq(json_array_length(j -> 'tiles'), 2, 'template tiles');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 0 -> 'text' ->> 'body', 'Hello', 'template text');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 0 ->> 'color', 'blue', 'template color');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' ->> 'name', 'Views', 'template insight');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' ->> 'is_sample', 'true', 'template insight sample');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' ->> 'timezone', 'Europe/Berlin', 'insight timezone');
+    PERFORM pg_temp.eq(pg_temp.keys(j -> 'tiles' -> 0),
+        'id,insight,text,button_tile,widget,layouts,color,filters_overrides,show_description,'
+        'transparent_background,order,last_refresh,is_cached', 'tile keys');
+    PERFORM pg_temp.eq(pg_temp.keys(j -> 'tiles' -> 0 -> 'text'),
+        'id,body,created_by,last_modified_at,last_modified_by,team,dashboard_tiles', 'text keys');
+    PERFORM pg_temp.eq(pg_temp.keys(j -> 'tiles' -> 1 -> 'insight'),
+        'id,short_id,name,derived_name,filters,query,order,deleted,dashboards,dashboard_tiles,last_refresh,'
+        'cache_target_age,next_allowed_client_refresh,result,hasMore,columns,created_at,created_by,description,'
+        'updated_at,tags,favorited,saved,last_modified_at,last_modified_by,is_sample,effective_restriction_level,'
+        'effective_privilege_level,user_access_level,timezone,is_cached,query_status,hogql,types,'
+        'resolved_date_range,alerts,last_viewed_at,search_match_type,filters_hash', 'insight keys');
+    -- body tags replace the template's
+    j := ngx_dashboards_create(900001, 9001, '', '{"name": "Mine", "use_template": "Selftest template", "tags": ["own"]}');
+    PERFORM pg_temp.eq(j ->> 'name', 'Mine', 'template keeps given name');
+    PERFORM pg_temp.eq((j -> 'tags')::text, '["own"]', 'body tags win');
+    PERFORM pg_temp.put('templated2', (j ->> 'id')::int);
+END $$;
+
+-- tiles for the duplication tests: dashboard "Source" with an insight, a text and a soft-deleted text
+DO $$
+DECLARE
+    v_src int := (ngx_dashboards_create(900001, 9001, '', '{"name": "Source", "filters": {"a": 1}, "breakdown_colors": [{"x": 1}], "quick_filter_ids": ["11111111-2222-4333-8444-555555555555"]}') ->> 'id')::int;
+    v_ins int;
+    v_txt int;
+BEGIN
+    PERFORM pg_temp.put('source', v_src);
+    UPDATE posthog_dashboard SET variables = '{"v": {"code": "x"}}' WHERE id = v_src;
+    INSERT INTO posthog_dashboarditem (name, team_id, filters, query, "order", deleted, saved, created_at, refreshing,
+                                       created_by_id, is_sample, short_id, favorited, last_modified_at, updated_at, layouts)
+    VALUES ('Signups', 9001, '{}', '{"kind": "InsightVizNode"}', 2, false, true, now(), false, 900001, false,
+            'stSignup', false, now(), now(), '{}')
+    RETURNING id INTO v_ins;
+    PERFORM pg_temp.put('insight', v_ins);
+    PERFORM ngx_dashboards_set_tags(9001, NULL, v_ins, '["Ins"]');
+    INSERT INTO posthog_dashboardtile (dashboard_id, insight_id, team_id, layouts, color, filters_overrides)
+    VALUES (v_src, v_ins, 9001, '{"sm": {"x": 6, "y": 0, "w": 6, "h": 5}}', 'green', '{"date_from": "-1d"}');
+    INSERT INTO posthog_text (body, created_by_id, last_modified_at, team_id) VALUES ('Intro', 900001, now(), 9001)
+    RETURNING id INTO v_txt;
+    PERFORM pg_temp.put('text', v_txt);
+    INSERT INTO posthog_dashboardtile (dashboard_id, text_id, team_id, layouts, filters_overrides)
+    VALUES (v_src, v_txt, 9001, '{"sm": {"x": 0, "y": 0, "w": 6, "h": 5}}', '{}');
+    INSERT INTO posthog_text (body, created_by_id, last_modified_at, team_id) VALUES ('Gone', 900001, now(), 9001)
+    RETURNING id INTO v_txt;
+    INSERT INTO posthog_dashboardtile (dashboard_id, text_id, team_id, layouts, filters_overrides, deleted)
+    VALUES (v_src, v_txt, 9001, '{}', '{}', true);
+    -- a tile without layouts sorts last (y = x = 100)
+    INSERT INTO posthog_text (body, created_by_id, last_modified_at, team_id) VALUES ('Footer', 900001, now(), 9001)
+    RETURNING id INTO v_txt;
+    INSERT INTO posthog_dashboardtile (dashboard_id, text_id, team_id, layouts, filters_overrides)
+    VALUES (v_src, v_txt, 9001, '{"sm": {"x": "left"}}', '{}');
+END $$;
+
+DO $$
+DECLARE
+    j json := ngx_dashboards_retrieve(900002, 9001, '', pg_temp.get('source'), NULL, NULL);
+BEGIN
+    PERFORM pg_temp.eq(json_array_length(j -> 'tiles'), 3, 'deleted tile hidden');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 0 -> 'text' ->> 'body', 'Intro', 'sorted by x');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' ->> 'name', 'Signups', 'then insight');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 2 -> 'text' ->> 'body', 'Footer', 'missing layout last');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 2 ->> 'order', '2', 'order');
+    PERFORM pg_temp.eq((j -> 'tiles' -> 1 -> 'insight' -> 'tags')::text, '["ins"]', 'insight tags');
+    PERFORM pg_temp.eq((j -> 'tiles' -> 1 -> 'insight' -> 'dashboards')::text, '[' || pg_temp.get('source') || ']', 'insight dashboards');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' ->> 'user_access_level', 'editor', 'member edits insight');
+    PERFORM pg_temp.eq(j ->> 'user_access_level', 'editor', 'member is editor');
+    PERFORM pg_temp.eq((j -> 'breakdown_colors')::text, '[{"x": 1}]', 'breakdown colors');
+END $$;
+
+-- duplicate: shared links, then deep copies
+DO $$
+DECLARE
+    j json := ngx_dashboards_create(900002, 9001, '', format('{"name": "Copy", "use_dashboard": %s}', pg_temp.get('source'))::jsonb);
+    k json;
+BEGIN
+    PERFORM pg_temp.eq(j ->> 'creation_mode', 'duplicate', 'duplicate mode');
+    PERFORM pg_temp.eq((j -> 'filters')::text, '{"a": 1}', 'filters copied');
+    PERFORM pg_temp.eq((j -> 'variables')::text, '{"v": {"code": "x"}}', 'variables copied');
+    PERFORM pg_temp.eq((j -> 'breakdown_colors')::text, '[{"x": 1}]', 'colors copied');
+    PERFORM pg_temp.eq((j -> 'quick_filter_ids')::text, '["11111111-2222-4333-8444-555555555555"]', 'quick filters copied');
+    PERFORM pg_temp.eq(json_array_length(j -> 'tiles'), 3, 'copied tiles (not the deleted one)');
+    PERFORM pg_temp.eq((j -> 'tiles' -> 1 -> 'insight' ->> 'id')::int, pg_temp.get('insight'), 'shared insight');
+    PERFORM pg_temp.eq((j -> 'tiles' -> 0 -> 'text' ->> 'id')::int, pg_temp.get('text'), 'shared text');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 ->> 'color', 'green', 'color copied');
+    PERFORM pg_temp.eq((j -> 'tiles' -> 1 -> 'filters_overrides')::text, '{"date_from": "-1d"}', 'overrides copied');
+    PERFORM pg_temp.eq(json_array_length(j -> 'tiles' -> 1 -> 'insight' -> 'dashboards'), 2, 'insight on two dashboards');
+    PERFORM pg_temp.put('copy', (j ->> 'id')::int);
+
+    k := ngx_dashboards_create(900002, 9001, '', format('{"name": "Deep", "use_dashboard": %s, "duplicate_tiles": true, "filters": {"b": 2}}', pg_temp.get('source'))::jsonb);
+    PERFORM pg_temp.eq((k -> 'filters')::text, '{"b": 2}', 'given filters win');
+    PERFORM pg_temp.check((k -> 'tiles' -> 1 -> 'insight' ->> 'id')::int <> pg_temp.get('insight'), 'new insight');
+    PERFORM pg_temp.eq(k -> 'tiles' -> 1 -> 'insight' ->> 'name', 'Signups (Copy)', 'copy name');
+    PERFORM pg_temp.eq((k -> 'tiles' -> 1 -> 'insight' -> 'tags')::text, '["ins"]', 'copy tags');
+    PERFORM pg_temp.eq(k -> 'tiles' -> 1 -> 'insight' -> 'created_by' ->> 'id', '900002', 'copy creator');
+    PERFORM pg_temp.check((k -> 'tiles' -> 0 -> 'text' ->> 'id')::int <> pg_temp.get('text'), 'new text');
+    PERFORM pg_temp.eq(k -> 'tiles' -> 0 -> 'text' ->> 'body', 'Intro', 'text copied');
+    PERFORM pg_temp.eq((k -> 'tiles' -> 1 -> 'layouts')::text, '{"sm": {"h": 5, "w": 6, "x": 6, "y": 0}}', 'layouts copied');
+    PERFORM pg_temp.put('deep', (k ->> 'id')::int);
+END $$;
+
+-- list ------------------------------------------------------------------------------------------
+
+-- extra rows: unlisted, generated, deleted, on the environment team, with % and _ in names
+INSERT INTO posthog_dashboard (name, description, team_id, pinned, created_at, created_by_id, deleted, filters,
+                               creation_mode, restriction_level) VALUES
+    ('Unlisted one', '', 9001, false, now(), 900001, false, '{}', 'unlisted', 21),
+    ('Generated Dashboard: x', '', 9001, false, now(), 900001, false, '{}', 'default', 21),
+    ('Old', '', 9001, false, now(), 900001, true, '{}', 'default', 21),
+    ('Env dash', 'lives on team 9002', 9002, false, now(), NULL, false, '{}', 'default', 21),
+    ('100% real_value', '', 9001, false, now(), 900001, false, '{}', 'default', 21),
+    (NULL, 'nameless', 9001, false, now(), 900001, false, '{}', 'default', 21);
+
+DO $$
+DECLARE
+    r record;
+    names text;
+BEGIN
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"limit": 100, "offset": 0}');
+    SELECT string_agg(coalesce(e ->> 'name', '<null>'), '|' ORDER BY n) INTO names
+      FROM json_array_elements(r.results) WITH ORDINALITY AS x(e, n);
+    PERFORM pg_temp.eq(r.count, 12::bigint, 'list count');
+    -- pinned first, then name in the database's collation, NULL names last
+    PERFORM pg_temp.eq(names, 'Growth|' || (SELECT string_agg(n, '|' ORDER BY n) FROM unnest(ARRAY[
+                              '100% real_value', 'Copy', 'Deep', 'Env dash', 'Filtered', 'Generated Dashboard: x', 'Mine',
+                              'Quick', 'Selftest template', 'Source']) n) || '|<null>', 'list order');
+    PERFORM pg_temp.eq(pg_temp.keys(r.results -> 0),
+        'id,name,description,pinned,created_at,created_by,last_accessed_at,last_viewed_at,is_shared,deleted,'
+        'creation_mode,tags,restriction_level,effective_restriction_level,effective_privilege_level,'
+        'user_access_level,access_control_version,last_refresh,team_id,search_match_type', 'list keys');
+    PERFORM pg_temp.eq(json_typeof(r.results -> 0 -> 'search_match_type'), 'null', 'no search');
+END $$;
+
+DO $$
+DECLARE
+    r record;
+BEGIN
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"limit": 2, "offset": 1}');
+    PERFORM pg_temp.eq(json_array_length(r.results), 2, 'limit');
+    PERFORM pg_temp.eq(r.results -> 0 ->> 'name', '100% real_value', 'offset');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"limit": 5, "offset": 50}');
+    PERFORM pg_temp.eq(r.results::text, '[]', 'empty page');
+    PERFORM pg_temp.eq(r.count, 12::bigint, 'count with empty page');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"search": "%"}');
+    PERFORM pg_temp.eq(r.count, 1::bigint, 'percent literal');
+    PERFORM pg_temp.eq(r.results -> 0 ->> 'search_match_type', 'exact', 'search_match_type');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"search": "E_L"}');
+    PERFORM pg_temp.eq(r.count, 0::bigint, 'underscore literal');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"search": "L_VA"}');
+    PERFORM pg_temp.eq(r.count, 1::bigint, 'underscore literal hit');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"search": "TEAM 9002"}');
+    PERFORM pg_temp.eq(r.results -> 0 ->> 'name', 'Env dash', 'search description');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"search": "TEMPLAT"}');
+    PERFORM pg_temp.eq(r.count, 2::bigint, 'search name and tag');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"search": "copy"}');
+    PERFORM pg_temp.eq(r.results -> 0 ->> 'name', 'Copy', 'exact name first');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"tags": ["kpi", "own"]}');
+    PERFORM pg_temp.eq(r.count, 2::bigint, 'tags any');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"tags": ["KPI"]}');
+    PERFORM pg_temp.eq(r.count, 0::bigint, 'tags exact');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"creation_mode": "unlisted"}');
+    PERFORM pg_temp.eq(r.results -> 0 ->> 'name', 'Unlisted one', 'creation_mode');
+    PERFORM pg_temp.eq(r.count, 1::bigint, 'creation_mode count');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"exclude_generated": true}');
+    PERFORM pg_temp.eq(r.count, 11::bigint, 'exclude_generated');
+    SELECT * INTO r FROM ngx_dashboards_list(900002, 9001, '', '{"limit": 100, "offset": 0, "search": null, "tags": [], "creation_mode": null, "exclude_generated": false}');
+    PERFORM pg_temp.eq(r.count, 12::bigint, 'all keys');
+    SELECT * INTO r FROM ngx_dashboards_list(900004, 9003, '', '{}');
+    PERFORM pg_temp.eq(r.count, 1::bigint, 'project B');
+    PERFORM pg_temp.eq(r.results -> 0 ->> 'effective_restriction_level', '21', 'no feature');
+    -- the member sees the restricted dashboard of another user as viewer? (created by 900002 itself: manager)
+    SELECT * INTO r FROM ngx_dashboards_list(900001, 9001, '', '{"search": "filtered"}');
+    PERFORM pg_temp.eq(r.results -> 0 ->> 'user_access_level', 'manager', 'owner is manager');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_list(900004, 9001, '', '{}')$q$, 'DB403', NULL);
+END $$;
+
+-- retrieve --------------------------------------------------------------------------------------
+
+DO $$
+DECLARE
+    j json;
+BEGIN
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_retrieve(900001, 9001, '''', 987654, NULL, NULL)', 'DB404',
+        '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_retrieve(900001, 9001, '''', %s, NULL, NULL)',
+        (SELECT id FROM posthog_dashboard WHERE name = 'Old' AND team_id = 9001)), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_retrieve(900001, 9001, '''', %s, NULL, NULL)', pg_temp.get('bdash')),
+        'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_retrieve(900004, 9001, '''', %s, NULL, NULL)', pg_temp.get('growth')),
+        'DB403', NULL);
+    -- dashboards of the environment team are visible through the project
+    j := ngx_dashboards_retrieve(900001, 9001, '', (SELECT id FROM posthog_dashboard WHERE name = 'Env dash'), NULL, NULL);
+    PERFORM pg_temp.eq(j ->> 'team_id', '9002', 'env dashboard');
+    PERFORM pg_temp.eq(json_typeof(j -> 'created_by'), 'null', 'no creator');
+    j := ngx_dashboards_retrieve(900001, 9001, '', pg_temp.get('source'), '{"date_to": "-1d", "a": 5}', '{"w": 1}');
+    PERFORM pg_temp.eq((j -> 'filters')::text, '{"a": 5, "date_to": "-1d"}', 'filters override');
+    PERFORM pg_temp.eq((j -> 'persisted_filters')::text, '{"a": 1}', 'persisted unchanged');
+    PERFORM pg_temp.eq((j -> 'variables')::text, '{"v": {"code": "x"}, "w": 1}', 'variables override');
+    PERFORM pg_temp.check(j ->> 'last_accessed_at' IS NOT NULL, 'last_accessed_at written');
+END $$;
+-- at most one write per minute
+UPDATE posthog_dashboard SET last_accessed_at = now() - interval '30 seconds' WHERE id = (SELECT v FROM st WHERE k = 'growth');
+DO $$
+DECLARE
+    v timestamptz := (SELECT last_accessed_at FROM posthog_dashboard WHERE id = pg_temp.get('growth'));
+BEGIN
+    PERFORM ngx_dashboards_retrieve(900001, 9001, '', pg_temp.get('growth'), NULL, NULL);
+    PERFORM pg_temp.eq((SELECT last_accessed_at FROM posthog_dashboard WHERE id = pg_temp.get('growth')), v, 'coalesced');
+END $$;
+UPDATE posthog_dashboard SET last_accessed_at = now() - interval '2 minutes' WHERE id = (SELECT v FROM st WHERE k = 'growth');
+DO $$
+BEGIN
+    PERFORM ngx_dashboards_retrieve(900001, 9001, '', pg_temp.get('growth'), NULL, NULL);
+    PERFORM pg_temp.check((SELECT last_accessed_at > now() - interval '10 seconds' FROM posthog_dashboard
+                            WHERE id = pg_temp.get('growth')), 'rewritten after a minute');
+END $$;
+-- last_viewed_at and is_shared
+INSERT INTO posthog_filesystemviewlog (team_id, user_id, type, ref, viewed_at)
+SELECT 9001, 900001, 'dashboard', v::text, '2025-03-04 05:06:07.5+00' FROM st WHERE k = 'growth';
+INSERT INTO posthog_sharingconfiguration (team_id, dashboard_id, enabled, created_at)
+SELECT 9001, v, true, now() FROM st WHERE k = 'growth';
+DO $$
+DECLARE
+    j json := ngx_dashboards_retrieve(900001, 9001, '', pg_temp.get('growth'), NULL, NULL);
+    r record;
+BEGIN
+    PERFORM pg_temp.eq(j ->> 'last_viewed_at', '2025-03-04T05:06:07.500000Z', 'last_viewed_at');
+    PERFORM pg_temp.eq(j ->> 'is_shared', 'true', 'is_shared');
+    j := ngx_dashboards_retrieve(900002, 9001, '', pg_temp.get('growth'), NULL, NULL);
+    PERFORM pg_temp.eq(json_typeof(j -> 'last_viewed_at'), 'null', 'other user has not viewed');
+    SELECT * INTO r FROM ngx_dashboards_list(900001, 9001, '', '{"search": "growth"}');
+    PERFORM pg_temp.eq(r.results -> 0 ->> 'last_viewed_at', '2025-03-04T05:06:07.500000Z', 'list last_viewed_at');
+    PERFORM pg_temp.eq(r.results -> 0 ->> 'is_shared', 'true', 'list is_shared');
+END $$;
+
+-- permissions -------------------------------------------------------------------------------------
+
+-- "Filtered" was created by the member 900002 with restriction 37; make one by the owner too
+DO $$
+DECLARE
+    v int := (ngx_dashboards_create(900001, 9001, '', '{"name": "Locked", "restriction_level": 37}') ->> 'id')::int;
+    j json;
+BEGIN
+    PERFORM pg_temp.put('locked', v);
+    j := ngx_dashboards_retrieve(900002, 9001, '', v, NULL, NULL);
+    PERFORM pg_temp.eq(j ->> 'effective_restriction_level', '37', 'locked restriction');
+    PERFORM pg_temp.eq(j ->> 'effective_privilege_level', '21', 'member can view');
+    PERFORM pg_temp.eq(j ->> 'user_access_level', 'viewer', 'member is viewer');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900002, 9001, '''', %s, ''{"name": "x"}'', true)', v), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for this dashboard.","attr":null}');
+    -- admins may edit and restrict
+    j := ngx_dashboards_retrieve(900003, 9001, '', v, NULL, NULL);
+    PERFORM pg_temp.eq(j ->> 'user_access_level', 'manager', 'admin is manager');
+    -- a collaborator with edit privilege may edit, but not restrict
+    INSERT INTO ee_dashboardprivilege (dashboard_id, user_id, level, added_at, updated_at) VALUES (v, 900002, 37, now(), now());
+    j := ngx_dashboards_update(900002, 9001, '', v, '{"name": "Locked!"}', true);
+    PERFORM pg_temp.eq(j ->> 'name', 'Locked!', 'collaborator edits');
+    PERFORM pg_temp.eq(j ->> 'user_access_level', 'editor', 'collaborator is editor');
+    PERFORM pg_temp.eq(j ->> 'effective_privilege_level', '37', 'collaborator privilege');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900002, 9001, '''', %s, ''{"restriction_level": 21}'', true)', v), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"Only the dashboard owner and project admins have the restriction rights required to change the dashboard''s restriction level.","attr":null}');
+    j := ngx_dashboards_update(900003, 9001, '', v, '{"restriction_level": 21}', true);
+    PERFORM pg_temp.eq(j ->> 'restriction_level', '21', 'admin restricts');
+    -- restriction_level in the body without the right is refused even on a 21 dashboard
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900002, 9001, '''', %s, ''{"restriction_level": 21}'', false)',
+        pg_temp.get('growth')), 'DB403', NULL);
+END $$;
+
+-- without the feature, restriction 37 is not effective
+UPDATE posthog_organization SET available_product_features = '[]' WHERE id = 'aaaaaaaa-0000-4000-8000-000000000001';
+UPDATE posthog_dashboard SET restriction_level = 37 WHERE id = (SELECT v FROM st WHERE k = 'locked');
+DELETE FROM ee_dashboardprivilege;
+DO $$
+DECLARE
+    j json := ngx_dashboards_update(900002, 9001, '', pg_temp.get('locked'), '{"description": "free"}', true);
+BEGIN
+    PERFORM pg_temp.eq(j ->> 'effective_restriction_level', '21', 'not effective');
+    PERFORM pg_temp.eq(j ->> 'access_control_version', 'v1', 'still v1');
+    PERFORM pg_temp.eq(j ->> 'description', 'free', 'written');
+END $$;
+UPDATE posthog_organization SET available_product_features = '["advanced_permissions"]' WHERE id = 'aaaaaaaa-0000-4000-8000-000000000001';
+
+-- update --------------------------------------------------------------------------------------------
+
+DO $$
+DECLARE
+    v int := pg_temp.get('growth');
+    j json;
+BEGIN
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_update(900001, 9001, '''', 987654, ''{}'', true)', 'DB404', NULL);
+    j := ngx_dashboards_update(900001, 9001, '', v, '{"name": "Growth 2", "pinned": false, "tags": ["new", "KPI"], "filters": {}, "variables": {"x": 1}, "breakdown_colors": null, "data_color_theme_id": 3, "last_refresh": "2025-01-02T10:00:00Z", "use_template": "whatever"}', false);
+    PERFORM pg_temp.eq(j ->> 'name', 'Growth 2', 'name');
+    PERFORM pg_temp.eq(j ->> 'pinned', 'false', 'pinned');
+    PERFORM pg_temp.eq(j ->> 'description', '', 'description untouched');
+    PERFORM pg_temp.eq((j -> 'tags')::text, '["kpi", "new"]', 'tags replaced');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM posthog_tag WHERE team_id = 9001 AND name = 'growth'), 'orphan tag dropped');
+    PERFORM pg_temp.eq((j -> 'filters')::text, '{}', 'empty filters ignored');
+    PERFORM pg_temp.eq((j -> 'variables')::text, '{"x": 1}', 'variables written');
+    PERFORM pg_temp.eq(json_typeof(j -> 'breakdown_colors'), 'null', 'breakdown null');
+    PERFORM pg_temp.eq(j ->> 'data_color_theme_id', '3', 'theme');
+    PERFORM pg_temp.eq(j ->> 'last_refresh', '2025-01-02T10:00:00.000000Z', 'last_refresh');
+    j := ngx_dashboards_update(900001, 9001, '', v, '{"filters": {"date_from": "-90d"}, "tags": null, "quick_filter_ids": null}', true);
+    PERFORM pg_temp.eq((j -> 'filters')::text, '{"date_from": "-90d"}', 'filters written');
+    PERFORM pg_temp.eq((j -> 'tags')::text, '["kpi", "new"]', 'tags null = unchanged');
+    PERFORM pg_temp.eq((j -> 'quick_filter_ids')::text, '[]', 'quick null');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"last_refresh": "yesterday"}'', true)', v),
+        'DB400', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"quick_filter_ids": ["x"]}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Invalid UUID: x","attr":"quick_filter_ids"}');
+END $$;
+
+-- tiles through PATCH
+DO $$
+DECLARE
+    v int := pg_temp.get('copy');
+    j json;
+    t json;
+    v_other_text int;
+    v_text_tile int;
+    v_insight_tile int;
+BEGIN
+    -- new text tile
+    j := ngx_dashboards_update(900002, 9001, '', v,
+        '{"tiles": [{"text": {"body": "New card"}, "layouts": {"sm": {"x": 0, "y": 20, "w": 3, "h": 2}}, "color": "red", "order": 4, "is_cached": true}]}', true);
+    SELECT e INTO t FROM json_array_elements(j -> 'tiles') e WHERE e -> 'text' ->> 'body' = 'New card';
+    PERFORM pg_temp.check(t IS NOT NULL, 'text tile created');
+    PERFORM pg_temp.eq(t ->> 'color', 'red', 'text tile color');
+    PERFORM pg_temp.eq(t -> 'text' -> 'created_by' ->> 'id', '900002', 'text creator');
+    PERFORM pg_temp.eq(json_typeof(t -> 'text' -> 'last_modified_by'), 'null', 'text modifier');
+    v_text_tile := (t ->> 'id')::int;
+    -- update it through text.id, created_by given -> last_modified_by = caller
+    j := ngx_dashboards_update(900001, 9001, '', v, format(
+        '{"tiles": [{"id": %s, "text": {"id": %s, "body": "Edited", "created_by": {"id": 900002}}, "transparent_background": true}]}',
+        v_text_tile, t -> 'text' ->> 'id')::jsonb, true);
+    SELECT e INTO t FROM json_array_elements(j -> 'tiles') e WHERE (e ->> 'id')::int = v_text_tile;
+    PERFORM pg_temp.eq(t -> 'text' ->> 'body', 'Edited', 'text edited');
+    PERFORM pg_temp.eq(t -> 'text' -> 'created_by' ->> 'id', '900002', 'creator kept');
+    PERFORM pg_temp.eq(t -> 'text' -> 'last_modified_by' ->> 'id', '900001', 'modifier');
+    PERFORM pg_temp.eq(t ->> 'transparent_background', 'true', 'display field');
+    PERFORM pg_temp.eq(t ->> 'color', 'red', 'color kept');
+    -- errors
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"tiles": [{"text": {"id": 987654, "body": "x"}}]}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Text tile not found in this team.","attr":"text"}');
+    INSERT INTO posthog_text (body, created_by_id, last_modified_at, team_id) VALUES ('elsewhere', 900001, now(), 9001)
+    RETURNING id INTO v_other_text;
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"tiles": [{"text": {"id": %s, "body": "x"}}]}'', true)', v, v_other_text),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Text tile not found.","attr":"text"}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"tiles": [{"text": {"body": "x", "created_by": {"id": 900004}}}]}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"User not found in this organization.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"tiles": [{"text": {"body": "%s"}}]}'', true)', v, repeat('y', 4001)),
+        'DB400', '{"type":"validation_error","code":"max_length","detail":"Text body cannot exceed 4000 characters","attr":"text__body"}');
+    -- display-field updates: by id on this dashboard, unknown ids skipped, insight ignored
+    SELECT (e ->> 'id')::int INTO v_insight_tile FROM json_array_elements(j -> 'tiles') e WHERE e -> 'insight' IS NOT NULL
+       AND json_typeof(e -> 'insight') = 'object';
+    j := ngx_dashboards_update(900001, 9001, '', v, format(
+        '{"tiles": [{"id": %s, "layouts": {"sm": {"x": 0, "y": 99, "w": 12, "h": 5}}, "color": null, "insight": {"id": 1}, "show_description": true},
+                    {"id": 987654, "color": "pink"}, {"id": %s, "deleted": true}]}',
+        v_insight_tile, v_text_tile)::jsonb, true);
+    SELECT e INTO t FROM json_array_elements(j -> 'tiles') e WHERE (e ->> 'id')::int = v_insight_tile;
+    PERFORM pg_temp.eq((t -> 'layouts')::text, '{"sm": {"h": 5, "w": 12, "x": 0, "y": 99}}', 'layouts written');
+    PERFORM pg_temp.eq(json_typeof(t -> 'color'), 'null', 'color cleared');
+    PERFORM pg_temp.eq(t ->> 'show_description', 'true', 'show_description');
+    PERFORM pg_temp.eq((t -> 'insight' ->> 'id')::int, pg_temp.get('insight'), 'insight unchanged');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM json_array_elements(j -> 'tiles') e WHERE (e ->> 'id')::int = v_text_tile),
+                          'tile soft-deleted');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM posthog_dashboardtile WHERE id = 987654), 'unknown id not inserted');
+    PERFORM pg_temp.eq((SELECT deleted FROM posthog_dashboardtile WHERE id = v_text_tile), true, 'deleted column');
+    -- undelete through tiles (soft-deleted tiles are included)
+    j := ngx_dashboards_update(900001, 9001, '', v, format('{"tiles": [{"id": %s, "deleted": false}]}', v_text_tile)::jsonb, true);
+    PERFORM pg_temp.check(EXISTS (SELECT 1 FROM json_array_elements(j -> 'tiles') e WHERE (e ->> 'id')::int = v_text_tile),
+                          'tile back');
+    -- duplicate_tiles in PATCH: deep copy onto the same dashboard with the given layouts
+    j := ngx_dashboards_update(900001, 9001, '', v, format(
+        '{"duplicate_tiles": [{"id": %s, "layouts": {"sm": {"x": 0, "y": 200}}}, {"id": 987654}]}', v_insight_tile)::jsonb, true);
+    PERFORM pg_temp.check(EXISTS (SELECT 1 FROM json_array_elements(j -> 'tiles') e
+                                   WHERE e -> 'insight' ->> 'name' = 'Signups (Copy)'
+                                     AND (e -> 'layouts')::text = '{"sm": {"x": 0, "y": 200}}'), 'duplicated tile');
+    -- button tile
+    j := ngx_dashboards_update(900001, 9001, '', v,
+        '{"tiles": [{"button_tile": {"url": "https://posthog.com/docs", "text": "Docs"}, "layouts": {}}]}', true);
+    PERFORM pg_temp.check(EXISTS (SELECT 1 FROM json_array_elements(j -> 'tiles') e
+                                   WHERE e -> 'button_tile' ->> 'text' = 'Docs'
+                                     AND e -> 'button_tile' ->> 'placement' = 'left'), 'button tile');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"tiles": [{"button_tile": {"url": "ftp://x", "text": "a"}}]}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Must be a valid URL or a pathname starting with /","attr":"button_tile__url"}');
+END $$;
+
+-- soft delete and restore
+DO $$
+DECLARE
+    v int := pg_temp.get('deep');   -- its insight copy is only here
+    v_ins int;
+    j json;
+BEGIN
+    SELECT insight_id INTO v_ins FROM posthog_dashboardtile WHERE dashboard_id = v AND insight_id IS NOT NULL;
+    UPDATE posthog_team SET primary_dashboard_id = v WHERE id = 9001;
+    -- the shared insight of "copy" must survive a delete of "copy" with delete_insights (it is on "source" too)
+    j := ngx_dashboards_update(900001, 9001, '', pg_temp.get('copy'), '{"deleted": true, "delete_insights": true}', true);
+    PERFORM pg_temp.eq((SELECT deleted FROM posthog_dashboarditem WHERE id = pg_temp.get('insight')), false, 'shared insight kept');
+
+    j := ngx_dashboards_update(900001, 9001, '', v, '{"deleted": true, "delete_insights": true}', true);
+    PERFORM pg_temp.eq(j ->> 'deleted', 'true', 'deleted');
+    PERFORM pg_temp.eq((j -> 'tiles')::text, '[]', 'no tiles');
+    PERFORM pg_temp.eq((SELECT deleted FROM posthog_dashboarditem WHERE id = v_ins), true, 'own insight deleted');
+    PERFORM pg_temp.check((SELECT bool_and(deleted) FROM posthog_dashboardtile WHERE dashboard_id = v), 'tiles deleted');
+    PERFORM pg_temp.eq((SELECT primary_dashboard_id FROM posthog_team WHERE id = 9001), NULL::int, 'primary cleared');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_retrieve(900001, 9001, '''', %s, NULL, NULL)', v), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"name": "x"}'', true)', v), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"deleted": true}'', true)', v), 'DB404', NULL);
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM ngx_dashboards_list(900001, 9001, '', '{"search": "deep"}') l WHERE l.count > 0),
+                          'deleted not listed');
+    j := ngx_dashboards_update(900001, 9001, '', v, '{"deleted": false}', true);
+    PERFORM pg_temp.eq(j ->> 'deleted', 'false', 'restored');
+    PERFORM pg_temp.eq(json_array_length(j -> 'tiles'), 3, 'tiles restored');
+    PERFORM pg_temp.eq((SELECT deleted FROM posthog_dashboarditem WHERE id = v_ins), false, 'insight restored');
+END $$;
+
+-- identity ------------------------------------------------------------------------------------------
+
+DO $$
+DECLARE
+    j json;
+BEGIN
+    j := ngx_dashboards_me(900001);
+    PERFORM pg_temp.eq(j ->> 'email', 'owner@selftest', 'me email');
+    PERFORM pg_temp.eq(j -> 'team' ->> 'id', '9001', 'me team');
+    PERFORM pg_temp.eq(j -> 'team' ->> 'api_token', 'phc_selftest_9001', 'me team token');
+    PERFORM pg_temp.eq(j -> 'organization' ->> 'id', 'aaaaaaaa-0000-4000-8000-000000000001', 'me org');
+    PERFORM pg_temp.eq(j -> 'organization' ->> 'membership_level', '15', 'me level');
+    PERFORM pg_temp.eq(json_array_length(j -> 'organization' -> 'teams'), 2, 'me teams');
+    PERFORM pg_temp.eq(j -> 'organization' -> 'projects' -> 0 ->> 'id', '9001', 'me projects');
+    PERFORM pg_temp.eq(j -> 'organization' ->> 'member_count', '3', 'member_count (active users)');
+    PERFORM pg_temp.eq(json_array_length(j -> 'organizations'), 1, 'me organizations');
+    PERFORM pg_temp.check((j ->> 'date_joined') ~ 'Z$', 'date_joined');
+    j := ngx_dashboards_me(900003);
+    PERFORM pg_temp.eq(json_typeof(j -> 'team'), 'null', 'no current team');
+    PERFORM pg_temp.eq(j -> 'organization' ->> 'name', 'Selftest A', 'org from membership');
+    j := ngx_dashboards_me(900004);
+    PERFORM pg_temp.eq(j -> 'team' ->> 'id', '9003', 'other team');
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_me(900005)', 'DB404', NULL);
+
+    j := ngx_dashboards_key_current('selftest-key-1');
+    PERFORM pg_temp.eq(pg_temp.keys(j), 'id,label,mask_value,created_at,last_used_at,user_id,scopes,scoped_teams,'
+                                        'scoped_organizations,last_rolled_at', 'key keys');
+    PERFORM pg_temp.eq((j -> 'scopes')::text, '["dashboard:read","dashboard:write"]', 'key scopes');
+    PERFORM pg_temp.eq((j -> 'scoped_teams')::text, '[9001,9002]', 'key teams');
+    PERFORM pg_temp.eq((ngx_dashboards_key_current('selftest-key-5') -> 'scoped_teams')::text, '[]', 'null teams');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_key_current('nope')$q$, 'DB404', NULL);
+
+    j := ngx_dashboards_project(900002, 9001, '');
+    PERFORM pg_temp.eq(j ->> 'id', '9001', 'project id');
+    PERFORM pg_temp.eq(j ->> 'organization', 'aaaaaaaa-0000-4000-8000-000000000001', 'project org');
+    PERFORM pg_temp.eq(j ->> 'name', 'Selftest project A', 'project name');
+    PERFORM pg_temp.eq(j ->> 'effective_membership_level', '1', 'project level');
+    PERFORM pg_temp.eq(j ->> 'has_group_types', 'false', 'group types');
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_project(900004, 9001, '''')', 'DB403', NULL);
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_project(900001, 424242, '''')', 'DB404', NULL);
+END $$;
+
+-- organizations that forbid personal API keys (with the security feature) refuse non-admins
+UPDATE posthog_organization SET members_can_use_personal_api_keys = false,
+       available_product_features = '[{"key": "organization_security_settings"}]'
+ WHERE id = 'bbbbbbbb-0000-4000-8000-000000000002';
+DO $$
+BEGIN
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_access(900004, 9003, '''')', 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"Organization ''Selftest B'' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.","attr":null}');
+END $$;
+
+\echo selftest: ok
