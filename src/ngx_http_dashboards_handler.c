@@ -286,6 +286,9 @@ ngx_http_dashboards_body_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
 
+    /* a client that goes away ends the request; the pool keeps its link */
+    r->read_event_handler = ngx_http_test_reading;
+
     rc = ngx_http_dashboards_read_body(r, ctx);
 
     if (rc == NGX_OK) {

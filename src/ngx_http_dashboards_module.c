@@ -69,7 +69,7 @@ static ngx_command_t  ngx_http_dashboards_commands[] = {
 
 static ngx_http_module_t  ngx_http_dashboards_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_dashboards_filter_init,       /* postconfiguration */
 
     ngx_http_dashboards_create_main_conf,  /* create main configuration */
     ngx_http_dashboards_init_main_conf,    /* init main configuration */

@@ -239,6 +239,9 @@ struct ngx_http_dashboards_ctx_s {
     ngx_uint_t                    body_error;   /* status, 0 none */
     ngx_str_t                     body_error_text;
 
+    ngx_str_t                     error_page;   /* filter.c */
+
+    unsigned                      error_sent:1;
     unsigned                      body_read:1;
     unsigned                      method_allowed:1;
 };
@@ -275,6 +278,9 @@ ngx_int_t ngx_http_dashboards_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
 ngx_int_t ngx_http_dashboards_arg_next(ngx_http_request_t *r,
     const char *name, u_char **pos, ngx_str_t *value);
+
+/* filter.c */
+ngx_int_t ngx_http_dashboards_filter_init(ngx_conf_t *cf);
 
 /* pg.c */
 ngx_int_t ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,

@@ -268,6 +268,12 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
         return;
 
     case NGX_HTTP_DASHBOARDS_PG_IDLE:
+        if (c->close) {
+            /* the worker is shutting down */
+            ngx_http_dashboards_pg_close(pc);
+            return;
+        }
+
         if (ev->write) {
             (void) ngx_http_dashboards_pg_want_write(pc, 0);
             return;
