@@ -245,6 +245,8 @@ BEGIN
         '{"type":"validation_error","code":"invalid_input","detail":"Invalid template provided: nope","attr":"use_template"}');
     PERFORM pg_temp.eq((SELECT count(*) FROM posthog_dashboard WHERE team_id = 9001), 3::bigint, 'failed creates left nothing');
     PERFORM pg_temp.fails('SELECT ngx_dashboards_create(900004, 9001, '''', ''{}'')', 'DB403', NULL);
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create(900001, 9001, '', '{"restriction_level": 30}')$q$, 'DB400',
+        '{"type":"validation_error","code":"invalid_choice","detail":"\"30\" is not a valid choice.","attr":"restriction_level"}');
 END $$;
 
 -- a dashboard in project B is not usable from project A

@@ -316,6 +316,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS unique_feature_flag_tagged_item
     ON posthog_taggeditem (tag_id, feature_flag_id) WHERE feature_flag_id IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS unique_experiment_saved_metric_tagged_item
     ON posthog_taggeditem (tag_id, experiment_saved_metric_id) WHERE experiment_saved_metric_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS posthog_taggeditem_tag_id ON posthog_taggeditem (tag_id);
 CREATE INDEX IF NOT EXISTS posthog_taggeditem_dashboard_id
     ON posthog_taggeditem (dashboard_id) WHERE dashboard_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS posthog_taggeditem_insight_id

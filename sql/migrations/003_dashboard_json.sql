@@ -7,74 +7,92 @@
 -- dashboards that show an insight / text / button / widget (DashboardTileBasic).
 CREATE OR REPLACE FUNCTION ngx_dashboards_tile_refs(p_insight_id int, p_text_id int,
                                                     p_button_tile_id uuid, p_widget_id uuid)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
-                                               'deleted', t.deleted) ORDER BY t.id), '[]'::json)
-      FROM posthog_dashboardtile t
-      JOIN posthog_dashboard d ON d.id = t.dashboard_id
-     WHERE (t.insight_id = p_insight_id OR t.text_id = p_text_id
-            OR t.button_tile_id = p_button_tile_id OR t.widget_id = p_widget_id)
-       AND t.deleted IS DISTINCT FROM true AND NOT d.deleted
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
+                                                   'deleted', t.deleted) ORDER BY t.id), '[]'::json)
+          FROM posthog_dashboardtile t
+          JOIN posthog_dashboard d ON d.id = t.dashboard_id
+         WHERE (t.insight_id = p_insight_id OR t.text_id = p_text_id
+                OR t.button_tile_id = p_button_tile_id OR t.widget_id = p_widget_id)
+           AND t.deleted IS DISTINCT FROM true AND NOT d.deleted);
+END
 $$;
 
 -- tags of a dashboard or an insight, sorted names
 CREATE OR REPLACE FUNCTION ngx_dashboards_dashboard_tags(p_dashboard_id int)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT coalesce(json_agg(tg.name ORDER BY tg.name), '[]'::json)
-      FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
-     WHERE ti.dashboard_id = p_dashboard_id
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(json_agg(tg.name ORDER BY tg.name), '[]'::json)
+          FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
+         WHERE ti.dashboard_id = p_dashboard_id);
+END
 $$;
 
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_tags(p_insight_id int)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT coalesce(json_agg(tg.name ORDER BY tg.name), '[]'::json)
-      FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
-     WHERE ti.insight_id = p_insight_id
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(json_agg(tg.name ORDER BY tg.name), '[]'::json)
+          FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
+         WHERE ti.insight_id = p_insight_id);
+END
 $$;
 
 -- Text (§5.4)
 CREATE OR REPLACE FUNCTION ngx_dashboards_text_json(x posthog_text)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
-        'id', (x).id,
-        'body', (x).body,
-        'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (x).created_by_id),
-        'last_modified_at', ngx_dashboards_ts((x).last_modified_at),
-        'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (x).last_modified_by_id),
-        'team', (x).team_id,
-        'dashboard_tiles', ngx_dashboards_tile_refs(NULL, (x).id, NULL, NULL))
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT json_build_object(
+            'id', (x).id,
+            'body', (x).body,
+            'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (x).created_by_id),
+            'last_modified_at', ngx_dashboards_ts((x).last_modified_at),
+            'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (x).last_modified_by_id),
+            'team', (x).team_id,
+            'dashboard_tiles', ngx_dashboards_tile_refs(NULL, (x).id, NULL, NULL)));
+END
 $$;
 
 -- Button tile (§5.4)
 CREATE OR REPLACE FUNCTION ngx_dashboards_button_json(b posthog_buttontile)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
-        'id', (b).id,
-        'url', (b).url,
-        'text', (b).text,
-        'placement', (b).placement,
-        'style', (b).style,
-        'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (b).created_by_id),
-        'last_modified_at', ngx_dashboards_ts((b).last_modified_at),
-        'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (b).last_modified_by_id),
-        'team', (b).team_id,
-        'dashboard_tiles', ngx_dashboards_tile_refs(NULL, NULL, (b).id, NULL))
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT json_build_object(
+            'id', (b).id,
+            'url', (b).url,
+            'text', (b).text,
+            'placement', (b).placement,
+            'style', (b).style,
+            'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (b).created_by_id),
+            'last_modified_at', ngx_dashboards_ts((b).last_modified_at),
+            'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (b).last_modified_by_id),
+            'team', (b).team_id,
+            'dashboard_tiles', ngx_dashboards_tile_refs(NULL, NULL, (b).id, NULL)));
+END
 $$;
 
 -- Widget (§5.4)
 CREATE OR REPLACE FUNCTION ngx_dashboards_widget_json(w posthog_dashboardwidget)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
-        'id', (w).id,
-        'widget_type', (w).widget_type,
-        'name', (w).name,
-        'description', (w).description,
-        'config', (w).config,
-        'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (w).created_by_id),
-        'last_modified_at', ngx_dashboards_ts((w).last_modified_at),
-        'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (w).last_modified_by_id),
-        'team', (w).team_id,
-        'dashboard_tiles', ngx_dashboards_tile_refs(NULL, NULL, NULL, (w).id))
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT json_build_object(
+            'id', (w).id,
+            'widget_type', (w).widget_type,
+            'name', (w).name,
+            'description', (w).description,
+            'config', (w).config,
+            'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (w).created_by_id),
+            'last_modified_at', ngx_dashboards_ts((w).last_modified_at),
+            'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (w).last_modified_by_id),
+            'team', (w).team_id,
+            'dashboard_tiles', ngx_dashboards_tile_refs(NULL, NULL, NULL, (w).id)));
+END
 $$;
 
 -- Insight (§5.5).  No query engine yet: result and cache fields are
@@ -86,60 +104,63 @@ $$;
 -- otherwise viewer.
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_json(i posthog_dashboarditem, p_user_id int,
                                                        p_level int, p_adv boolean, p_timezone text)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
-        'id', (i).id,
-        'short_id', (i).short_id,
-        'name', (i).name,
-        'derived_name', (i).derived_name,
-        'filters', (i).filters,
-        'query', (i).query,
-        'order', (i)."order",
-        'deleted', (i).deleted,
-        'dashboards', r.dashboards,
-        'dashboard_tiles', r.tiles,
-        'last_refresh', NULL,
-        'cache_target_age', NULL,
-        'next_allowed_client_refresh', NULL,
-        'result', NULL,
-        'hasMore', NULL,
-        'columns', NULL,
-        'created_at', ngx_dashboards_ts((i).created_at),
-        'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (i).created_by_id),
-        'description', (i).description,
-        'updated_at', ngx_dashboards_ts((i).updated_at),
-        'tags', ngx_dashboards_insight_tags((i).id),
-        'favorited', (i).favorited,
-        'saved', (i).saved,
-        'last_modified_at', ngx_dashboards_ts((i).last_modified_at),
-        'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (i).last_modified_by_id),
-        'is_sample', (i).is_sample,
-        'effective_restriction_level', r.er,
-        'effective_privilege_level', r.ep,
-        'user_access_level', CASE WHEN coalesce((i).created_by_id = p_user_id, false) OR p_level >= 8 THEN 'manager'
-                                  WHEN r.ep >= 37 THEN 'editor' ELSE 'viewer' END,
-        'timezone', p_timezone,
-        'is_cached', false,
-        'query_status', NULL,
-        'hogql', NULL,
-        'types', NULL,
-        'resolved_date_range', NULL,
-        'alerts', '[]'::json,
-        'last_viewed_at', (SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
-                            WHERE v.team_id = (i).team_id AND v.user_id = p_user_id
-                              AND v.type = 'insight' AND v.ref = (i).short_id),
-        'search_match_type', NULL,
-        'filters_hash', NULL)
-      FROM (SELECT coalesce(json_agg(t.dashboard_id ORDER BY t.id), '[]'::json) AS dashboards,
-                   coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
-                                                       'deleted', t.deleted) ORDER BY t.id), '[]'::json) AS tiles,
-                   coalesce(max(p.effective_restriction_level), 21) AS er,
-                   CASE WHEN count(*) = 0 OR bool_or(p.can_edit) THEN 37 ELSE 21 END AS ep
-              FROM posthog_dashboardtile t
-              JOIN posthog_dashboard d ON d.id = t.dashboard_id
-             CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                     p_user_id, p_level, p_adv) p
-             WHERE t.insight_id = (i).id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT json_build_object(
+            'id', (i).id,
+            'short_id', (i).short_id,
+            'name', (i).name,
+            'derived_name', (i).derived_name,
+            'filters', (i).filters,
+            'query', (i).query,
+            'order', (i)."order",
+            'deleted', (i).deleted,
+            'dashboards', r.dashboards,
+            'dashboard_tiles', r.tiles,
+            'last_refresh', NULL,
+            'cache_target_age', NULL,
+            'next_allowed_client_refresh', NULL,
+            'result', NULL,
+            'hasMore', NULL,
+            'columns', NULL,
+            'created_at', ngx_dashboards_ts((i).created_at),
+            'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (i).created_by_id),
+            'description', (i).description,
+            'updated_at', ngx_dashboards_ts((i).updated_at),
+            'tags', ngx_dashboards_insight_tags((i).id),
+            'favorited', (i).favorited,
+            'saved', (i).saved,
+            'last_modified_at', ngx_dashboards_ts((i).last_modified_at),
+            'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (i).last_modified_by_id),
+            'is_sample', (i).is_sample,
+            'effective_restriction_level', r.er,
+            'effective_privilege_level', r.ep,
+            'user_access_level', CASE WHEN coalesce((i).created_by_id = p_user_id, false) OR p_level >= 8 THEN 'manager'
+                                      WHEN r.ep >= 37 THEN 'editor' ELSE 'viewer' END,
+            'timezone', p_timezone,
+            'is_cached', false,
+            'query_status', NULL,
+            'hogql', NULL,
+            'types', NULL,
+            'resolved_date_range', NULL,
+            'alerts', '[]'::json,
+            'last_viewed_at', (SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
+                                WHERE v.team_id = (i).team_id AND v.user_id = p_user_id
+                                  AND v.type = 'insight' AND v.ref = (i).short_id),
+            'search_match_type', NULL,
+            'filters_hash', NULL)
+          FROM (SELECT coalesce(json_agg(t.dashboard_id ORDER BY t.id), '[]'::json) AS dashboards,
+                       coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
+                                                           'deleted', t.deleted) ORDER BY t.id), '[]'::json) AS tiles,
+                       coalesce(max(p.effective_restriction_level), 21) AS er,
+                       CASE WHEN count(*) = 0 OR bool_or(p.can_edit) THEN 37 ELSE 21 END AS ep
+                  FROM posthog_dashboardtile t
+                  JOIN posthog_dashboard d ON d.id = t.dashboard_id
+                 CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                                         p_user_id, p_level, p_adv) p
+                 WHERE t.insight_id = (i).id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r);
+END
 $$;
 
 -- The tiles of a dashboard (§5.4, §6.1): not soft-deleted, insight (if any)
@@ -149,39 +170,42 @@ $$;
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles_json(p_dashboard_id int, p_user_id int, p_level int,
                                                      p_adv boolean, p_timezone text,
                                                      p_layout_size text DEFAULT 'sm')
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT coalesce(json_agg(json_build_object(
-               'id', s.id,
-               'insight', CASE WHEN s.insight_id IS NULL THEN NULL
-                               ELSE ngx_dashboards_insight_json(s.i, p_user_id, p_level, p_adv, p_timezone) END,
-               'text', CASE WHEN s.text_id IS NULL THEN NULL ELSE ngx_dashboards_text_json(s.x) END,
-               'button_tile', CASE WHEN s.button_tile_id IS NULL THEN NULL ELSE ngx_dashboards_button_json(s.b) END,
-               'widget', CASE WHEN s.widget_id IS NULL THEN NULL ELSE ngx_dashboards_widget_json(s.w) END,
-               'layouts', s.layouts,
-               'color', s.color,
-               'filters_overrides', s.filters_overrides,
-               'show_description', s.show_description,
-               'transparent_background', s.transparent_background,
-               'order', s.ord,
-               'last_refresh', NULL,
-               'is_cached', false) ORDER BY s.ord), '[]'::json)
-      FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
-                   t.filters_overrides, t.show_description, t.transparent_background,
-                   i, x, b, w,
-                   row_number() OVER (ORDER BY
-                       CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'y') = 'number'
-                            THEN (t.layouts -> p_layout_size ->> 'y')::numeric ELSE 100 END,
-                       CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'x') = 'number'
-                            THEN (t.layouts -> p_layout_size ->> 'x')::numeric ELSE 100 END,
-                       i."order" NULLS LAST, t.id) - 1 AS ord
-              FROM posthog_dashboardtile t
-              LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
-              LEFT JOIN posthog_text x ON x.id = t.text_id
-              LEFT JOIN posthog_buttontile b ON b.id = t.button_tile_id
-              LEFT JOIN posthog_dashboardwidget w ON w.id = t.widget_id
-             WHERE t.dashboard_id = p_dashboard_id
-               AND t.deleted IS DISTINCT FROM true
-               AND (t.insight_id IS NULL OR NOT i.deleted)) s
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(json_agg(json_build_object(
+                   'id', s.id,
+                   'insight', CASE WHEN s.insight_id IS NULL THEN NULL
+                                   ELSE ngx_dashboards_insight_json(s.i, p_user_id, p_level, p_adv, p_timezone) END,
+                   'text', CASE WHEN s.text_id IS NULL THEN NULL ELSE ngx_dashboards_text_json(s.x) END,
+                   'button_tile', CASE WHEN s.button_tile_id IS NULL THEN NULL ELSE ngx_dashboards_button_json(s.b) END,
+                   'widget', CASE WHEN s.widget_id IS NULL THEN NULL ELSE ngx_dashboards_widget_json(s.w) END,
+                   'layouts', s.layouts,
+                   'color', s.color,
+                   'filters_overrides', s.filters_overrides,
+                   'show_description', s.show_description,
+                   'transparent_background', s.transparent_background,
+                   'order', s.ord,
+                   'last_refresh', NULL,
+                   'is_cached', false) ORDER BY s.ord), '[]'::json)
+          FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
+                       t.filters_overrides, t.show_description, t.transparent_background,
+                       i, x, b, w,
+                       row_number() OVER (ORDER BY
+                           CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'y') = 'number'
+                                THEN (t.layouts -> p_layout_size ->> 'y')::numeric ELSE 100 END,
+                           CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'x') = 'number'
+                                THEN (t.layouts -> p_layout_size ->> 'x')::numeric ELSE 100 END,
+                           i."order" NULLS LAST, t.id) - 1 AS ord
+                  FROM posthog_dashboardtile t
+                  LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
+                  LEFT JOIN posthog_text x ON x.id = t.text_id
+                  LEFT JOIN posthog_buttontile b ON b.id = t.button_tile_id
+                  LEFT JOIN posthog_dashboardwidget w ON w.id = t.widget_id
+                 WHERE t.dashboard_id = p_dashboard_id
+                   AND t.deleted IS DISTINCT FROM true
+                   AND (t.insight_id IS NULL OR NOT i.deleted)) s);
+END
 $$;
 
 -- shallow merge of an override object over a stored object
@@ -198,42 +222,45 @@ $$;
 CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_level int, p_adv boolean,
                                                  p_timezone text, p_filters_override jsonb DEFAULT NULL,
                                                  p_variables_override jsonb DEFAULT NULL)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
-        'id', d.id,
-        'name', d.name,
-        'description', d.description,
-        'pinned', d.pinned,
-        'created_at', ngx_dashboards_ts(d.created_at),
-        'created_by', ngx_dashboards_user_json(u),
-        'last_accessed_at', ngx_dashboards_ts(d.last_accessed_at),
-        'last_viewed_at', (SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
-                            WHERE v.team_id = d.team_id AND v.user_id = p_user_id
-                              AND v.type = 'dashboard' AND v.ref = d.id::text),
-        'is_shared', coalesce((SELECT s.enabled FROM posthog_sharingconfiguration s
-                                WHERE s.dashboard_id = d.id ORDER BY s.id LIMIT 1), false),
-        'deleted', d.deleted,
-        'creation_mode', d.creation_mode,
-        'filters', coalesce(ngx_dashboards_merge(d.filters, p_filters_override), '{}'::jsonb),
-        'variables', coalesce(ngx_dashboards_merge(d.variables, p_variables_override), '{}'::jsonb),
-        'breakdown_colors', d.breakdown_colors,
-        'data_color_theme_id', d.data_color_theme_id,
-        'tags', ngx_dashboards_dashboard_tags(d.id),
-        'restriction_level', d.restriction_level,
-        'effective_restriction_level', p.effective_restriction_level,
-        'effective_privilege_level', p.effective_privilege_level,
-        'user_access_level', p.user_access_level,
-        'access_control_version', p.access_control_version,
-        'last_refresh', ngx_dashboards_ts(d.last_refresh),
-        'persisted_filters', CASE WHEN ngx_dashboards_truthy(d.filters) THEN d.filters END,
-        'persisted_variables', CASE WHEN ngx_dashboards_truthy(d.variables) THEN d.variables END,
-        'team_id', d.team_id,
-        'quick_filter_ids', coalesce(d.quick_filter_ids, '[]'::jsonb),
-        'tiles', ngx_dashboards_tiles_json(d.id, p_user_id, p_level, p_adv, p_timezone),
-        'search_match_type', NULL)
-      FROM posthog_dashboard d
-      LEFT JOIN posthog_user u ON u.id = d.created_by_id
-     CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                             p_user_id, p_level, p_adv) p
-     WHERE d.id = p_id
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT json_build_object(
+            'id', d.id,
+            'name', d.name,
+            'description', d.description,
+            'pinned', d.pinned,
+            'created_at', ngx_dashboards_ts(d.created_at),
+            'created_by', ngx_dashboards_user_json(u),
+            'last_accessed_at', ngx_dashboards_ts(d.last_accessed_at),
+            'last_viewed_at', (SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
+                                WHERE v.team_id = d.team_id AND v.user_id = p_user_id
+                                  AND v.type = 'dashboard' AND v.ref = d.id::text),
+            'is_shared', coalesce((SELECT s.enabled FROM posthog_sharingconfiguration s
+                                    WHERE s.dashboard_id = d.id ORDER BY s.id LIMIT 1), false),
+            'deleted', d.deleted,
+            'creation_mode', d.creation_mode,
+            'filters', coalesce(ngx_dashboards_merge(d.filters, p_filters_override), '{}'::jsonb),
+            'variables', coalesce(ngx_dashboards_merge(d.variables, p_variables_override), '{}'::jsonb),
+            'breakdown_colors', d.breakdown_colors,
+            'data_color_theme_id', d.data_color_theme_id,
+            'tags', ngx_dashboards_dashboard_tags(d.id),
+            'restriction_level', d.restriction_level,
+            'effective_restriction_level', p.effective_restriction_level,
+            'effective_privilege_level', p.effective_privilege_level,
+            'user_access_level', p.user_access_level,
+            'access_control_version', p.access_control_version,
+            'last_refresh', ngx_dashboards_ts(d.last_refresh),
+            'persisted_filters', CASE WHEN ngx_dashboards_truthy(d.filters) THEN d.filters END,
+            'persisted_variables', CASE WHEN ngx_dashboards_truthy(d.variables) THEN d.variables END,
+            'team_id', d.team_id,
+            'quick_filter_ids', coalesce(d.quick_filter_ids, '[]'::jsonb),
+            'tiles', ngx_dashboards_tiles_json(d.id, p_user_id, p_level, p_adv, p_timezone),
+            'search_match_type', NULL)
+          FROM posthog_dashboard d
+          LEFT JOIN posthog_user u ON u.id = d.created_by_id
+         CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                                 p_user_id, p_level, p_adv) p
+         WHERE d.id = p_id);
+END
 $$;

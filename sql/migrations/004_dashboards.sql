@@ -284,6 +284,18 @@ BEGIN
     RETURN v_id;
 END $$;
 
+-- restriction_level must be 21 or 37 (C normally checks this already)
+CREATE OR REPLACE FUNCTION ngx_dashboards_check_restriction_level(p_body jsonb)
+RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_body ? 'restriction_level' AND jsonb_typeof(p_body -> 'restriction_level') <> 'null'
+       AND ngx_dashboards_jint(p_body -> 'restriction_level') IS DISTINCT FROM 21
+       AND ngx_dashboards_jint(p_body -> 'restriction_level') IS DISTINCT FROM 37 THEN
+        PERFORM ngx_dashboards_validation(format('"%s" is not a valid choice.', p_body ->> 'restriction_level'),
+                                          'restriction_level', 'invalid_choice');
+    END IF;
+END $$;
+
 -- tile id from a payload: NULL when absent or not an integer
 CREATE OR REPLACE FUNCTION ngx_dashboards_jint(p_value jsonb)
 RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -518,8 +530,20 @@ DECLARE
                               ELSE '[]'::jsonb END));
     v_mode text := nullif(p_query ->> 'creation_mode', '');
     v_exclude boolean := coalesce(ngx_dashboards_truthy(p_query -> 'exclude_generated'), false);
+    v_tag_ids uuid[];
+    v_search_tag_ids uuid[];
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+
+    -- the (few) tags that match, once, instead of per dashboard
+    IF cardinality(v_tags) > 0 THEN
+        v_tag_ids := ARRAY(SELECT tg.id FROM posthog_tag tg JOIN posthog_team t ON t.id = tg.team_id
+                            WHERE t.project_id = c.project_id AND tg.name = ANY (v_tags));
+    END IF;
+    IF v_search IS NOT NULL THEN
+        v_search_tag_ids := ARRAY(SELECT tg.id FROM posthog_tag tg JOIN posthog_team t ON t.id = tg.team_id
+                                   WHERE t.project_id = c.project_id AND strpos(lower(tg.name), v_search) > 0);
+    END IF;
 
     RETURN QUERY
     WITH m AS MATERIALIZED (
@@ -532,18 +556,17 @@ BEGIN
            AND CASE WHEN v_mode IS NOT NULL THEN d.creation_mode = v_mode
                     ELSE d.creation_mode <> 'unlisted' END
            AND (NOT v_exclude OR d.name IS NULL OR NOT starts_with(d.name, 'Generated Dashboard'))
-           AND (cardinality(v_tags) = 0 OR EXISTS (
-                   SELECT 1 FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
-                    WHERE ti.dashboard_id = d.id AND tg.name = ANY (v_tags)))
+           AND (v_tag_ids IS NULL OR d.id IN (
+                   SELECT ti.dashboard_id FROM posthog_taggeditem ti WHERE ti.tag_id = ANY (v_tag_ids)))
            AND (v_search IS NULL
                 OR strpos(lower(d.name), v_search) > 0
                 OR strpos(lower(d.description), v_search) > 0
-                OR EXISTS (SELECT 1 FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
-                            WHERE ti.dashboard_id = d.id AND strpos(lower(tg.name), v_search) > 0))
+                OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
+                             WHERE ti.tag_id = ANY (v_search_tag_ids)))
     ), page AS (
-        SELECT m.id, row_number() OVER (ORDER BY m.exact_name DESC, m.pinned DESC, m.name, m.id) AS rn
+        SELECT m.id, m.exact_name, m.pinned, m.name
           FROM m
-         ORDER BY rn
+         ORDER BY m.exact_name DESC, m.pinned DESC, m.name, m.id
          LIMIT v_limit OFFSET v_offset
     )
     SELECT (SELECT count(*) FROM m),
@@ -572,7 +595,7 @@ BEGIN
                    'last_refresh', ngx_dashboards_ts(d.last_refresh),
                    'team_id', d.team_id,
                    'search_match_type', CASE WHEN v_search IS NOT NULL THEN 'exact' END)
-                   ORDER BY pg.rn)
+                   ORDER BY pg.exact_name DESC, pg.pinned DESC, pg.name, pg.id)
                  FROM page pg
                  JOIN posthog_dashboard d ON d.id = pg.id
                  LEFT JOIN posthog_user u ON u.id = d.created_by_id
@@ -602,6 +625,7 @@ BEGIN
     -- serializer validation: fields, then validate()
     v_quick := CASE WHEN p_body ? 'quick_filter_ids'
                     THEN ngx_dashboards_quick_filter_ids(c.team_id, p_body -> 'quick_filter_ids') END;
+    PERFORM ngx_dashboards_check_restriction_level(p_body);
     IF v_has_source AND v_has_template THEN
         PERFORM ngx_dashboards_validation('`use_dashboard` and `use_template` cannot be used together', NULL);
     END IF;
@@ -754,6 +778,8 @@ BEGIN
     IF p_body ? 'restriction_level' AND jsonb_typeof(p_body -> 'restriction_level') = 'null' THEN
         PERFORM ngx_dashboards_validation('This field may not be null.', 'restriction_level', 'null');
     END IF;
+
+    PERFORM ngx_dashboards_check_restriction_level(p_body);
 
     IF p_body ? 'restriction_level' AND NOT p.can_restrict THEN
         PERFORM ngx_dashboards_denied('Only the dashboard owner and project admins have the restriction rights '
