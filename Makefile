@@ -36,7 +36,7 @@ ASAN_LD_OPT ?= -fPIC -fsanitize=address
 
 # Debian packages needed to build, run and test (make deps / .ci/run).
 DEPS_PKGS   ?= nginx nginx-dev libpq-dev libcjson-dev libssl-dev \
-               postgresql-15 postgresql-client-15 perl make gcc libasan8 curl wrk
+               postgresql-15 postgresql-client-15 perl make gcc libasan8 curl wrk openssl
 
 PROVE_ARGS  ?= -r
 TESTS       ?= t/

@@ -83,6 +83,14 @@ SKIP: {
     is $p->pg_terminate_backends, 0 + $p->pg_terminate_backends, 'pg_terminate_backends counts';
 }
 
+# conf-examples/*.conf are accepted by nginx -t with the module
+SKIP: {
+    my $so = "$Dash::ROOT/build/ngx_http_dashboards_module.so";
+    skip 'no openssl or no regular build', 1 unless -x '/usr/bin/openssl' && -f $so;
+    my $out = `$Dash::ROOT/scripts/check-conf-examples $so 2>&1`;
+    is $?, 0, 'conf-examples pass nginx -t' or diag $out;
+}
+
 eval { $t->pg_stop };
 like $@, qr/private_cluster/, 'pg_stop refused on the shared cluster';
 
