@@ -79,6 +79,7 @@ ngx_int_t
 ngx_http_dashboards_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
+    ngx_str_t                   format;
     ngx_pool_cleanup_t         *cln;
     ngx_http_dashboards_ctx_t  *ctx;
 
@@ -113,6 +114,30 @@ ngx_http_dashboards_handler(ngx_http_request_t *r)
         }
 
         return ngx_http_dashboards_not_found(r);
+    }
+
+    /* ?format=json (the default) or txt; DRF answers 404 to others */
+
+    rc = ngx_http_dashboards_arg(r, "format", &format);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_OK) {
+        if (format.len == 3 && ngx_strncmp(format.data, "txt", 3) == 0) {
+            ctx->format_txt = 1;
+
+        } else if (format.len != 4
+                   || ngx_strncmp(format.data, "json", 4) != 0)
+        {
+            rc = ngx_http_discard_request_body(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            return ngx_http_dashboards_not_found(r);
+        }
     }
 
     r->request_body_in_single_buf = 1;

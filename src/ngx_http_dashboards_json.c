@@ -100,9 +100,65 @@ ngx_int_t
 ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out)
 {
-    off_t         len;
-    ngx_int_t     rc;
-    ngx_chain_t  *cl;
+    off_t                       len;
+    u_char                     *p;
+    ngx_int_t                   rc;
+    ngx_str_t                   text;
+    ngx_chain_t                *cl;
+    ngx_http_dashboards_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
+
+    if (ctx && ctx->format_txt && out) {
+        /* ?format=txt: the whole answer rendered as text */
+
+        len = 0;
+
+        for (cl = out; cl; cl = cl->next) {
+            len += ngx_buf_size(cl->buf);
+        }
+
+        p = ngx_pnalloc(r->pool, len + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        text.data = p;
+
+        for (cl = out; cl; cl = cl->next) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+
+        text.len = p - text.data;
+
+        rc = ngx_http_dashboards_text(r, text.data, text.len, &text);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        out->buf->pos = text.data;
+        out->buf->last = text.data + text.len;
+        out->buf->memory = 1;
+        out->buf->temporary = 0;
+        out->next = NULL;
+
+        r->headers_out.status = status;
+        r->headers_out.content_length_n = text.len;
+        ngx_str_set(&r->headers_out.content_type,
+                    "text/plain; charset=utf-8");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_type_lowcase = NULL;
+        out->buf->last_buf = (r == r->main) ? 1 : 0;
+        out->buf->last_in_chain = 1;
+
+        rc = ngx_http_send_header(r);
+
+        if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+            return rc;
+        }
+
+        return ngx_http_output_filter(r, out);
+    }
 
     len = 0;
 

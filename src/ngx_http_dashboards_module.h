@@ -242,6 +242,7 @@ struct ngx_http_dashboards_ctx_s {
     ngx_str_t                     error_page;   /* filter.c */
 
     unsigned                      error_sent:1;
+    unsigned                      format_txt:1;
     unsigned                      body_read:1;
     unsigned                      method_allowed:1;
 };
@@ -278,6 +279,14 @@ ngx_int_t ngx_http_dashboards_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
 ngx_int_t ngx_http_dashboards_arg_next(ngx_http_request_t *r,
     const char *name, u_char **pos, ngx_str_t *value);
+
+/* text.c */
+ngx_int_t ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data,
+    size_t len, ngx_str_t *text);
+
+/* text.c */
+ngx_int_t ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data,
+    size_t len, ngx_str_t *text);
 
 /* filter.c */
 ngx_int_t ngx_http_dashboards_filter_init(ngx_conf_t *cf);

@@ -489,11 +489,18 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
                               "dashboards: preparing statement failed: %s",
                               res ? PQresultErrorMessage(res)
                                   : PQerrorMessage(pc->pg));
+
                 if (res) {
-                    PQclear(res);
+                    /* an SQL error: the query gets it, the connection stays */
+
+                    if (pc->c->read->timer_set) {
+                        ngx_del_timer(pc->c->read);
+                    }
+
+                    pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
                 }
 
-                ngx_http_dashboards_pool_result(pc, NULL);
+                ngx_http_dashboards_pool_result(pc, res);
                 return;
             }
 

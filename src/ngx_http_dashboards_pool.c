@@ -475,6 +475,10 @@ ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q, PGresult *res,
         if (state && state[0] == 'D' && state[1] == 'B' && msg) {
             /* refused by our SQL: the message is the JSON body */
             status = ngx_atoi((u_char *) state + 2, 3);
+            if (status < 200 || status > 599) {
+                status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
             body.data = msg;
             body.len = ngx_strlen(msg);
             bp = &body;
