@@ -22,10 +22,15 @@ BEGIN
             CASE jsonb_typeof(p_tags) WHEN 'object' THEN 'dict' WHEN 'string' THEN 'str'
                  WHEN 'number' THEN 'int' WHEN 'boolean' THEN 'bool' END), 'tags', 'not_a_list');
     END IF;
-    SELECT coalesce(array_agg(DISTINCT ngx_dashboards_tagify(
-               CASE jsonb_typeof(e) WHEN 'string' THEN e #>> '{}' ELSE e::text END)), '{}')
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_tags) e WHERE jsonb_typeof(e) NOT IN ('string', 'number')) THEN
+        PERFORM ngx_dashboards_validation('Not a valid string.', 'tags');
+    END IF;
+    SELECT coalesce(array_agg(DISTINCT ngx_dashboards_tagify(e #>> '{}')), '{}')
       INTO v_names
       FROM jsonb_array_elements(p_tags) e;
+    IF EXISTS (SELECT 1 FROM unnest(v_names) n WHERE char_length(n) > 255) THEN
+        PERFORM ngx_dashboards_validation('Ensure this field has no more than 255 characters.', 'tags', 'max_length');
+    END IF;
 
     INSERT INTO posthog_tag (id, name, team_id)
     SELECT gen_random_uuid(), n, p_team_id FROM unnest(v_names) n
@@ -722,8 +727,12 @@ BEGIN
         PERFORM ngx_dashboards_not_found();
     END IF;
     IF v_accessed IS NULL OR v_accessed < now() - interval '1 minute' THEN
+        -- never wait for a writer holding the row: skip the bookkeeping instead
         UPDATE posthog_dashboard SET last_accessed_at = now()
-         WHERE id = p_id AND (last_accessed_at IS NULL OR last_accessed_at < now() - interval '1 minute');
+         WHERE id = (SELECT x.id FROM posthog_dashboard x
+                      WHERE x.id = p_id
+                        AND (x.last_accessed_at IS NULL OR x.last_accessed_at < now() - interval '1 minute')
+                        FOR UPDATE SKIP LOCKED);
     END IF;
     RETURN ngx_dashboards_detail(p_id, p_user_id, c.level, c.adv, c.timezone,
                                  p_filters_override, p_variables_override);
