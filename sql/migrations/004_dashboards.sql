@@ -109,7 +109,8 @@ BEGIN
 END $$;
 
 -- Deep copy of an insight (dashboard duplication): name + " (Copy)", tags
--- copied, created by the caller.  Returns the new insight id.
+-- copied, created by the caller; the deleted flag is copied too (PostHog
+-- copies through the serializer, where it is writable).  Returns the new id.
 CREATE OR REPLACE FUNCTION ngx_dashboards_copy_insight(p_insight_id int, p_team_id int, p_user_id int)
 RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
@@ -122,7 +123,7 @@ BEGIN
         layouts, color, deprecated_tags, tags)
     SELECT CASE WHEN coalesce(i.name, '') <> '' THEN i.name || ' (Copy)' END,
            i.derived_name, i.description, p_team_id, i.filters, NULL, i.query, i.query_metadata,
-           i."order", false, i.saved, now(), NULL, false, p_user_id, false,
+           i."order", i.deleted, i.saved, now(), NULL, false, p_user_id, false,
            ngx_dashboards_short_id(), i.favorited, NULL, now(), p_user_id, now(),
            '{}'::jsonb, NULL, '{}', NULL
       FROM posthog_dashboarditem i WHERE i.id = p_insight_id
