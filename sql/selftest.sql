@@ -661,6 +661,41 @@ BEGIN
         'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Must be a valid URL or a pathname starting with /","attr":"button_tile__url"}');
 END $$;
 
+-- more validation errors
+DO $$
+DECLARE
+    v int := pg_temp.get('copy');
+    v_insight_tile int := (SELECT id FROM posthog_dashboardtile WHERE dashboard_id = pg_temp.get('copy')
+                            AND insight_id = pg_temp.get('insight'));
+BEGIN
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"tiles": [{"id": %s, "text": {"body": "x"}}]}'', true)', v, v_insight_tile),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Tile is not a text tile.","attr":"tiles"}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"tiles": [{"text": "x"}]}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Invalid data. Expected a dictionary, but got str.","attr":"text__non_field_errors"}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"filters": [1]}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Filters must be a dictionary","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"variables": "x"}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Filters must be a dictionary","attr":null}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create(900001, 9001, '', '{"filters": "x"}')$q$,
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Filters must be a dictionary","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"tags": "x"}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"not_a_list","detail":"Expected a list of items but got type \"str\".","attr":"tags"}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"pinned": "maybe"}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Must be a valid boolean.","attr":"pinned"}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"pinned": null}'', true)', v),
+        'DB400', '{"type":"validation_error","code":"null","detail":"This field may not be null.","attr":"pinned"}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, '''', %s, ''{"name": "%s"}'', true)', v, repeat('n', 401)),
+        'DB400', '{"type":"validation_error","code":"max_length","detail":"Ensure this field has no more than 400 characters.","attr":"name"}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900004, 9001, '''', %s, ''{}'', true)', v), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have access to the project.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9001, ''bbbbbbbb-0000-4000-8000-000000000002'', %s, ''{}'', true)', v), 'DB403', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900001, 9003, '''', %s, ''{}'', true)', v), 'DB403', NULL);
+    -- empty bodies are fine, and PUT (p_partial false) writes only what is sent
+    PERFORM pg_temp.eq(ngx_dashboards_update(900001, 9001, '', v, '{}', false) ->> 'name', 'Copy', 'empty PUT');
+    PERFORM pg_temp.eq(ngx_dashboards_update(900001, 9001, '', v, NULL, true) ->> 'name', 'Copy', 'null body');
+    PERFORM pg_temp.eq((SELECT count FROM ngx_dashboards_list(900001, 9001, '', NULL)), 13::bigint, 'null query');
+END $$;
+
 -- soft delete and restore
 DO $$
 DECLARE
