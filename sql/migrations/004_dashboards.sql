@@ -3,6 +3,9 @@
 -- and their write helpers.  Every function is called as one statement = one
 -- transaction by the C module (doc/CONTRACT.md).
 
+-- renamed helper (the name ngx_dashboards_copy_tile belongs to the copy_tile endpoint)
+DROP FUNCTION IF EXISTS ngx_dashboards_copy_tile(int, int, int, int, boolean, jsonb);
+
 -- write helpers ---------------------------------------------------------------
 
 -- Tags of a dashboard or an insight (exactly one of the ids), §6.3:
@@ -149,7 +152,7 @@ END $$;
 -- deep-copied (name + " (Copy)").  p_layouts overrides the layouts when not
 -- NULL.  An existing link of the same content on p_dest is revived (if
 -- soft-deleted) or left alone.
-CREATE OR REPLACE FUNCTION ngx_dashboards_copy_tile(p_tile_id int, p_dest int, p_dest_team int,
+CREATE OR REPLACE FUNCTION ngx_dashboards_clone_tile(p_tile_id int, p_dest int, p_dest_team int,
                                                     p_user_id int, p_deep boolean, p_layouts jsonb DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -701,7 +704,7 @@ BEGIN
         FOR v_tile IN SELECT t.id FROM posthog_dashboardtile t
                        WHERE t.dashboard_id = src.id AND t.deleted IS DISTINCT FROM true
                        ORDER BY t.id LOOP
-            PERFORM ngx_dashboards_copy_tile(v_tile, v_id, c.team_id, p_user_id,
+            PERFORM ngx_dashboards_clone_tile(v_tile, v_id, c.team_id, p_user_id,
                                              ngx_dashboards_truthy(p_body -> 'duplicate_tiles'));
         END LOOP;
     END IF;
@@ -863,7 +866,7 @@ BEGIN
             v_tile_id := ngx_dashboards_jint(v_tile -> 'id');
             IF v_tile_id IS NOT NULL AND EXISTS (SELECT 1 FROM posthog_dashboardtile
                                                   WHERE id = v_tile_id AND dashboard_id = d.id) THEN
-                PERFORM ngx_dashboards_copy_tile(v_tile_id, d.id, d.team_id, p_user_id, true,
+                PERFORM ngx_dashboards_clone_tile(v_tile_id, d.id, d.team_id, p_user_id, true,
                     CASE WHEN jsonb_typeof(v_tile -> 'layouts') = 'object' THEN v_tile -> 'layouts'
                          ELSE '{}'::jsonb END);
             END IF;
