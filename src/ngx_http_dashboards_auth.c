@@ -67,9 +67,10 @@ ngx_int_t
 ngx_http_dashboards_authenticate(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    u_char        *p;
-    ngx_int_t      rc;
-    unsigned int   i, mdlen;
+    u_char           *p;
+    ngx_int_t         rc;
+    unsigned int      i, mdlen;
+    ngx_table_elt_t  *h;
     u_char         md[EVP_MAX_MD_SIZE];
 
     static u_char  hex[] = "0123456789abcdef";
@@ -77,15 +78,15 @@ ngx_http_dashboards_authenticate(ngx_http_request_t *r,
     rc = ngx_http_dashboards_find_key(r, ctx);
 
     if (rc == NGX_DECLINED) {
-        r->headers_out.www_authenticate = ngx_list_push(&r->headers_out.headers);
-        if (r->headers_out.www_authenticate == NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        r->headers_out.www_authenticate->hash = 1;
-        ngx_str_set(&r->headers_out.www_authenticate->key,
-                    "WWW-Authenticate");
-        ngx_str_set(&r->headers_out.www_authenticate->value, "Bearer");
+        h->hash = 1;
+        ngx_str_set(&h->key, "WWW-Authenticate");
+        ngx_str_set(&h->value, "Bearer");
+        r->headers_out.www_authenticate = h;
 
         return ngx_http_dashboards_fail(r, NGX_HTTP_UNAUTHORIZED,
                                         "authentication_error",

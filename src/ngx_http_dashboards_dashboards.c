@@ -48,76 +48,80 @@ static const ngx_int_t  ngx_http_dashboards_restriction_levels[] = {
 
 
 static const ngx_http_dashboards_field_t  ngx_http_dashboards_user_ref[] = {
-    { "id", I, N, 0, NULL, NULL, NULL },
-    { NULL, 0, 0, 0, NULL, NULL, NULL }
+    { "id", I, N, 0, NULL, NULL, NULL, NULL, 0, 0 },
+    { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 
 
 static const ngx_http_dashboards_field_t  ngx_http_dashboards_text_fields[] = {
-    { "id", I, N, 0, NULL, NULL, NULL },
+    { "id", I, N, 0, NULL, NULL, NULL, NULL, 0, 0 },
     { "body", S, N|BL|NGX_HTTP_DASHBOARDS_F_NOTRIM, 4000, NULL, NULL,
-      "Text body cannot exceed 4000 characters" },
+      "Text body cannot exceed 4000 characters", NULL, 0, 0 },
     { "created_by", NGX_HTTP_DASHBOARDS_T_OBJECT, N, 0, NULL,
-      ngx_http_dashboards_user_ref, NULL },
-    { NULL, 0, 0, 0, NULL, NULL, NULL }
+      ngx_http_dashboards_user_ref, NULL, NULL, 0, 0 },
+    { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 
 
 static const ngx_http_dashboards_field_t  ngx_http_dashboards_tile_fields[] = {
-    { "id", I, N, 0, NULL, NULL, NULL },
+    { "id", I, N, 0, NULL, NULL, NULL, NULL, 0, 0 },
     { "text", NGX_HTTP_DASHBOARDS_T_OBJECT, N, 0, NULL,
-      ngx_http_dashboards_text_fields, NULL },
-    { "layouts", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL, NULL },
-    { "color", S, N|BL, 400, NULL, NULL, NULL },
-    { "deleted", B, N, 0, NULL, NULL, NULL },
+      ngx_http_dashboards_text_fields, NULL, NULL, 0, 0 },
+    { "layouts", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL, NULL, NULL,
+      0, 0 },
+    { "color", S, N|BL, 400, NULL, NULL, NULL, NULL, 0, 0 },
+    { "deleted", B, N, 0, NULL, NULL, NULL, NULL, 0, 0 },
     { "filters_overrides", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL,
-      NULL },
-    { "show_description", B, N, 0, NULL, NULL, NULL },
-    { "transparent_background", B, N, 0, NULL, NULL, NULL },
-    { NULL, 0, 0, 0, NULL, NULL, NULL }
+      NULL, NULL, 0, 0 },
+    { "show_description", B, N, 0, NULL, NULL, NULL, NULL, 0, 0 },
+    { "transparent_background", B, N, 0, NULL, NULL, NULL, NULL, 0, 0 },
+    { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 
 
 static const ngx_http_dashboards_field_t  ngx_http_dashboards_dup_fields[] = {
-    { "id", I, NGX_HTTP_DASHBOARDS_F_REQUIRED, 0, NULL, NULL, NULL },
-    { "layouts", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL, NULL },
-    { NULL, 0, 0, 0, NULL, NULL, NULL }
+    { "id", I, NGX_HTTP_DASHBOARDS_F_REQUIRED, 0, NULL, NULL, NULL, NULL,
+      0, 0 },
+    { "layouts", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL, NULL, NULL,
+      0, 0 },
+    { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 
 
 #define ngx_http_dashboards_common_fields                                     \
-    { "name", S, N|BL, 400, NULL, NULL, NULL },                               \
-    { "description", S, BL, 0, NULL, NULL, NULL },                            \
-    { "pinned", B, 0, 0, NULL, NULL, NULL },                                  \
+    { "name", S, N|BL, 400, NULL, NULL, NULL, NULL, 0, 0 },                   \
+    { "description", S, BL, 0, NULL, NULL, NULL, NULL, 0, 0 },                \
+    { "pinned", B, 0, 0, NULL, NULL, NULL, NULL, 0, 0 },                      \
     { "last_accessed_at", NGX_HTTP_DASHBOARDS_T_DATETIME, N, 0, NULL, NULL,   \
-      NULL },                                                                 \
-    { "deleted", B, 0, 0, NULL, NULL, NULL },                                 \
+      NULL, NULL, 0, 0 },                                                     \
+    { "deleted", B, 0, 0, NULL, NULL, NULL, NULL, 0, 0 },                     \
     { "breakdown_colors", NGX_HTTP_DASHBOARDS_T_ANY, N, 0, NULL, NULL,        \
-      NULL },                                                                 \
-    { "data_color_theme_id", I, N, 0, NULL, NULL, NULL },                     \
-    { "tags", NGX_HTTP_DASHBOARDS_T_STRINGS, 0, 255, NULL, NULL, NULL },      \
+      NULL, NULL, 0, 0 },                                                     \
+    { "data_color_theme_id", I, N, 0, NULL, NULL, NULL, NULL, 0, 0 },         \
+    { "tags", NGX_HTTP_DASHBOARDS_T_STRINGS, 0, 255, NULL, NULL, NULL, NULL,  \
+      0, 0 },                                                                 \
     { "restriction_level", I, 0, 0, ngx_http_dashboards_restriction_levels,   \
-      NULL, NULL },                                                           \
+      NULL, NULL, NULL, 0, 0 },                                               \
     { "last_refresh", NGX_HTTP_DASHBOARDS_T_DATETIME, N, 0, NULL, NULL,       \
-      NULL },                                                                 \
+      NULL, NULL, 0, 0 },                                                     \
     { "quick_filter_ids", NGX_HTTP_DASHBOARDS_T_UUIDS, N, 0, NULL, NULL,      \
-      NULL },                                                                 \
-    { "use_template", S, BL, 0, NULL, NULL, NULL },                           \
-    { "use_dashboard", I, N, 0, NULL, NULL, NULL },                           \
-    { "delete_insights", B, 0, 0, NULL, NULL, NULL },                         \
-    { "_create_in_folder", S, BL, 0, NULL, NULL, NULL },                      \
+      NULL, NULL, 0, 0 },                                                     \
+    { "use_template", S, BL, 0, NULL, NULL, NULL, NULL, 0, 0 },               \
+    { "use_dashboard", I, N, 0, NULL, NULL, NULL, NULL, 0, 0 },               \
+    { "delete_insights", B, 0, 0, NULL, NULL, NULL, NULL, 0, 0 },             \
+    { "_create_in_folder", S, BL, 0, NULL, NULL, NULL, NULL, 0, 0 },          \
     { "filters", NGX_HTTP_DASHBOARDS_T_FILTERS, 0, 0, NULL, NULL,             \
-      "Filters must be a dictionary" },                                       \
+      "Filters must be a dictionary", NULL, 0, 0 },                           \
     { "variables", NGX_HTTP_DASHBOARDS_T_FILTERS, 0, 0, NULL, NULL,           \
-      "Filters must be a dictionary" }
+      "Filters must be a dictionary", NULL, 0, 0 }
 
 
 static const ngx_http_dashboards_field_t  ngx_http_dashboards_create_fields[]
     = {
     ngx_http_dashboards_common_fields,
     { "duplicate_tiles", NGX_HTTP_DASHBOARDS_T_TRUTHY, 0, 0, NULL, NULL,
-      NULL },
-    { NULL, 0, 0, 0, NULL, NULL, NULL }
+      NULL, NULL, 0, 0 },
+    { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 
 
@@ -125,10 +129,10 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_update_fields[]
     = {
     ngx_http_dashboards_common_fields,
     { "duplicate_tiles", NGX_HTTP_DASHBOARDS_T_OBJECTS, 0, 0, NULL,
-      ngx_http_dashboards_dup_fields, NULL },
+      ngx_http_dashboards_dup_fields, NULL, NULL, 0, 0 },
     { "tiles", NGX_HTTP_DASHBOARDS_T_OBJECTS, 0, 0, NULL,
-      ngx_http_dashboards_tile_fields, NULL },
-    { NULL, 0, 0, 0, NULL, NULL, NULL }
+      ngx_http_dashboards_tile_fields, NULL, NULL, 0, 0 },
+    { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 
 

@@ -71,6 +71,46 @@ static ngx_http_dashboards_route_t  ngx_http_dashboards_routes[] = {
       NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_READ, "project",
       ngx_http_dashboards_project },
 
+    { NGX_HTTP_DASHBOARDS_OBJECT_ACTION, ngx_string("create_text_tile"),
+      NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
+      ngx_http_dashboards_create_text_tile },
+
+    { NGX_HTTP_DASHBOARDS_OBJECT_ACTION, ngx_string("update_text_tile"),
+      NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
+      ngx_http_dashboards_update_text_tile },
+
+    { NGX_HTTP_DASHBOARDS_OBJECT_ACTION, ngx_string("delete_tile"),
+      NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
+      ngx_http_dashboards_delete_tile },
+
+    { NGX_HTTP_DASHBOARDS_OBJECT_ACTION, ngx_string("copy_tile"),
+      NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
+      ngx_http_dashboards_copy_tile },
+
+    { NGX_HTTP_DASHBOARDS_OBJECT_ACTION, ngx_string("move_tile"),
+      NGX_HTTP_POST|NGX_HTTP_PATCH, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
+      ngx_http_dashboards_move_tile },
+
+    { NGX_HTTP_DASHBOARDS_OBJECT_ACTION, ngx_string("reorder_tiles"),
+      NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
+      ngx_http_dashboards_reorder_tiles },
+
+    /* no declared scope in PostHog: dashboard:write here (DESIGN 6) */
+
+    { NGX_HTTP_DASHBOARDS_COLLECTION_ACTION, ngx_string("bulk_update_tags"),
+      NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_NO_SCOPE, "dashboard",
+      ngx_http_dashboards_bulk_update_tags },
+
+    { NGX_HTTP_DASHBOARDS_COLLECTION_ACTION,
+      ngx_string("create_from_template_json"),
+      NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_NO_SCOPE, "dashboard",
+      ngx_http_dashboards_from_template_json },
+
+    { NGX_HTTP_DASHBOARDS_COLLECTION_ACTION,
+      ngx_string("create_unlisted_dashboard"),
+      NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_NO_SCOPE, "dashboard",
+      ngx_http_dashboards_create_unlisted },
+
     { 0, ngx_null_string, 0, 0, NULL, NULL }
 };
 
@@ -684,6 +724,62 @@ ngx_http_dashboards_run(ngx_http_request_t *r,
     ngx_http_dashboards_pool_query(q);
 
     return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_dashboards_action(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, const ngx_http_dashboards_field_t *fields,
+    ngx_uint_t stmt, ngx_uint_t status)
+{
+    char                        *text;
+    size_t                       len;
+    ngx_int_t                    rc;
+    ngx_uint_t                   n;
+    const char                  *body;
+    ngx_http_dashboards_verr_t   err;
+
+    if (fields) {
+        rc = ngx_http_dashboards_body_param(r, ctx, fields, &body, &err);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_dashboards_send_verr(r, &err);
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else if (ctx->body) {
+        text = ngx_http_dashboards_print(r, ctx->body, &len);
+        if (text == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        body = text;
+
+    } else {
+        body = "{}";
+    }
+
+    ctx->status = status;
+
+    ctx->query.values[0] = (const char *) ctx->user_id;
+    ctx->query.values[1] = (const char *) ctx->project_arg;
+    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+
+    if (ctx->object_id >= 0) {
+        ctx->query.values[3] = (const char *) ctx->object_arg;
+        ctx->query.values[4] = body;
+        n = 5;
+
+    } else {
+        ctx->query.values[3] = body;
+        n = 4;
+    }
+
+    return ngx_http_dashboards_run(r, ctx, stmt, n,
+                                   ngx_http_dashboards_json_done);
 }
 
 

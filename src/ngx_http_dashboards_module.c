@@ -313,14 +313,14 @@ static char *
 ngx_http_dashboards_database_line(ngx_conf_t *cf, ngx_command_t *dummy,
     void *conf)
 {
-    ngx_http_dashboards_db_t *db = (ngx_http_dashboards_db_t *) cf->handler_conf;
-
     ngx_int_t                      n;
     ngx_str_t                     *value, *name;
     ngx_msec_t                     ms, *msp;
     ngx_uint_t                     nargs;
+    ngx_http_dashboards_db_t      *db;
     ngx_http_dashboards_server_t  *s;
 
+    db = (ngx_http_dashboards_db_t *) cf->handler_conf;
     value = cf->args->elts;
     nargs = cf->args->nelts;
     name = &value[0];

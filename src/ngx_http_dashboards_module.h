@@ -44,6 +44,15 @@ typedef enum {
     NGX_HTTP_DASHBOARDS_SQL_ME,
     NGX_HTTP_DASHBOARDS_SQL_KEY_CURRENT,
     NGX_HTTP_DASHBOARDS_SQL_PROJECT,
+    NGX_HTTP_DASHBOARDS_SQL_CREATE_TEXT_TILE,
+    NGX_HTTP_DASHBOARDS_SQL_UPDATE_TEXT_TILE,
+    NGX_HTTP_DASHBOARDS_SQL_DELETE_TILE,
+    NGX_HTTP_DASHBOARDS_SQL_COPY_TILE,
+    NGX_HTTP_DASHBOARDS_SQL_MOVE_TILE,
+    NGX_HTTP_DASHBOARDS_SQL_REORDER_TILES,
+    NGX_HTTP_DASHBOARDS_SQL_BULK_UPDATE_TAGS,
+    NGX_HTTP_DASHBOARDS_SQL_FROM_TEMPLATE_JSON,
+    NGX_HTTP_DASHBOARDS_SQL_CREATE_UNLISTED,
     NGX_HTTP_DASHBOARDS_SQL_COUNT
 } ngx_http_dashboards_sql_e;
 
@@ -170,6 +179,7 @@ typedef struct {
 #define NGX_HTTP_DASHBOARDS_T_UUIDS      10   /* list of UUID strings */
 #define NGX_HTTP_DASHBOARDS_T_TRUTHY     11   /* any, sent as a boolean */
 #define NGX_HTTP_DASHBOARDS_T_FILTERS    12   /* dict if truthy, else dropped */
+#define NGX_HTTP_DASHBOARDS_T_INTS       13   /* list of integers */
 
 #define NGX_HTTP_DASHBOARDS_F_NULL       1    /* null allowed */
 #define NGX_HTTP_DASHBOARDS_F_BLANK      2    /* "" allowed */
@@ -187,6 +197,9 @@ struct ngx_http_dashboards_field_s {
     const ngx_int_t                    *choices;   /* 0-terminated */
     const ngx_http_dashboards_field_t  *children;
     const char                         *message;   /* instead of default */
+    const char *const                  *strings;   /* string choices */
+    ngx_uint_t                          min_items;
+    ngx_uint_t                          max_items;
 };
 
 
@@ -371,6 +384,30 @@ ngx_int_t ngx_http_dashboards_key_current(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
 ngx_int_t ngx_http_dashboards_project(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
+
+ngx_int_t ngx_http_dashboards_create_text_tile(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_update_text_tile(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_delete_tile(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_copy_tile(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_move_tile(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_reorder_tiles(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_bulk_update_tags(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_from_template_json(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_create_unlisted(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+
+/* an action: the validated body (fields NULL: as sent) to one statement */
+ngx_int_t ngx_http_dashboards_action(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, const ngx_http_dashboards_field_t *fields,
+    ngx_uint_t stmt, ngx_uint_t status);
 
 /* generic "one json column" answer used by most endpoints */
 void ngx_http_dashboards_json_done(ngx_http_request_t *r, PGresult *res,

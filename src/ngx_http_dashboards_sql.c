@@ -55,5 +55,50 @@ ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[] = {
     { "ngxd_project",
       "SELECT ngx_dashboards_project($1::int, $2::int, $3::text)", 3 },
 
+    /* NGX_HTTP_DASHBOARDS_SQL_CREATE_TEXT_TILE */
+    { "ngxd_create_text_tile",
+      "SELECT ngx_dashboards_create_text_tile("
+      "$1::int, $2::int, $3::text, $4::int, $5::jsonb)", 5 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_UPDATE_TEXT_TILE */
+    { "ngxd_update_text_tile",
+      "SELECT ngx_dashboards_update_text_tile("
+      "$1::int, $2::int, $3::text, $4::int, $5::jsonb)", 5 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_DELETE_TILE */
+    { "ngxd_delete_tile",
+      "SELECT ngx_dashboards_delete_tile("
+      "$1::int, $2::int, $3::text, $4::int, $5::jsonb)", 5 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_COPY_TILE */
+    { "ngxd_copy_tile",
+      "SELECT ngx_dashboards_copy_tile("
+      "$1::int, $2::int, $3::text, $4::int, $5::jsonb)", 5 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_MOVE_TILE */
+    { "ngxd_move_tile",
+      "SELECT ngx_dashboards_move_tile("
+      "$1::int, $2::int, $3::text, $4::int, $5::jsonb)", 5 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_REORDER_TILES */
+    { "ngxd_reorder_tiles",
+      "SELECT ngx_dashboards_reorder_tiles("
+      "$1::int, $2::int, $3::text, $4::int, $5::jsonb)", 5 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_BULK_UPDATE_TAGS */
+    { "ngxd_bulk_update_tags",
+      "SELECT ngx_dashboards_bulk_update_tags("
+      "$1::int, $2::int, $3::text, $4::jsonb)", 4 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_FROM_TEMPLATE_JSON */
+    { "ngxd_from_template_json",
+      "SELECT ngx_dashboards_create_from_template_json("
+      "$1::int, $2::int, $3::text, $4::jsonb)", 4 },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_CREATE_UNLISTED */
+    { "ngxd_create_unlisted",
+      "SELECT ngx_dashboards_create_unlisted_dashboard("
+      "$1::int, $2::int, $3::text, $4::jsonb)", 4 },
+
     { NULL, NULL, 0 }
 };

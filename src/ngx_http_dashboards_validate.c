@@ -188,6 +188,7 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
     const ngx_http_dashboards_field_t *f, ngx_str_t *path, cJSON **out,
     ngx_http_dashboards_verr_t *err)
 {
+    int         n;
     cJSON      *el, *v, *arr;
     ngx_int_t   rc, i;
     ngx_str_t   epath;
@@ -302,6 +303,20 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
                                         ngx_http_dashboards_type_name(item));
     }
 
+    n = cJSON_GetArraySize(item);
+
+    if (f->min_items && (ngx_uint_t) n < f->min_items) {
+        return ngx_http_dashboards_verr(r, err, "min_length", path,
+                                        "Ensure this field has at least %ui "
+                                        "elements.", f->min_items);
+    }
+
+    if (f->max_items && (ngx_uint_t) n > f->max_items) {
+        return ngx_http_dashboards_verr(r, err, "max_length", path,
+                                        "Ensure this field has no more than "
+                                        "%ui elements.", f->max_items);
+    }
+
     arr = cJSON_CreateArray();
     if (arr == NULL) {
         return NGX_ERROR;
@@ -363,6 +378,14 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
             rc = NGX_OK;
             break;
 
+        case NGX_HTTP_DASHBOARDS_T_INTS:
+            rc = ngx_http_dashboards_integer(r, el, f, &epath, &v, err);
+            if (v) {
+                cJSON_AddItemToArray(arr, v);
+            }
+
+            break;
+
         default: /* NGX_HTTP_DASHBOARDS_T_STRINGS */
             rc = ngx_http_dashboards_string(r, el, f, &epath, &v, err);
             if (v) {
@@ -388,10 +411,11 @@ ngx_http_dashboards_string(ngx_http_request_t *r, cJSON *item,
     const ngx_http_dashboards_field_t *f, ngx_str_t *path, cJSON **out,
     ngx_http_dashboards_verr_t *err)
 {
-    u_char     *p, *last, *s;
-    size_t      n;
-    double      d;
-    char        num[64];
+    u_char             *p, *last, *s;
+    size_t              n;
+    double              d;
+    const char *const  *c;
+    char                num[64];
 
     if (cJSON_IsString(item)) {
         p = (u_char *) item->valuestring;
@@ -464,6 +488,20 @@ ngx_http_dashboards_string(ngx_http_request_t *r, cJSON *item,
 
     ngx_memcpy(s, p, last - p);
     s[last - p] = '\0';
+
+    if (f->strings) {
+        for (c = f->strings; *c; c++) {
+            if (ngx_strcmp(*c, s) == 0) {
+                break;
+            }
+        }
+
+        if (*c == NULL) {
+            return ngx_http_dashboards_verr(r, err, "invalid_choice", path,
+                                            "\"%s\" is not a valid choice.",
+                                            s);
+        }
+    }
 
     *out = cJSON_CreateString((const char *) s);
 
