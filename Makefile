@@ -62,7 +62,7 @@ $(1)/nginx/Makefile: $(CURDIR)/config $(CURDIR)/Makefile | $(NGX_SRC)/configure
 	@mkdir -p $(1)
 	@echo "== configure ($(1))"
 	cd $(NGX_SRC) && source ./conf_flags && \
-	  ./configure --with-cc-opt="$(2)" --with-ld-opt="$(3)" \
+	  flock $(1)/.lock ./configure --with-cc-opt="$(2)" --with-ld-opt="$(3)" \
 	    "$$$${NGX_CONF_FLAGS[@]}" \
 	    --add-dynamic-module=$(CURDIR) --builddir=$(1)/nginx \
 	    > $(1)/configure.log 2>&1 \
@@ -72,10 +72,13 @@ $(1)/nginx/Makefile: $(CURDIR)/config $(CURDIR)/Makefile | $(NGX_SRC)/configure
 $(1)/$(MODULE).so: $(1)/nginx/Makefile $(SOURCES)
 	@# a changed header that config does not list still forces a full module rebuild
 	@if [ -n "$$(filter %.h,$$?)" ] || [ -n "$$(filter %/config,$$?)" ]; then find $(1)/nginx/addon -name '*.o' -delete; fi
-	$$(MAKE) --no-print-directory -f $(1)/nginx/Makefile -C $(NGX_SRC) modules
-	cp $(1)/nginx/$(MODULE).so $(1)/$(MODULE).so.tmp
-	$(CURDIR)/scripts/check-module $(1)/$(MODULE).so.tmp
-	mv $(1)/$(MODULE).so.tmp $(1)/$(MODULE).so
+	@# the lock keeps two makes (two shells, an editor) from writing the same objects
+	flock $(1)/.lock $$(MAKE) --no-print-directory -f $(1)/nginx/Makefile -C $(NGX_SRC) modules
+	@tmp=$(1)/$(MODULE).so.$$$$$$$$.tmp; \
+	  flock $(1)/.lock cp $(1)/nginx/$(MODULE).so $$$$tmp && \
+	  $(CURDIR)/scripts/check-module $$$$tmp && mv -f $$$$tmp $(1)/$(MODULE).so \
+	  || { rm -f $$$$tmp; exit 1; }
+	@echo "built $(1)/$(MODULE).so"
 endef
 
 $(eval $(call module_rules,$(BUILD),$(CC_OPT),$(LD_OPT)))
