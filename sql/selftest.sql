@@ -726,6 +726,582 @@ BEGIN
     PERFORM pg_temp.eq((SELECT deleted FROM posthog_dashboarditem WHERE id = v_ins), false, 'insight restored');
 END $$;
 
+-- tile actions (issue 3) -------------------------------------------------------------------------
+
+-- fixtures: "Tiles" (owner) with an insight, a text, a button and a widget tile; "Target" (owner);
+-- "Restricted" (owner, restriction 37: the member 900002 may not edit it)
+DO $$
+DECLARE
+    v_src int := (ngx_dashboards_create(900001, 9001, '', '{"name": "Tiles"}') ->> 'id')::int;
+    v_ins int;
+    v_txt int;
+    v_btn uuid := gen_random_uuid();
+    v_wid uuid := gen_random_uuid();
+BEGIN
+    PERFORM pg_temp.put('tiles', v_src);
+    PERFORM pg_temp.put('target', (ngx_dashboards_create(900001, 9001, '', '{"name": "Target"}') ->> 'id')::int);
+    PERFORM pg_temp.put('restricted', (ngx_dashboards_create(900001, 9001, '', '{"name": "Restricted", "restriction_level": 37}') ->> 'id')::int);
+    INSERT INTO posthog_dashboarditem (name, team_id, filters, query, deleted, saved, created_at, refreshing, created_by_id,
+                                       is_sample, short_id, favorited, last_modified_at, updated_at, layouts)
+    VALUES ('Tile insight', 9001, '{}', '{"kind": "InsightVizNode"}', false, true, now(), false, 900001, false,
+            'stTileIn', false, now(), now(), '{}')
+    RETURNING id INTO v_ins;
+    PERFORM pg_temp.put('tins', v_ins);
+    INSERT INTO posthog_dashboardtile (dashboard_id, insight_id, team_id, layouts, color, filters_overrides, show_description)
+    VALUES (v_src, v_ins, 9001, '{"sm": {"x": 0, "y": 0, "w": 6, "h": 5}}', 'blue', '{"date_from": "-3d"}', true);
+    PERFORM pg_temp.put('tins_tile', currval('posthog_dashboardtile_id_seq')::int);
+    INSERT INTO posthog_text (body, created_by_id, last_modified_at, team_id) VALUES ('Card', 900001, now(), 9001)
+    RETURNING id INTO v_txt;
+    PERFORM pg_temp.put('ttxt', v_txt);
+    INSERT INTO posthog_dashboardtile (dashboard_id, text_id, team_id, layouts, filters_overrides)
+    VALUES (v_src, v_txt, 9001, '{"sm": {"x": 6, "y": 0, "w": 6, "h": 2}}', '{}');
+    PERFORM pg_temp.put('ttxt_tile', currval('posthog_dashboardtile_id_seq')::int);
+    INSERT INTO posthog_buttontile (id, url, text, placement, style, created_by_id, last_modified_at, team_id)
+    VALUES (v_btn, '/home', 'Home', 'left', 'primary', 900001, now(), 9001);
+    INSERT INTO posthog_dashboardtile (dashboard_id, button_tile_id, team_id, layouts, filters_overrides)
+    VALUES (v_src, v_btn, 9001, '{}', '{}');
+    PERFORM pg_temp.put('tbtn_tile', currval('posthog_dashboardtile_id_seq')::int);
+    INSERT INTO posthog_dashboardwidget (id, widget_type, name, description, config, created_by_id, last_modified_at, team_id)
+    VALUES (v_wid, 'logs_list', 'Logs', '', '{"limit": 5}', 900001, now(), 9001);
+    INSERT INTO posthog_dashboardtile (dashboard_id, widget_id, team_id, layouts, filters_overrides)
+    VALUES (v_src, v_wid, 9001, '{}', '{}');
+    PERFORM pg_temp.put('twid_tile', currval('posthog_dashboardtile_id_seq')::int);
+END $$;
+
+-- create_text_tile
+DO $$
+DECLARE
+    v int := pg_temp.get('target');
+    j json;
+    k json;
+BEGIN
+    j := ngx_dashboards_create_text_tile(900002, 9001, '', v,
+        '{"body": "## KPIs", "layouts": {"sm": {"x": 0, "y": 0, "w": 12, "h": 1}}, "color": "green"}');
+    PERFORM pg_temp.eq(pg_temp.keys(j),
+        'id,insight,text,button_tile,widget,layouts,color,filters_overrides,show_description,'
+        'transparent_background,order,last_refresh,is_cached', 'text tile keys');
+    PERFORM pg_temp.eq(json_typeof(j -> 'order'), 'null', 'text tile order null');
+    PERFORM pg_temp.eq(json_typeof(j -> 'insight'), 'null', 'no insight');
+    PERFORM pg_temp.eq(j -> 'text' ->> 'body', '## KPIs', 'text body');
+    PERFORM pg_temp.eq(j -> 'text' -> 'created_by' ->> 'id', '900002', 'text created_by');
+    PERFORM pg_temp.eq(json_typeof(j -> 'text' -> 'last_modified_by'), 'null', 'text last_modified_by');
+    PERFORM pg_temp.eq(j -> 'text' ->> 'team', '9001', 'text team');
+    PERFORM pg_temp.eq((j -> 'text' -> 'dashboard_tiles')::text,
+        format('[{"id" : %s, "dashboard_id" : %s, "deleted" : null}]', j ->> 'id', v), 'text dashboard_tiles');
+    PERFORM pg_temp.eq((j -> 'layouts')::text, '{"sm": {"h": 1, "w": 12, "x": 0, "y": 0}}', 'text tile layouts');
+    PERFORM pg_temp.eq(j ->> 'color', 'green', 'text tile color');
+    PERFORM pg_temp.eq((j -> 'filters_overrides')::text, '{}', 'text tile overrides');
+    PERFORM pg_temp.eq(j ->> 'is_cached', 'false', 'is_cached');
+    PERFORM pg_temp.put('kpi_tile', (j ->> 'id')::int);
+    PERFORM pg_temp.check((SELECT t.team_id = 9001 AND t.deleted IS NULL AND t.filters_overrides = '{}'
+                             FROM posthog_dashboardtile t WHERE t.id = (j ->> 'id')::int), 'text tile row');
+    -- the same tile in the detail
+    k := ngx_dashboards_retrieve(900002, 9001, '', v, NULL, NULL);
+    PERFORM pg_temp.eq((k -> 'tiles' -> 0)::jsonb - 'order', (j)::jsonb - 'order', 'tile as in the detail');
+    -- defaults: no layouts, no color
+    j := ngx_dashboards_create_text_tile(900001, 9001, '', v, '{"body": "x"}');
+    PERFORM pg_temp.eq((j -> 'layouts')::text, '{}', 'layouts default');
+    PERFORM pg_temp.eq(json_typeof(j -> 'color'), 'null', 'color default');
+    PERFORM pg_temp.put('x_tile', (j ->> 'id')::int);
+    -- errors
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_create_text_tile(900001, 9001, '''', 987654, ''{"body": "x"}'')', 'DB404',
+        '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_create_text_tile(900001, 9001, '''', %s, ''{"body": "x"}'')',
+        (SELECT id FROM posthog_dashboard WHERE name = 'Old' AND team_id = 9001)), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_create_text_tile(900001, 9001, '''', %s, ''{"body": "x"}'')',
+        pg_temp.get('bdash')), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_create_text_tile(900002, 9001, '''', %s, ''{"body": "x"}'')',
+        pg_temp.get('restricted')), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for this dashboard.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_create_text_tile(900004, 9001, '''', %s, ''{"body": "x"}'')', v), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have access to the project.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_create_text_tile(900001, 9001, '''', %s, ''{"body": "%s"}'')', v, repeat('b', 4001)),
+        'DB400', '{"type":"validation_error","code":"max_length","detail":"Text body cannot exceed 4000 characters","attr":"body"}');
+    PERFORM pg_temp.eq((SELECT count(*) FROM posthog_dashboardtile WHERE dashboard_id = v), 2::bigint, 'two text tiles');
+END $$;
+
+-- update_text_tile
+DO $$
+DECLARE
+    v int := pg_temp.get('target');
+    v_tile int := pg_temp.get('kpi_tile');
+    j json;
+BEGIN
+    j := ngx_dashboards_update_text_tile(900001, 9001, '', v, format('{"tile_id": %s, "body": "## New"}', v_tile)::jsonb);
+    PERFORM pg_temp.eq(j ->> 'id', v_tile::text, 'same tile');
+    PERFORM pg_temp.eq(j -> 'text' ->> 'body', '## New', 'body updated');
+    PERFORM pg_temp.eq(j -> 'text' -> 'created_by' ->> 'id', '900002', 'creator kept');
+    PERFORM pg_temp.eq(j -> 'text' -> 'last_modified_by' ->> 'id', '900001', 'modifier set');
+    PERFORM pg_temp.eq(j ->> 'color', 'green', 'color untouched');
+    PERFORM pg_temp.eq((j -> 'layouts')::text, '{"sm": {"h": 1, "w": 12, "x": 0, "y": 0}}', 'layouts untouched');
+    PERFORM pg_temp.eq(json_typeof(j -> 'order'), 'null', 'order null');
+    j := ngx_dashboards_update_text_tile(900002, 9001, '', v,
+        format('{"tile_id": %s, "layouts": {"xs": {"x": 0, "y": 3}}, "color": ""}', v_tile)::jsonb);
+    PERFORM pg_temp.eq((j -> 'layouts')::text, '{"xs": {"x": 0, "y": 3}}', 'layouts replaced');
+    PERFORM pg_temp.eq(j ->> 'color', '', 'color blank');
+    PERFORM pg_temp.eq(j -> 'text' ->> 'body', '## New', 'body kept');
+    PERFORM pg_temp.eq(j -> 'text' -> 'last_modified_by' ->> 'id', '900002', 'modifier always set');
+    j := ngx_dashboards_update_text_tile(900002, 9001, '', v, format('{"tile_id": %s, "color": null}', v_tile)::jsonb);
+    PERFORM pg_temp.eq(json_typeof(j -> 'color'), 'null', 'color cleared');
+    -- errors: tile of another dashboard, unknown, soft-deleted; an insight tile; permissions
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update_text_tile(900001, 9001, '''', %s, ''{"tile_id": %s}'')',
+        v, pg_temp.get('ttxt_tile')), 'DB404', '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update_text_tile(900001, 9001, '''', %s, ''{"tile_id": 987654}'')', v),
+        'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update_text_tile(900001, 9001, '''', %s, ''{"tile_id": %s, "body": "x"}'')',
+        pg_temp.get('tiles'), pg_temp.get('tins_tile')), 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"Tile is not a text tile.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update_text_tile(900002, 9001, '''', %s, ''{"tile_id": 1}'')',
+        pg_temp.get('restricted')), 'DB403', NULL);
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_update_text_tile(900001, 9001, '''', 987654, ''{"tile_id": 1}'')', 'DB404', NULL);
+    UPDATE posthog_dashboardtile SET deleted = true WHERE id = pg_temp.get('x_tile');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update_text_tile(900001, 9001, '''', %s, ''{"tile_id": %s}'')',
+        v, pg_temp.get('x_tile')), 'DB404', NULL);
+END $$;
+
+-- delete_tile and the layout compaction of §6.5
+DO $$
+DECLARE
+    v int := (ngx_dashboards_create(900001, 9001, '', '{"name": "Compact"}') ->> 'id')::int;
+    a int; b int; c int; d int; e int;
+BEGIN
+    a := (ngx_dashboards_create_text_tile(900001, 9001, '', v,
+          '{"body": "A", "layouts": {"sm": {"x": 0, "y": 0, "w": 6, "h": 5}, "xs": {"x": 0, "y": 0, "w": 1, "h": 5}}}') ->> 'id')::int;
+    b := (ngx_dashboards_create_text_tile(900001, 9001, '', v,
+          '{"body": "B", "layouts": {"sm": {"x": 6, "y": 0, "w": 6, "h": 5}, "xs": {"x": 0, "y": 5, "w": 1, "h": 5}}}') ->> 'id')::int;
+    c := (ngx_dashboards_create_text_tile(900001, 9001, '', v,
+          '{"body": "C", "layouts": {"sm": {"x": 6, "y": 5, "w": 6, "h": 4}, "xs": {"x": 0, "y": 10, "w": 1, "h": 4}}}') ->> 'id')::int;
+    d := (ngx_dashboards_create_text_tile(900001, 9001, '', v,
+          '{"body": "D", "layouts": {"sm": {"x": 0, "y": 9, "w": 12, "h": 2}, "xs": {"x": 0, "y": 14, "w": 1, "h": 2}}}') ->> 'id')::int;
+    e := (ngx_dashboards_create_text_tile(900001, 9001, '', v, '{"body": "E", "layouts": {"xs": {"x": 0, "h": 3}}}') ->> 'id')::int;
+    UPDATE posthog_dashboardtile SET layouts = layouts || '{"lg": "not a box"}' WHERE id = a;
+    PERFORM pg_temp.eq(pg_typeof(ngx_dashboards_delete_tile(900001, 9001, '', v, format('{"tile_id": %s}', b)::jsonb))::text,
+                       'void', 'delete answers nothing');
+    PERFORM pg_temp.eq((SELECT deleted FROM posthog_dashboardtile WHERE id = b), true, 'soft-deleted');
+    PERFORM pg_temp.check(EXISTS (SELECT 1 FROM posthog_text x JOIN posthog_dashboardtile t ON t.text_id = x.id WHERE t.id = b),
+                          'text kept');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = a),
+        '{"lg": "not a box", "sm": {"h": 5, "w": 6, "x": 0, "y": 0}, "xs": {"h": 5, "w": 1, "x": 0, "y": 0}}', 'A unchanged');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = c),
+        '{"sm": {"h": 4, "w": 6, "x": 6, "y": 0}, "xs": {"h": 4, "w": 1, "x": 0, "y": 5}}', 'C pulled up');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = d),
+        '{"sm": {"h": 2, "w": 12, "x": 0, "y": 5}, "xs": {"h": 2, "w": 1, "x": 0, "y": 9}}', 'D below A and C');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = e),
+        '{"xs": {"h": 3, "x": 0, "y": 11}}', 'E gets a y');
+    PERFORM pg_temp.eq(json_array_length(ngx_dashboards_retrieve(900001, 9001, '', v, NULL, NULL) -> 'tiles'), 4, 'four tiles left');
+    -- errors: the tile again (soft-deleted), another dashboard's tile, permissions
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_delete_tile(900001, 9001, '''', %s, ''{"tile_id": %s}'')', v, b),
+        'DB404', '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_delete_tile(900001, 9001, '''', %s, ''{"tile_id": %s}'')', v,
+        pg_temp.get('ttxt_tile')), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_delete_tile(900002, 9001, '''', %s, ''{"tile_id": 1}'')',
+        pg_temp.get('restricted')), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for this dashboard.","attr":null}');
+    PERFORM pg_temp.eq((SELECT count(*) FROM posthog_dashboardtile WHERE dashboard_id = pg_temp.get('tiles')
+                          AND deleted IS DISTINCT FROM true), 4::bigint, 'other dashboard untouched');
+END $$;
+
+-- copy_tile
+DO $$
+DECLARE
+    v_src int := pg_temp.get('tiles');
+    v_dst int := pg_temp.get('target');
+    j json;
+    t json;
+    v_row int;
+BEGIN
+    j := ngx_dashboards_copy_tile(900002, 9001, '', v_dst,
+        format('{"fromDashboardId": %s, "tileId": %s}', v_src, pg_temp.get('tins_tile'))::jsonb);
+    PERFORM pg_temp.eq((j ->> 'id')::int, v_dst, 'destination detail');
+    SELECT e INTO t FROM json_array_elements(j -> 'tiles') e WHERE json_typeof(e -> 'insight') = 'object';
+    PERFORM pg_temp.eq((t -> 'insight' ->> 'id')::int, pg_temp.get('tins'), 'insight shared');
+    PERFORM pg_temp.eq(t ->> 'color', 'blue', 'color copied');
+    PERFORM pg_temp.eq((t -> 'layouts')::text, '{"sm": {"h": 5, "w": 6, "x": 0, "y": 0}}', 'layouts copied');
+    PERFORM pg_temp.eq((t -> 'filters_overrides')::text, '{"date_from": "-3d"}', 'overrides copied');
+    PERFORM pg_temp.eq(t ->> 'show_description', 'true', 'show_description copied');
+    PERFORM pg_temp.eq(json_array_length(t -> 'insight' -> 'dashboards'), 2, 'insight on both');
+    v_row := (t ->> 'id')::int;
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', %s, ''{"fromDashboardId": %s, "tileId": %s}'')',
+        v_dst, v_src, pg_temp.get('tins_tile')), 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"This insight is already on the destination dashboard.","attr":null}');
+    -- text: shared too
+    j := ngx_dashboards_copy_tile(900001, 9001, '', v_dst,
+        format('{"fromDashboardId": %s, "tileId": %s}', v_src, pg_temp.get('ttxt_tile'))::jsonb);
+    PERFORM pg_temp.check(EXISTS (SELECT 1 FROM json_array_elements(j -> 'tiles') e
+                                   WHERE (e -> 'text' ->> 'id')::int = pg_temp.get('ttxt')), 'text shared');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', %s, ''{"fromDashboardId": %s, "tileId": %s}'')',
+        v_dst, v_src, pg_temp.get('ttxt_tile')), 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"This text card is already on the destination dashboard.","attr":null}');
+    -- buttons are refused, widgets cloned
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', %s, ''{"fromDashboardId": %s, "tileId": %s}'')',
+        v_dst, v_src, pg_temp.get('tbtn_tile')), 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"Only insight, text, and widget tiles can be copied between dashboards.","attr":null}');
+    j := ngx_dashboards_copy_tile(900001, 9001, '', v_dst,
+        format('{"fromDashboardId": %s, "tileId": %s}', v_src, pg_temp.get('twid_tile'))::jsonb);
+    SELECT e INTO t FROM json_array_elements(j -> 'tiles') e WHERE json_typeof(e -> 'widget') = 'object';
+    PERFORM pg_temp.eq(t -> 'widget' ->> 'name', 'Logs (Copy)', 'widget cloned');
+    PERFORM pg_temp.check((t -> 'widget' ->> 'id')::uuid <> (SELECT widget_id FROM posthog_dashboardtile
+                                                              WHERE id = pg_temp.get('twid_tile')), 'new widget row');
+    -- errors, in PostHog's order
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', %s, ''{"fromDashboardId": %s, "tileId": 987654}'')',
+        v_dst, v_dst), 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"Destination must be a different dashboard than the source.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', %s, ''{"fromDashboardId": 987654, "tileId": 1}'')',
+        v_dst), 'DB404', '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', %s, ''{"fromDashboardId": %s, "tileId": 1}'')',
+        v_dst, pg_temp.get('bdash')), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', %s, ''{"fromDashboardId": %s, "tileId": %s}'')',
+        v_dst, v_src, pg_temp.get('kpi_tile')), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', 987654, ''{"fromDashboardId": %s, "tileId": 1}'')',
+        v_src), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900002, 9001, '''', %s, ''{"fromDashboardId": %s, "tileId": %s}'')',
+        pg_temp.get('restricted'), v_src, pg_temp.get('ttxt_tile')), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for this dashboard.","attr":null}');
+    -- a member may copy from a dashboard it can only view
+    PERFORM ngx_dashboards_create_text_tile(900001, 9001, '', pg_temp.get('restricted'), '{"body": "locked card"}');
+    j := ngx_dashboards_copy_tile(900002, 9001, '', v_dst, format('{"fromDashboardId": %s, "tileId": %s}',
+        pg_temp.get('restricted'), (SELECT id FROM posthog_dashboardtile WHERE dashboard_id = pg_temp.get('restricted')))::jsonb);
+    PERFORM pg_temp.check(EXISTS (SELECT 1 FROM json_array_elements(j -> 'tiles') e WHERE e -> 'text' ->> 'body' = 'locked card'),
+                          'copied from a view-only source');
+    -- a soft-deleted copy on the destination is revived (same row), with the source's display fields
+    PERFORM ngx_dashboards_delete_tile(900001, 9001, '', v_dst, format('{"tile_id": %s}', v_row)::jsonb);
+    UPDATE posthog_dashboardtile SET color = 'red' WHERE id = pg_temp.get('tins_tile');
+    j := ngx_dashboards_copy_tile(900001, 9001, '', v_dst,
+        format('{"fromDashboardId": %s, "tileId": %s}', v_src, pg_temp.get('tins_tile'))::jsonb);
+    SELECT e INTO t FROM json_array_elements(j -> 'tiles') e WHERE json_typeof(e -> 'insight') = 'object';
+    PERFORM pg_temp.eq((t ->> 'id')::int, v_row, 'revived row');
+    PERFORM pg_temp.eq(t ->> 'color', 'red', 'revived with the source color');
+    PERFORM pg_temp.eq((SELECT count(*) FROM posthog_dashboardtile WHERE dashboard_id = v_dst AND insight_id = pg_temp.get('tins')),
+                       1::bigint, 'one row for the insight');
+    -- a soft-deleted source tile is not found
+    UPDATE posthog_dashboardtile SET deleted = true WHERE id = pg_temp.get('tbtn_tile');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', %s, ''{"fromDashboardId": %s, "tileId": %s}'')',
+        v_dst, v_src, pg_temp.get('tbtn_tile')), 'DB404', NULL);
+    UPDATE posthog_dashboardtile SET deleted = NULL WHERE id = pg_temp.get('tbtn_tile');
+END $$;
+
+-- move_tile
+DO $$
+DECLARE
+    v_src int := pg_temp.get('tiles');
+    v_dst int := pg_temp.get('target');
+    v_env int := (SELECT id FROM posthog_dashboard WHERE name = 'Env dash');
+    j json;
+    v_soft int;
+BEGIN
+    -- the button moves to the environment team's dashboard: dashboard and team change
+    j := ngx_dashboards_move_tile(900002, 9001, '', v_src, format('{"to_dashboard": %s, "tile": {"id": %s}}', v_env,
+        pg_temp.get('tbtn_tile'))::jsonb);
+    PERFORM pg_temp.eq((j ->> 'id')::int, v_src, 'source detail');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM json_array_elements(j -> 'tiles') e
+                                       WHERE (e ->> 'id')::int = pg_temp.get('tbtn_tile')), 'tile gone from the source');
+    PERFORM pg_temp.check((SELECT dashboard_id = v_env AND team_id = 9002 FROM posthog_dashboardtile
+                            WHERE id = pg_temp.get('tbtn_tile')), 'tile on the destination');
+    -- a live tile of the same content on the destination refuses the move
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_move_tile(900001, 9001, '''', %s, ''{"to_dashboard": %s, "tile": {"id": %s}}'')',
+        v_src, v_dst, pg_temp.get('tins_tile')), 'DB400',
+        '{"type":"validation_error","code":"invalid_input","detail":"Invalid request data for moving tile.","attr":null}');
+    -- a soft-deleted one is removed
+    SELECT id INTO v_soft FROM posthog_dashboardtile WHERE dashboard_id = v_dst AND insight_id = pg_temp.get('tins');
+    PERFORM ngx_dashboards_delete_tile(900001, 9001, '', v_dst, format('{"tile_id": %s}', v_soft)::jsonb);
+    j := ngx_dashboards_move_tile(900001, 9001, '', v_src, format('{"to_dashboard": %s, "tile": {"id": %s}}', v_dst,
+        pg_temp.get('tins_tile'))::jsonb);
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM posthog_dashboardtile WHERE id = v_soft), 'stale row removed');
+    PERFORM pg_temp.eq((SELECT dashboard_id FROM posthog_dashboardtile WHERE id = pg_temp.get('tins_tile')), v_dst, 'insight tile moved');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM json_array_elements(j -> 'tiles') e WHERE json_typeof(e -> 'insight') = 'object'),
+                          'no insight left on the source');
+    -- errors
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_move_tile(900001, 9001, '''', %s, ''{"to_dashboard": %s, "tile": {"id": %s}}'')',
+        v_src, v_dst, pg_temp.get('tins_tile')), 'DB404', '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_move_tile(900001, 9001, '''', %s, ''{"to_dashboard": 987654, "tile": {"id": %s}}'')',
+        v_dst, pg_temp.get('tins_tile')), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_move_tile(900001, 9001, '''', %s, ''{"to_dashboard": %s, "tile": {"id": %s}}'')',
+        v_dst, pg_temp.get('bdash'), pg_temp.get('tins_tile')), 'DB404', NULL);
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_move_tile(900002, 9001, '''', %s, ''{"to_dashboard": %s, "tile": {"id": %s}}'')',
+        v_dst, pg_temp.get('restricted'), pg_temp.get('tins_tile')), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for the destination dashboard.","attr":null}');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_move_tile(900002, 9001, '''', %s, ''{"to_dashboard": %s, "tile": {"id": 1}}'')',
+        pg_temp.get('restricted'), v_dst), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for this dashboard.","attr":null}');
+    PERFORM pg_temp.eq((SELECT dashboard_id FROM posthog_dashboardtile WHERE id = pg_temp.get('tins_tile')), v_dst, 'failed moves left it');
+END $$;
+
+-- reorder_tiles
+DO $$
+DECLARE
+    v int := (ngx_dashboards_create(900001, 9001, '', '{"name": "Reorder"}') ->> 'id')::int;
+    t1 int; t2 int; t3 int; t4 int; t5 int; t6 int;
+    j json;
+BEGIN
+    t1 := (ngx_dashboards_create_text_tile(900001, 9001, '', v, '{"body": "1", "layouts": {"sm": {"x": 0, "y": 0, "w": 6, "h": 5}}}') ->> 'id')::int;
+    t2 := (ngx_dashboards_create_text_tile(900001, 9001, '', v, '{"body": "2", "layouts": {"sm": {"x": 6, "y": 0, "w": 4, "h": 3}}}') ->> 'id')::int;
+    t3 := (ngx_dashboards_create_text_tile(900001, 9001, '', v, '{"body": "3", "layouts": {"sm": {"x": 0, "y": 5, "w": 12, "h": 2}}}') ->> 'id')::int;
+    t4 := (ngx_dashboards_create_text_tile(900001, 9001, '', v, '{"body": "4"}') ->> 'id')::int;
+    t5 := (ngx_dashboards_create_text_tile(900001, 9001, '', v, '{"body": "5"}') ->> 'id')::int;
+    t6 := (ngx_dashboards_create_text_tile(900001, 9001, '', v, '{"body": "6"}') ->> 'id')::int;
+    UPDATE posthog_dashboardtile SET layouts = '{"sm": {"x": 1, "y": 1, "w": 6.0, "h": "x"}, "lg": {}}' WHERE id = t5;
+    UPDATE posthog_dashboardtile SET layouts = '{"sm": {"w": 20, "h": 0}}' WHERE id = t6;
+
+    j := ngx_dashboards_reorder_tiles(900001, 9001, '', v, format('{"tile_order": [%s, %s, %s, %s], "layout": "preserve"}',
+        t2, t1, t3, t4)::jsonb);
+    PERFORM pg_temp.eq((j ->> 'id')::int, v, 'reorder detail');
+    PERFORM pg_temp.eq((SELECT string_agg(e -> 'text' ->> 'body', '' ORDER BY n) FROM json_array_elements(j -> 'tiles')
+                          WITH ORDINALITY AS x(e, n)), '215346', 'tiles in the new order (t5 and t6 keep theirs)');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t2),
+        '{"sm": {"h": 3, "w": 4, "x": 0, "y": 0}, "xs": {"h": 3, "w": 1, "x": 0, "y": 0}}', 'preserve t2');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t1),
+        '{"sm": {"h": 5, "w": 6, "x": 4, "y": 0}, "xs": {"h": 5, "w": 1, "x": 0, "y": 3}}', 'preserve t1 (lowest segment)');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t3),
+        '{"sm": {"h": 2, "w": 12, "x": 0, "y": 5}, "xs": {"h": 2, "w": 1, "x": 0, "y": 8}}', 'preserve t3');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t4),
+        '{"sm": {"h": 5, "w": 6, "x": 0, "y": 7}, "xs": {"h": 5, "w": 1, "x": 0, "y": 10}}', 'preserve t4 (default size)');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t5),
+        '{"lg": {}, "sm": {"h": "x", "w": 6.0, "x": 1, "y": 1}}', 'unlisted tile untouched');
+    -- sizes: a float or string is not an int (6 x 5), w is clamped to 12, h 0 is not positive
+    PERFORM ngx_dashboards_reorder_tiles(900001, 9001, '', v, format('{"tile_order": [%s, %s, %s], "layout": "preserve"}',
+        t5, t6, t2)::jsonb);
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t5),
+        '{"sm": {"h": 5, "w": 6, "x": 0, "y": 0}, "xs": {"h": 5, "w": 1, "x": 0, "y": 0}}', 'preserve t5');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t6),
+        '{"sm": {"h": 5, "w": 12, "x": 0, "y": 5}, "xs": {"h": 5, "w": 1, "x": 0, "y": 5}}', 'preserve t6');
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t2),
+        '{"sm": {"h": 3, "w": 4, "x": 0, "y": 10}, "xs": {"h": 3, "w": 1, "x": 0, "y": 10}}', 'preserve t2 below the full-width t6');
+
+    PERFORM ngx_dashboards_reorder_tiles(900002, 9001, '', v, format('{"tile_order": [%s, %s, %s], "layout": "two_column"}',
+        t3, t1, t2)::jsonb);
+    PERFORM pg_temp.eq((SELECT string_agg(layouts::text, ' | ' ORDER BY layouts -> 'xs' -> 'y') FROM posthog_dashboardtile
+                         WHERE id IN (t1, t2, t3)),
+        '{"sm": {"h": 5, "w": 6, "x": 0, "y": 0}, "xs": {"h": 5, "w": 1, "x": 0, "y": 0}} | '
+        '{"sm": {"h": 5, "w": 6, "x": 6, "y": 0}, "xs": {"h": 5, "w": 1, "x": 0, "y": 5}} | '
+        '{"sm": {"h": 5, "w": 6, "x": 0, "y": 5}, "xs": {"h": 5, "w": 1, "x": 0, "y": 10}}', 'two_column');
+    PERFORM pg_temp.eq((SELECT layouts -> 'sm' ->> 'x' FROM posthog_dashboardtile WHERE id = t1), '6', 'two_column second');
+    PERFORM ngx_dashboards_reorder_tiles(900001, 9001, '', v, format('{"tile_order": [%s, %s]}', t2, t1)::jsonb);
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t1),
+        '{"sm": {"h": 5, "w": 6, "x": 6, "y": 0}, "xs": {"h": 5, "w": 1, "x": 0, "y": 5}}', 'layout defaults to preserve');
+    PERFORM ngx_dashboards_reorder_tiles(900001, 9001, '', v, format('{"tile_order": [%s, %s], "layout": "full_width"}',
+        t1, t2)::jsonb);
+    PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = t2),
+        '{"sm": {"h": 5, "w": 12, "x": 0, "y": 5}, "xs": {"h": 5, "w": 1, "x": 0, "y": 5}}', 'full_width');
+    -- errors ({"detail": ..} bodies)
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_reorder_tiles(900001, 9001, '''', %s, ''{"tile_order": [%s, %s, %s], "layout": "preserve"}'')',
+        v, t1, t2, t1), 'DB400', '{"detail":"tile_order must contain unique tile IDs"}');
+    UPDATE posthog_dashboardtile SET deleted = true WHERE id = t6;
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_reorder_tiles(900001, 9001, '''', %s, ''{"tile_order": [%s, 987654, %s, %s], "layout": "preserve"}'')',
+        v, t1, t6, pg_temp.get('ttxt_tile')), 'DB404',
+        format('{"detail":"Tile IDs not found on this dashboard: [%s, %s, 987654]"}', pg_temp.get('ttxt_tile'), t6));
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_reorder_tiles(900002, 9001, '''', %s, ''{"tile_order": [1]}'')',
+        pg_temp.get('restricted')), 'DB403', NULL);
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_reorder_tiles(900001, 9001, '''', 987654, ''{"tile_order": [1]}'')', 'DB404',
+        '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
+END $$;
+
+-- bulk_update_tags
+DO $$
+DECLARE
+    b1 int := (ngx_dashboards_create(900001, 9001, '', '{"name": "Bulk 1", "tags": ["one"]}') ->> 'id')::int;
+    b2 int := (ngx_dashboards_create(900001, 9001, '', '{"name": "Bulk 2", "tags": ["two"]}') ->> 'id')::int;
+    v_old int := (SELECT id FROM posthog_dashboard WHERE name = 'Old' AND team_id = 9001);
+    v_env int := (SELECT id FROM posthog_dashboard WHERE name = 'Env dash');
+    j json;
+BEGIN
+    j := ngx_dashboards_bulk_update_tags(900002, 9001, '', format(
+        '{"ids": [%s, 987654, %s, %s, %s, %s, %s, %s], "action": "add", "tags": [" Zed ", "one", "a-b", "ab"]}',
+        b1, pg_temp.get('restricted'), b2, b1, v_old, pg_temp.get('bdash'), v_env)::jsonb);
+    PERFORM pg_temp.eq(j::jsonb, format('{"updated": [{"id": %s, "tags": ["a-b", "ab", "one", "zed"]}, '
+                                        '{"id": %s, "tags": ["a-b", "ab", "one", "two", "zed"]}, {"id": %s, "tags": ["a-b", "ab", "one", "zed"]}], '
+                                        '"skipped": [{"id": 987654, "reason": "Not found"}, {"id": %s, "reason": "Permission denied"}, '
+                                        '{"id": %s, "reason": "Not found"}, {"id": %s, "reason": "Not found"}]}',
+                                        b1, b2, v_env, pg_temp.get('restricted'), v_old, pg_temp.get('bdash'))::jsonb, 'bulk add');
+    PERFORM pg_temp.eq(pg_temp.keys(j), 'updated,skipped', 'bulk keys');
+    PERFORM pg_temp.check((SELECT count(*) = 4 FROM posthog_tag WHERE team_id = 9002), 'tags of the env team');
+    j := ngx_dashboards_bulk_update_tags(900001, 9001, '', format('{"ids": [%s, %s], "action": "remove", "tags": ["ONE", "x"]}', b1, b2)::jsonb);
+    PERFORM pg_temp.eq(j::jsonb, format('{"updated": [{"id": %s, "tags": ["a-b", "ab", "zed"]}, {"id": %s, "tags": ["a-b", "ab", "two", "zed"]}], "skipped": []}',
+                                        b1, b2)::jsonb, 'bulk remove');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM posthog_tag WHERE team_id = 9001 AND name = 'one'), 'orphan "one" removed');
+    PERFORM pg_temp.check(EXISTS (SELECT 1 FROM posthog_tag WHERE team_id = 9002 AND name = 'one'), '"one" of the env team kept');
+    j := ngx_dashboards_bulk_update_tags(900001, 9001, '', format('{"ids": [%s, %s], "action": "set", "tags": ["Solo"]}', b1, b2)::jsonb);
+    PERFORM pg_temp.eq(j::jsonb, format('{"updated": [{"id": %s, "tags": ["solo"]}, {"id": %s, "tags": ["solo"]}], "skipped": []}',
+                                        b1, b2)::jsonb, 'bulk set');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM posthog_tag WHERE team_id = 9001 AND name IN ('two', 'zed')), 'orphans removed');
+    j := ngx_dashboards_bulk_update_tags(900001, 9001, '', format('{"ids": [%s], "action": "set"}', b1)::jsonb);
+    PERFORM pg_temp.eq(j::jsonb, format('{"updated": [{"id": %s, "tags": []}], "skipped": []}', b1)::jsonb, 'bulk set nothing');
+    PERFORM pg_temp.eq((ngx_dashboards_retrieve(900001, 9001, '', b2, NULL, NULL) -> 'tags')::text, '["solo"]', 'tags in the detail');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_bulk_update_tags(900001, 9001, '', '{"ids": [1], "action": "add", "tags": []}')$q$,
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"tags must not be empty for action ''add''.","attr":"tags"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_bulk_update_tags(900001, 9001, '', '{"ids": [1], "action": "remove"}')$q$,
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"tags must not be empty for action ''remove''.","attr":"tags"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_bulk_update_tags(900004, 9001, '', '{"ids": [1], "action": "set"}')$q$, 'DB403', NULL);
+END $$;
+
+-- templates ---------------------------------------------------------------------------------------
+
+-- the seeded templates (applied twice by sql/selftest: still one row each)
+DO $$
+DECLARE
+    j json;
+BEGIN
+    PERFORM pg_temp.eq((SELECT count(*) FROM posthog_dashboardtemplate WHERE id::text LIKE '0f6a9e52-6c1e-4d3b-9a51-3d1f6f1c000_'),
+                       4::bigint, 'built-in templates');
+    PERFORM pg_temp.check((SELECT bool_and(jsonb_array_length(tiles) >= 5 AND dashboard_filters ? 'date_from'
+                                           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(tiles) t
+                                                            WHERE NOT t -> 'layouts' ? 'sm' OR NOT t -> 'layouts' ? 'xs'
+                                                               OR t ->> 'type' NOT IN ('TEXT', 'INSIGHT')
+                                                               OR t ->> 'type' = 'INSIGHT' AND t -> 'query' -> 'source' ->> 'kind' <> 'TrendsQuery'))
+                             FROM posthog_dashboardtemplate WHERE id::text LIKE '0f6a9e52-6c1e-4d3b-9a51-3d1f6f1c000_'),
+                          'built-in template tiles');
+    PERFORM ngx_dashboards_check_template(to_jsonb(t) - 'id' - 'team_id' - 'created_at' - 'image_url' - 'github_url'
+                                          - 'scope' - 'availability_contexts' - 'is_featured' - 'deleted' - 'created_by_id')
+       FROM posthog_dashboardtemplate t WHERE id::text LIKE '0f6a9e52-6c1e-4d3b-9a51-3d1f6f1c000_';
+    -- use_template with a general one
+    j := ngx_dashboards_create(900002, 9001, '', '{"use_template": "Website traffic"}');
+    PERFORM pg_temp.eq(j ->> 'name', 'Website traffic', 'website template');
+    PERFORM pg_temp.eq(j ->> 'creation_mode', 'template', 'website mode');
+    PERFORM pg_temp.eq((j -> 'tags')::text, '["marketing"]', 'website tags');
+    PERFORM pg_temp.eq(j -> 'filters' ->> 'date_from', '-30d', 'website filters');
+    PERFORM pg_temp.eq(json_array_length(j -> 'tiles'), 7, 'website tiles');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 0 -> 'insight' -> 'query' -> 'source' ->> 'kind', 'TrendsQuery', 'website query');
+    PERFORM pg_temp.eq(json_typeof(j -> 'tiles' -> 0 -> 'insight' -> 'created_by'), 'null', 'use_template insights have no creator');
+    PERFORM pg_temp.eq((j -> 'tiles' -> 0 -> 'insight' -> 'filters')::text, '{}', 'query insights have no filters');
+    j := ngx_dashboards_create(900002, 9001, '', '{"name": "PA", "use_template": "Product analytics"}');
+    PERFORM pg_temp.eq(j ->> 'name', 'PA', 'product template keeps the name');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 0 -> 'text' ->> 'body' LIKE '## Product analytics%', true, 'product template text');
+END $$;
+
+-- create_from_template_json
+DO $$
+DECLARE
+    n bigint := (SELECT count(*) FROM posthog_dashboard);
+    tpl text := '{"template_name": "From JSON", "dashboard_description": "JSON made", "dashboard_filters": {"date_from": "-3d"},
+                  "tags": ["Json", "json"], "variables": null, "scope": "team", "id": "x",
+                  "tiles": [{"type": "TEXT", "body": "Hi", "layouts": {"sm": {"x": 0, "y": 0, "w": 12, "h": 1}}, "color": "purple",
+                             "transparent_background": true},
+                            {"type": "INSIGHT", "name": "Views", "description": "d", "query": {"kind": "InsightVizNode"},
+                             "layouts": {"sm": {"x": 0, "y": 1, "w": 6, "h": 5}}, "color": null}]}';
+    j json;
+BEGIN
+    j := ngx_dashboards_create_from_template_json(900002, 9001, '',
+        ('{"template": ' || tpl || ', "creation_context": "onboarding", "_create_in_folder": "x"}')::jsonb);
+    PERFORM pg_temp.eq(j ->> 'name', 'From JSON', 'json name');
+    PERFORM pg_temp.eq(j ->> 'description', 'JSON made', 'json description');
+    PERFORM pg_temp.eq((j -> 'filters')::text, '{"date_from": "-3d"}', 'json filters');
+    PERFORM pg_temp.eq((j -> 'tags')::text, '["Json", "json"]', 'json tags as given');
+    PERFORM pg_temp.eq(j ->> 'creation_mode', 'default', 'json mode');
+    PERFORM pg_temp.eq(j -> 'created_by' ->> 'id', '900002', 'json creator');
+    PERFORM pg_temp.eq(json_array_length(j -> 'tiles'), 2, 'json tiles');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 0 -> 'text' ->> 'body', 'Hi', 'json text');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 0 ->> 'color', 'purple', 'json color');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 0 ->> 'transparent_background', 'true', 'json transparent');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' ->> 'name', 'Views', 'json insight');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' -> 'created_by' ->> 'id', '900002', 'json insight creator');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' ->> 'is_sample', 'true', 'json insight sample');
+    PERFORM pg_temp.eq((j -> 'tiles' -> 1 -> 'layouts')::text, '{"sm": {"h": 5, "w": 6, "x": 0, "y": 1}}', 'json layouts');
+    n := n + 1;
+    -- invalid templates: 400 naming the field, and no dashboard left behind
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "TEXT"}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"required","detail":"This field is required.","attr":"template__template_name"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": 5, "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "TEXT"}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Not a valid string.","attr":"template__template_name"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_filters": {}, "tiles": [{"type": "TEXT"}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"required","detail":"This field is required.","attr":"template__dashboard_description"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": [], "tiles": [{"type": "TEXT"}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"not_a_dict","detail":"Expected a dictionary of items but got type \"list\".","attr":"template__dashboard_filters"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": []}}')$q$,
+        'DB400', '{"type":"validation_error","code":"empty","detail":"This list may not be empty.","attr":"template__tiles"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": {"type": "TEXT"}}}')$q$,
+        'DB400', '{"type":"validation_error","code":"not_a_list","detail":"Expected a list of items but got type \"dict\".","attr":"template__tiles"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "TEXT"}, {"type": "BUTTON"}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"invalid_choice","detail":"\"BUTTON\" is not a valid choice.","attr":"template__tiles__1__type"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"body": "x"}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"required","detail":"This field is required.","attr":"template__tiles__0__type"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": ["TEXT"]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"not_a_dict","detail":"Expected a dictionary of items but got type \"str\".","attr":"template__tiles__0"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "INSIGHT", "query": "q"}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"not_a_dict","detail":"Expected a dictionary of items but got type \"str\".","attr":"template__tiles__0__query"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "TEXT", "layouts": [1]}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"not_a_dict","detail":"Expected a dictionary of items but got type \"list\".","attr":"template__tiles__0__layouts"}');
+    PERFORM pg_temp.fails(format($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "TEXT", "body": "%s"}]}}')$q$, repeat('y', 4001)),
+        'DB400', '{"type":"validation_error","code":"max_length","detail":"Ensure this field has no more than 4000 characters.","attr":"template__tiles__0__body"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "TEXT"}], "tags": ["a", 1]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"invalid_input","detail":"Not a valid string.","attr":"template__tags__1"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "TEXT"}], "variables": [{"id": "V", "name": "n", "type": "action", "default": {}, "description": "", "required": true}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"invalid_choice","detail":"\"action\" is not a valid choice.","attr":"template__variables__0__type"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "TEXT"}], "variables": [{"id": "V", "name": "n", "type": "event", "default": {}, "description": ""}]}}')$q$,
+        'DB400', '{"type":"validation_error","code":"required","detail":"This field is required.","attr":"template__variables__0__required"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900004, 9001, '', '{"template": {}}')$q$, 'DB403', NULL);
+    -- an error after the dashboard, its tags and a first tile were written takes them all back
+    CREATE FUNCTION pg_temp.boom() RETURNS trigger LANGUAGE plpgsql AS $b$
+    BEGIN
+        IF NEW.color = 'boom' THEN RAISE EXCEPTION 'boom'; END IF;
+        RETURN NEW;
+    END $b$;
+    CREATE TRIGGER selftest_boom BEFORE INSERT ON posthog_dashboardtile FOR EACH ROW EXECUTE FUNCTION pg_temp.boom();
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "t", "dashboard_description": "", "dashboard_filters": {}, "tiles": [{"type": "TEXT", "body": "first"}, {"type": "TEXT", "color": "boom"}], "tags": ["boomtag"]}}')$q$,
+        'P0001', 'boom');
+    DROP TRIGGER selftest_boom ON posthog_dashboardtile;
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM posthog_tag WHERE name = 'boomtag')
+                          AND NOT EXISTS (SELECT 1 FROM posthog_text WHERE body = 'first'), 'nothing of the failed template left');
+    PERFORM pg_temp.eq((SELECT count(*) FROM posthog_dashboard), n, 'invalid templates left no dashboard');
+    -- a valid template with a variables list
+    j := ngx_dashboards_create_from_template_json(900001, 9001, '', '{"template": {"template_name": "", "dashboard_description": "",
+        "dashboard_filters": {}, "tiles": [{"type": "INSIGHT", "filters": {"insight": "TRENDS"}}],
+        "variables": [{"id": "V", "name": "n", "type": "event", "default": {}, "description": "", "required": true}]}}');
+    PERFORM pg_temp.eq(j ->> 'name', '', 'empty template name');
+    PERFORM pg_temp.eq((j -> 'tiles' -> 0 -> 'insight' -> 'filters')::text, '{"insight": "TRENDS", "filter_test_accounts": true}',
+                       'legacy filters');
+    PERFORM pg_temp.eq((j -> 'tiles' -> 0 -> 'layouts')::text, '{}', 'no layouts');
+END $$;
+
+-- create_unlisted_dashboard
+DO $$
+DECLARE
+    j json;
+    v int;
+BEGIN
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{}')$q$, 'DB400', '{"error":"tag is required"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": null}')$q$, 'DB400', '{"error":"tag is required"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": ""}')$q$, 'DB400', '{"error":"tag is required"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": 0}')$q$, 'DB400', '{"error":"tag is required"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": "nope"}')$q$, 'DB400',
+        '{"error":"Unknown template tag: nope"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": 5}')$q$, 'DB400',
+        '{"error":"Unknown template tag: 5"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": true}')$q$, 'DB400',
+        '{"error":"Unknown template tag: True"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": ["llm-analytics", "it''s"]}')$q$, 'DB400',
+        '{"error":"Unknown template tag: [''llm-analytics'', \"it''s\"]"}');
+    -- a general template is not an unlisted one
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": "marketing"}')$q$, 'DB400',
+        '{"error":"Unknown template tag: marketing"}');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900004, 9001, '', '{"tag": "llm-analytics"}')$q$, 'DB403', NULL);
+
+    j := ngx_dashboards_create_unlisted_dashboard(900002, 9001, '', '{"tag": "llm-analytics"}');
+    v := (j ->> 'id')::int;
+    PERFORM pg_temp.eq(j ->> 'name', 'LLM analytics', 'unlisted name');
+    PERFORM pg_temp.eq(j ->> 'creation_mode', 'unlisted', 'unlisted mode');
+    PERFORM pg_temp.eq((j -> 'filters')::text, '{"date_from": "-30d", "__template_version": 1}', 'unlisted filters');
+    PERFORM pg_temp.eq((j -> 'tags')::text, '["llm-analytics"]', 'unlisted tags');
+    PERFORM pg_temp.eq(json_array_length(j -> 'tiles'), 8, 'unlisted tiles');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' -> 'query' -> 'source' -> 'series' -> 0 ->> 'event', '$ai_generation',
+                       'llm insight event');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' -> 'created_by' ->> 'id', '900002', 'unlisted insight creator');
+    PERFORM pg_temp.eq(j ->> 'team_id', '9001', 'unlisted team');
+    PERFORM pg_temp.fails($q$SELECT ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": "llm-analytics"}')$q$, 'DB409',
+        '{"error":"Unlisted dashboard with tag ''llm-analytics'' already exists"}');
+    PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM ngx_dashboards_list(900001, 9001, '', '{"search": "LLM analytics"}') l
+                                       WHERE l.count > 0), 'unlisted not listed');
+    j := ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": "mcp-analytics", "other": 1}');
+    PERFORM pg_temp.eq(j ->> 'name', 'MCP analytics', 'mcp name');
+    PERFORM pg_temp.eq(j -> 'tiles' -> 1 -> 'insight' -> 'query' -> 'source' -> 'series' -> 0 ->> 'event', '$mcp_tool_call',
+                       'mcp insight event');
+    -- a deleted one does not count
+    PERFORM ngx_dashboards_update(900001, 9001, '', v, '{"deleted": true}', true);
+    j := ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": "llm-analytics"}');
+    PERFORM pg_temp.check((j ->> 'id')::int <> v, 'a new one after delete');
+    -- an unlisted dashboard of the environment team does not block the project's team
+    UPDATE posthog_dashboard SET team_id = 9002 WHERE id = (j ->> 'id')::int;
+    PERFORM ngx_dashboards_create_unlisted_dashboard(900001, 9001, '', '{"tag": "llm-analytics"}');
+END $$;
+
 -- identity ------------------------------------------------------------------------------------------
 
 DO $$

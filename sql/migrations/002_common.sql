@@ -32,6 +32,13 @@ BEGIN
         MESSAGE = body::text;
 END $$;
 
+-- Refuse with a one-key body such as {"error":"tag is required"} (compact,
+-- like the standard bodies).
+CREATE OR REPLACE FUNCTION ngx_dashboards_fail_key(p_status int, p_key text, p_message text)
+RETURNS void LANGUAGE sql AS $$
+    SELECT ngx_dashboards_fail_body(p_status, ('{' || to_json(p_key)::text || ':' || to_json(p_message)::text || '}')::json)
+$$;
+
 -- shortcuts for the common bodies
 CREATE OR REPLACE FUNCTION ngx_dashboards_not_found()
 RETURNS void LANGUAGE sql AS $$

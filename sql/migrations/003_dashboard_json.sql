@@ -163,6 +163,47 @@ BEGIN
 END
 $$;
 
+-- One tile (§5.4); i / x / b / w are the rows of its insight, text, button
+-- and widget (NULL rows for the others); p_order is its position (NULL for
+-- the tile endpoints, which have no order in their context).
+CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(t posthog_dashboardtile, i posthog_dashboarditem,
+                                                      x posthog_text, b posthog_buttontile,
+                                                      w posthog_dashboardwidget, p_order bigint,
+                                                      p_user_id int, p_level int, p_adv boolean, p_timezone text)
+RETURNS json LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'id', (t).id,
+        'insight', CASE WHEN (t).insight_id IS NULL THEN NULL
+                        ELSE ngx_dashboards_insight_json(i, p_user_id, p_level, p_adv, p_timezone) END,
+        'text', CASE WHEN (t).text_id IS NULL THEN NULL ELSE ngx_dashboards_text_json(x) END,
+        'button_tile', CASE WHEN (t).button_tile_id IS NULL THEN NULL ELSE ngx_dashboards_button_json(b) END,
+        'widget', CASE WHEN (t).widget_id IS NULL THEN NULL ELSE ngx_dashboards_widget_json(w) END,
+        'layouts', (t).layouts,
+        'color', (t).color,
+        'filters_overrides', (t).filters_overrides,
+        'show_description', (t).show_description,
+        'transparent_background', (t).transparent_background,
+        'order', p_order,
+        'last_refresh', NULL,
+        'is_cached', false)
+$$;
+
+-- A tile by id (create_text_tile / update_text_tile answers: "order" null).
+CREATE OR REPLACE FUNCTION ngx_dashboards_tile_json(p_tile_id int, p_user_id int, p_level int,
+                                                    p_adv boolean, p_timezone text)
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT ngx_dashboards_tile_object(t, i, x, b, w, NULL, p_user_id, p_level, p_adv, p_timezone)
+          FROM posthog_dashboardtile t
+          LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
+          LEFT JOIN posthog_text x ON x.id = t.text_id
+          LEFT JOIN posthog_buttontile b ON b.id = t.button_tile_id
+          LEFT JOIN posthog_dashboardwidget w ON w.id = t.widget_id
+         WHERE t.id = p_tile_id);
+END
+$$;
+
 -- The tiles of a dashboard (§5.4, §6.1): not soft-deleted, insight (if any)
 -- not deleted; sorted by layouts.<size>.y, then .x (100 when missing or not a
 -- number), stable over insight."order" (NULLs last) and tile id; "order" is
@@ -173,24 +214,10 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_tiles_json(p_dashboard_id int, p_user_
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (
-        SELECT coalesce(json_agg(json_build_object(
-                   'id', s.id,
-                   'insight', CASE WHEN s.insight_id IS NULL THEN NULL
-                                   ELSE ngx_dashboards_insight_json(s.i, p_user_id, p_level, p_adv, p_timezone) END,
-                   'text', CASE WHEN s.text_id IS NULL THEN NULL ELSE ngx_dashboards_text_json(s.x) END,
-                   'button_tile', CASE WHEN s.button_tile_id IS NULL THEN NULL ELSE ngx_dashboards_button_json(s.b) END,
-                   'widget', CASE WHEN s.widget_id IS NULL THEN NULL ELSE ngx_dashboards_widget_json(s.w) END,
-                   'layouts', s.layouts,
-                   'color', s.color,
-                   'filters_overrides', s.filters_overrides,
-                   'show_description', s.show_description,
-                   'transparent_background', s.transparent_background,
-                   'order', s.ord,
-                   'last_refresh', NULL,
-                   'is_cached', false) ORDER BY s.ord), '[]'::json)
-          FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
-                       t.filters_overrides, t.show_description, t.transparent_background,
-                       i, x, b, w,
+        SELECT coalesce(json_agg(ngx_dashboards_tile_object(s.t, s.i, s.x, s.b, s.w, s.ord,
+                                                            p_user_id, p_level, p_adv, p_timezone)
+                                 ORDER BY s.ord), '[]'::json)
+          FROM (SELECT t, i, x, b, w,
                        row_number() OVER (ORDER BY
                            CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'y') = 'number'
                                 THEN (t.layouts -> p_layout_size ->> 'y')::numeric ELSE 100 END,

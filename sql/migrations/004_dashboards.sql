@@ -213,15 +213,90 @@ BEGIN
     ON CONFLICT DO NOTHING;
 END $$;
 
--- Dashboard from a posthog_dashboardtemplate row (create_from_template):
--- name (when empty), description, filters, tags, then the tiles.
+-- Applies a template (posthog_dashboardtemplate columns as a JSON object:
+-- template_name, dashboard_description, dashboard_filters, tags, tiles) to a
+-- new dashboard, as PostHog's create_from_template: name (when empty),
+-- description, filters, tags (exact names), then one tile per TEXT /
+-- INSIGHT / BUTTON entry (other types are skipped).  Insights are samples
+-- created by p_user_id (NULL for use_template, as PostHog); a tile with a
+-- query gets filters {}, a legacy filters-only tile keeps its filters with
+-- filter_test_accounts (default true).
+CREATE OR REPLACE FUNCTION ngx_dashboards_apply_template_json(p_dashboard_id int, p_team_id int,
+                                                             p_user_id int, p_tpl jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    tile jsonb;
+    v_id int;
+    v_button uuid;
+    v_filters jsonb;
+BEGIN
+    UPDATE posthog_dashboard
+       SET name = CASE WHEN coalesce(name, '') = '' THEN p_tpl ->> 'template_name' ELSE name END,
+           filters = coalesce(nullif(p_tpl -> 'dashboard_filters', 'null'::jsonb), '{}'::jsonb),
+           description = coalesce(p_tpl ->> 'dashboard_description', '')
+     WHERE id = p_dashboard_id;
+    PERFORM ngx_dashboards_add_tags(p_team_id, p_dashboard_id,
+        ARRAY(SELECT e #>> '{}' FROM jsonb_array_elements(
+                  CASE WHEN jsonb_typeof(p_tpl -> 'tags') = 'array' THEN p_tpl -> 'tags' ELSE '[]' END) e
+               WHERE jsonb_typeof(e) = 'string'));
+
+    FOR tile IN SELECT value FROM jsonb_array_elements(
+                    CASE WHEN jsonb_typeof(p_tpl -> 'tiles') = 'array' THEN p_tpl -> 'tiles' ELSE '[]' END) LOOP
+        v_id := NULL; v_button := NULL;
+        IF tile ->> 'type' = 'INSIGHT' THEN
+            IF ngx_dashboards_truthy(tile -> 'query') THEN
+                v_filters := '{}'::jsonb;
+            ELSE
+                v_filters := CASE WHEN jsonb_typeof(tile -> 'filters') = 'object' THEN tile -> 'filters'
+                                  ELSE '{}'::jsonb END;
+                IF NOT v_filters ? 'filter_test_accounts' THEN
+                    v_filters := v_filters || '{"filter_test_accounts": true}'::jsonb;
+                END IF;
+            END IF;
+            INSERT INTO posthog_dashboarditem (
+                name, derived_name, description, team_id, filters, query, "order", deleted, saved,
+                created_at, refreshing, created_by_id, is_sample, short_id, favorited,
+                last_modified_at, last_modified_by_id, updated_at, layouts, deprecated_tags)
+            VALUES (tile ->> 'name', NULL, tile ->> 'description', p_team_id, v_filters,
+                    nullif(tile -> 'query', 'null'::jsonb), NULL, false, true,
+                    now(), false, p_user_id, true, ngx_dashboards_short_id(), false,
+                    now(), p_user_id, now(), '{}'::jsonb, '{}')
+            RETURNING id INTO v_id;
+        ELSIF tile ->> 'type' = 'TEXT' THEN
+            INSERT INTO posthog_text (body, created_by_id, last_modified_at, last_modified_by_id, team_id)
+            VALUES (left(tile ->> 'body', 4000), NULL, now(), NULL, p_team_id)
+            RETURNING id INTO v_id;
+        ELSIF tile ->> 'type' = 'BUTTON' THEN
+            INSERT INTO posthog_buttontile (id, url, text, placement, style, created_by_id,
+                                            last_modified_at, last_modified_by_id, team_id)
+            VALUES (gen_random_uuid(), left(coalesce(tile ->> 'url', ''), 2000), left(coalesce(tile ->> 'text', ''), 200),
+                    coalesce(tile ->> 'placement', 'left'), coalesce(tile ->> 'style', 'primary'),
+                    NULL, now(), NULL, p_team_id)
+            RETURNING id INTO v_button;
+        ELSE
+            CONTINUE;
+        END IF;
+        INSERT INTO posthog_dashboardtile (dashboard_id, insight_id, text_id, button_tile_id, team_id,
+                                           layouts, color, filters_overrides, transparent_background, deleted)
+        VALUES (p_dashboard_id,
+                CASE WHEN tile ->> 'type' = 'INSIGHT' THEN v_id END,
+                CASE WHEN tile ->> 'type' = 'TEXT' THEN v_id END,
+                v_button, p_team_id,
+                CASE WHEN jsonb_typeof(tile -> 'layouts') = 'object' THEN tile -> 'layouts' ELSE '{}'::jsonb END,
+                left(tile ->> 'color', 400), '{}'::jsonb,
+                CASE WHEN tile ->> 'type' <> 'INSIGHT' AND jsonb_typeof(tile -> 'transparent_background') = 'boolean'
+                     THEN (tile ->> 'transparent_background')::boolean END,
+                NULL);
+    END LOOP;
+END $$;
+
+-- use_template (§7.2): the template by name from posthog_dashboardtemplate
+-- (not deleted; global, team-less or the team's own; the team's first).
+-- false when there is none.
 CREATE OR REPLACE FUNCTION ngx_dashboards_apply_template(p_dashboard_id int, p_team_id int, p_template_name text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     tpl posthog_dashboardtemplate;
-    tile jsonb;
-    v_id int;
-    v_filters jsonb;
 BEGIN
     SELECT * INTO tpl FROM posthog_dashboardtemplate
      WHERE template_name = p_template_name AND deleted IS DISTINCT FROM true
@@ -231,47 +306,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-
-    UPDATE posthog_dashboard
-       SET name = CASE WHEN coalesce(name, '') = '' THEN tpl.template_name ELSE name END,
-           filters = coalesce(tpl.dashboard_filters, '{}'::jsonb),
-           description = coalesce(tpl.dashboard_description, '')
-     WHERE id = p_dashboard_id;
-    PERFORM ngx_dashboards_add_tags(p_team_id, p_dashboard_id, coalesce(tpl.tags, '{}'));
-
-    FOR tile IN SELECT value FROM jsonb_array_elements(
-                    CASE WHEN jsonb_typeof(tpl.tiles) = 'array' THEN tpl.tiles ELSE '[]'::jsonb END) LOOP
-        IF tile ->> 'type' = 'INSIGHT' THEN
-            v_filters := CASE WHEN ngx_dashboards_truthy(tile -> 'query') THEN '{}'::jsonb
-                              ELSE coalesce(nullif(tile -> 'filters', 'null'::jsonb), '{}'::jsonb) END;
-            IF jsonb_typeof(v_filters) = 'object' AND NOT v_filters ? 'filter_test_accounts' THEN
-                v_filters := v_filters || '{"filter_test_accounts": true}'::jsonb;
-            END IF;
-            INSERT INTO posthog_dashboarditem (
-                name, derived_name, description, team_id, filters, query, "order", deleted, saved,
-                created_at, refreshing, created_by_id, is_sample, short_id, favorited,
-                last_modified_at, updated_at, layouts, deprecated_tags)
-            VALUES (tile ->> 'name', NULL, tile ->> 'description', p_team_id, v_filters,
-                    nullif(tile -> 'query', 'null'::jsonb), NULL, false, true,
-                    now(), false, NULL, true, ngx_dashboards_short_id(), false,
-                    now(), now(), '{}'::jsonb, '{}')
-            RETURNING id INTO v_id;
-            INSERT INTO posthog_dashboardtile (dashboard_id, insight_id, team_id, layouts, color,
-                                               filters_overrides, deleted)
-            VALUES (p_dashboard_id, v_id, p_team_id,
-                    coalesce(nullif(tile -> 'layouts', 'null'::jsonb), '{}'::jsonb),
-                    tile ->> 'color', '{}'::jsonb, NULL);
-        ELSIF tile ->> 'type' = 'TEXT' THEN
-            INSERT INTO posthog_text (body, created_by_id, last_modified_at, last_modified_by_id, team_id)
-            VALUES (left(tile ->> 'body', 4000), NULL, now(), NULL, p_team_id)
-            RETURNING id INTO v_id;
-            INSERT INTO posthog_dashboardtile (dashboard_id, text_id, team_id, layouts, color,
-                                               filters_overrides, deleted)
-            VALUES (p_dashboard_id, v_id, p_team_id,
-                    coalesce(nullif(tile -> 'layouts', 'null'::jsonb), '{}'::jsonb),
-                    tile ->> 'color', '{}'::jsonb, NULL);
-        END IF;
-    END LOOP;
+    PERFORM ngx_dashboards_apply_template_json(p_dashboard_id, p_team_id, NULL, to_jsonb(tpl));
     RETURN true;
 END $$;
 
