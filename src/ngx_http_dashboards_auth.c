@@ -42,6 +42,8 @@ static void ngx_http_dashboards_auth_done(ngx_http_request_t *r,
     PGresult *res, ngx_uint_t status, ngx_str_t *body);
 static ngx_int_t ngx_http_dashboards_copy(ngx_http_request_t *r,
     ngx_str_t *dst, u_char *src, size_t len);
+static ngx_int_t ngx_http_dashboards_unauthorized(ngx_http_request_t *r,
+    const char *code, const char *detail);
 
 
 void
@@ -67,10 +69,9 @@ ngx_int_t
 ngx_http_dashboards_authenticate(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    u_char           *p;
-    ngx_int_t         rc;
-    unsigned int      i, mdlen;
-    ngx_table_elt_t  *h;
+    u_char        *p;
+    ngx_int_t      rc;
+    unsigned int   i, mdlen;
     u_char         md[EVP_MAX_MD_SIZE];
 
     static u_char  hex[] = "0123456789abcdef";
@@ -78,21 +79,13 @@ ngx_http_dashboards_authenticate(ngx_http_request_t *r,
     rc = ngx_http_dashboards_find_key(r, ctx);
 
     if (rc == NGX_DECLINED) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        rc = ngx_http_dashboards_unauthorized(r, "not_authenticated",
+                                              "Authentication credentials "
+                                              "were not provided.");
 
-        h->hash = 1;
-        ngx_str_set(&h->key, "WWW-Authenticate");
-        ngx_str_set(&h->value, "Bearer");
-        r->headers_out.www_authenticate = h;
-
-        return ngx_http_dashboards_fail(r, NGX_HTTP_UNAUTHORIZED,
-                                        "authentication_error",
-                                        "not_authenticated",
-                                        "Authentication credentials were "
-                                        "not provided.", NULL);
+        /* answered: the caller must not go on */
+        ngx_http_dashboards_finish(r, rc);
+        return NGX_DONE;
     }
 
     if (rc != NGX_OK) {
@@ -225,10 +218,10 @@ ngx_http_dashboards_auth_done(ngx_http_request_t *r, PGresult *res,
                                  "request %s is invalid.", ctx->key_source)
                      - detail.data;
 
-        rc = ngx_http_dashboards_send_error(r, NGX_HTTP_UNAUTHORIZED,
-                                            "authentication_error",
-                                            "authentication_failed",
-                                            &detail, NULL);
+        detail.data[detail.len] = '\0';
+
+        rc = ngx_http_dashboards_unauthorized(r, "authentication_failed",
+                                              (const char *) detail.data);
         ngx_http_dashboards_finish(r, rc);
         return;
     }
@@ -414,4 +407,28 @@ ngx_http_dashboards_copy(ngx_http_request_t *r, ngx_str_t *dst, u_char *src,
     dst->data[len] = '\0';
 
     return NGX_OK;
+}
+
+
+/* 401 with the challenge DRF sends for token authentication */
+
+static ngx_int_t
+ngx_http_dashboards_unauthorized(ngx_http_request_t *r, const char *code,
+    const char *detail)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    ngx_str_set(&h->value, "Bearer");
+    r->headers_out.www_authenticate = h;
+
+    return ngx_http_dashboards_fail(r, NGX_HTTP_UNAUTHORIZED,
+                                    "authentication_error", code, detail,
+                                    NULL);
 }

@@ -63,8 +63,10 @@ static ngx_http_dashboards_route_t  ngx_http_dashboards_routes[] = {
       NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_READ, "user",
       ngx_http_dashboards_me },
 
+    /* PostHog checks no scope here: every key may read itself */
+
     { NGX_HTTP_DASHBOARDS_KEY_CURRENT, ngx_null_string,
-      NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_READ, "personal_api_key",
+      NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_ANY, "personal_api_key",
       ngx_http_dashboards_key_current },
 
     { NGX_HTTP_DASHBOARDS_PROJECT, ngx_null_string,
@@ -286,7 +288,9 @@ ngx_http_dashboards_route(ngx_http_request_t *r,
             if (i == seg[3].len) {
                 ctx->object = seg[3];
                 ctx->object_id = ngx_atoi(seg[3].data, seg[3].len);
-                if (ctx->object_id == NGX_ERROR) {
+                if (ctx->object_id == NGX_ERROR
+                    || ctx->object_id > NGX_HTTP_DASHBOARDS_MAX_ID)
+                {
                     return NGX_DECLINED;
                 }
 
@@ -511,7 +515,9 @@ ngx_http_dashboards_proceed(ngx_http_request_t *r,
             ctx->project_id = ngx_atoi(ctx->project.data, ctx->project.len);
         }
 
-        if (ctx->project_id < 0) {
+        if (ctx->project_id < 0
+            || ctx->project_id > NGX_HTTP_DASHBOARDS_MAX_ID)
+        {
             return ngx_http_dashboards_fail(r, NGX_HTTP_NOT_FOUND,
                                             "invalid_request", "not_found",
                                             "Project not found.", NULL);
@@ -522,7 +528,8 @@ ngx_http_dashboards_proceed(ngx_http_request_t *r,
     }
 
     rc = ngx_http_dashboards_check_scope(r, ctx);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
+        /* refused and answered */
         return rc;
     }
 
@@ -567,7 +574,7 @@ ngx_http_dashboards_proceed(ngx_http_request_t *r,
 }
 
 
-/* spec 2.1: scoped teams, then the scope itself */
+/* spec 2.1: scoped teams, then the scope itself; NGX_DECLINED: passed */
 
 static ngx_int_t
 ngx_http_dashboards_check_scope(ngx_http_request_t *r,
@@ -585,8 +592,8 @@ ngx_http_dashboards_check_scope(ngx_http_request_t *r,
 
     /* legacy keys without scopes may do anything */
 
-    if (ctx->auth.scopes.len == 0) {
-        return NGX_OK;
+    if (ctx->auth.scopes.len == 0 || rt->scope == NGX_HTTP_DASHBOARDS_ANY) {
+        return NGX_DECLINED;
     }
 
     if (rt->scope == NGX_HTTP_DASHBOARDS_NO_SCOPE) {
@@ -623,7 +630,7 @@ ngx_http_dashboards_check_scope(ngx_http_request_t *r,
     }
 
     if (ngx_http_dashboards_in_list(&ctx->auth.scopes, (u_char *) "*", 1)) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     /* NO_SCOPE actions are accepted with dashboard:write (DESIGN 6) */
@@ -633,7 +640,7 @@ ngx_http_dashboards_check_scope(ngx_http_request_t *r,
     len = p - need;
 
     if (ngx_http_dashboards_in_list(&ctx->auth.scopes, need, len)) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     if (rt->scope == NGX_HTTP_DASHBOARDS_READ) {
@@ -641,7 +648,7 @@ ngx_http_dashboards_check_scope(ngx_http_request_t *r,
 
         if (ngx_http_dashboards_in_list(&ctx->auth.scopes, write, p - write))
         {
-            return NGX_OK;
+            return NGX_DECLINED;
         }
     }
 

@@ -22,7 +22,10 @@
 /* scopes of the route table */
 #define NGX_HTTP_DASHBOARDS_READ         1
 #define NGX_HTTP_DASHBOARDS_WRITE        2
-#define NGX_HTTP_DASHBOARDS_NO_SCOPE     3
+#define NGX_HTTP_DASHBOARDS_NO_SCOPE     3    /* write, or session only */
+#define NGX_HTTP_DASHBOARDS_ANY          4    /* no scope needed */
+
+#define NGX_HTTP_DASHBOARDS_MAX_ID       2147483647   /* PostgreSQL int */
 
 
 typedef struct ngx_http_dashboards_db_s      ngx_http_dashboards_db_t;
@@ -120,6 +123,7 @@ struct ngx_http_dashboards_pgconn_s {
     ngx_queue_t                   all;          /* in server->all */
     ngx_http_dashboards_pg_state_e  state;
     uint64_t                      prepared;     /* bit per statement */
+    ngx_uint_t                    stmt;         /* being prepared */
     ngx_uint_t                    requests;
     unsigned                      fresh:1;      /* not yet used */
     unsigned                      connected:1;

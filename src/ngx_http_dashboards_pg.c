@@ -392,6 +392,7 @@ ngx_http_dashboards_pg_send(ngx_http_dashboards_pgconn_t *pc)
         ok = PQsendPrepare(pc->pg, stmt->name, stmt->sql, stmt->nparams,
                            NULL);
         pc->state = NGX_HTTP_DASHBOARDS_PG_PREPARING;
+        pc->stmt = q->stmt;
 
     } else if (db->prepared) {
         ok = PQsendQueryPrepared(pc->pg, stmt->name, stmt->nparams,
@@ -506,14 +507,18 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
 
             PQclear(res);
 
+            /* prepared, even if the request went away meanwhile */
+            pc->prepared |= (uint64_t) 1 << pc->stmt;
+
             if (q == NULL) {
-                /* the request went away */
+                if (pc->c->read->timer_set) {
+                    ngx_del_timer(pc->c->read);
+                }
+
                 pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
                 ngx_http_dashboards_pool_release(pc);
                 return;
             }
-
-            pc->prepared |= (uint64_t) 1 << q->stmt;
 
             if (ngx_http_dashboards_pg_send(pc) != NGX_OK) {
                 ngx_http_dashboards_pg_failed(pc, "sending to");

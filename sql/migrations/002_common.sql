@@ -273,11 +273,20 @@ LANGUAGE plpgsql AS $$
 DECLARE
     k record;
 BEGIN
+    -- "@current" is the project of the user's current team; without one,
+    -- PostHog's User.team falls back to the first team of the organization
     SELECT pk.id, pk.user_id, pk.scopes, pk.scoped_teams, pk.scoped_organizations,
-           pk.last_used_at, u.current_team_id
+           pk.last_used_at,
+           coalesce(ct.project_id,
+                    (SELECT t.project_id FROM posthog_team t
+                      WHERE t.organization_id = coalesce(u.current_organization_id,
+                               (SELECT m.organization_id FROM posthog_organizationmembership m
+                                 WHERE m.user_id = u.id ORDER BY m.joined_at, m.id LIMIT 1))
+                      ORDER BY t.access_control, t.id LIMIT 1))::int AS current_team_id
       INTO k
       FROM posthog_personalapikey pk
       JOIN posthog_user u ON u.id = pk.user_id
+      LEFT JOIN posthog_team ct ON ct.id = u.current_team_id
      WHERE pk.secure_value = p_secure_value AND u.is_active;
     IF NOT FOUND THEN
         RETURN;

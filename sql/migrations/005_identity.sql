@@ -77,6 +77,13 @@ BEGIN
               (m.organization_id = v_team.organization_id) DESC NULLS LAST,
               m.joined_at, m.id
      LIMIT 1;
+    -- no current team: PostHog's User.team takes the organization's first
+    IF v_team.id IS NULL AND v_org IS NOT NULL THEN
+        SELECT t.* INTO v_team FROM posthog_team t
+         WHERE t.organization_id = v_org
+         ORDER BY t.access_control, t.id
+         LIMIT 1;
+    END IF;
 
     RETURN json_build_object(
         'date_joined', ngx_dashboards_ts(u.date_joined),
@@ -133,7 +140,8 @@ BEGIN
         'created_at', ngx_dashboards_ts(k.created_at),
         'last_used_at', ngx_dashboards_ts(k.last_used_at),
         'user_id', k.user_id,
-        'scopes', coalesce(to_json(k.scopes), '[]'::json),
+        -- legacy keys without scopes may do anything: PostHog shows ["*"]
+        'scopes', coalesce(to_json(nullif(k.scopes, '{}')), '["*"]'::json),
         'scoped_teams', coalesce(to_json(k.scoped_teams), '[]'::json),
         'scoped_organizations', coalesce(to_json(k.scoped_organizations), '[]'::json),
         'last_rolled_at', ngx_dashboards_ts(k.last_rolled_at))
@@ -150,9 +158,32 @@ END $$;
 CREATE OR REPLACE FUNCTION ngx_dashboards_project(p_user_id int, p_project_id int, p_scoped_orgs text)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    c record;
+    t posthog_team;
+    v_level int;
 BEGIN
-    SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    -- ProjectViewSet: get_object_or_404 over the projects the user can see,
+    -- so a missing project, an environment id and a foreign project are all
+    -- 404 "Not found."; the main environment shares the project's id
+    SELECT tm.* INTO t FROM posthog_team tm
+      JOIN posthog_project pr ON pr.id = tm.project_id
+     WHERE tm.id = p_project_id AND tm.project_id = p_project_id;
+    IF NOT FOUND THEN
+        PERFORM ngx_dashboards_not_found();
+    END IF;
+
+    SELECT m.level INTO v_level FROM posthog_organizationmembership m
+     WHERE m.organization_id = t.organization_id AND m.user_id = p_user_id;
+    IF NOT FOUND THEN
+        PERFORM ngx_dashboards_not_found();
+    END IF;
+
+    IF coalesce(p_scoped_orgs, '') <> ''
+       AND NOT (t.organization_id::text = ANY (string_to_array(p_scoped_orgs, ','))) THEN
+        PERFORM ngx_dashboards_fail(403, 'authentication_error', 'permission_denied',
+            format('API key does not have access to the requested organization: ID %s.',
+                   t.organization_id), NULL);
+    END IF;
+
     RETURN (
         SELECT json_build_object(
             'id', t.project_id,
@@ -160,7 +191,7 @@ BEGIN
             'name', coalesce(pr.name, t.name),
             'product_description', pr.product_description,
             'created_at', ngx_dashboards_ts(coalesce(pr.created_at, t.created_at)),
-            'effective_membership_level', c.level,
+            'effective_membership_level', v_level,
             'has_group_types', false,
             'group_types', '[]'::json,
             'live_events_token', NULL,
@@ -178,7 +209,6 @@ BEGIN
             'week_start_day', t.week_start_day,
             'primary_dashboard', t.primary_dashboard_id,
             'has_completed_onboarding_for', t.has_completed_onboarding_for)
-          FROM posthog_team t
-          LEFT JOIN posthog_project pr ON pr.id = t.project_id
-         WHERE t.id = c.team_id);
+          FROM posthog_project pr
+         WHERE pr.id = t.project_id);
 END $$;
