@@ -86,8 +86,35 @@ sub _skip_all {
 # ---------------------------------------------------------------------------
 # construction
 
+my $GUARDS_SET = 0;
+
+# A test file that hangs or is interrupted still stops its nginx and drops its
+# database: SIGINT/SIGTERM/SIGHUP and a watchdog alarm become a normal exit,
+# which runs the END block. DASH_TIMEOUT (seconds, default 900; 0 = none).
+sub _set_guards {
+    return if $GUARDS_SET++;
+    for my $sig (qw(INT TERM HUP)) {
+        next if defined $SIG{$sig} && ref $SIG{$sig};
+        $SIG{$sig} = sub {
+            return unless $$ == $CREATOR;
+            Test::More->builder->diag("caught SIG$sig: stopping nginx");
+            exit 128 + ($sig eq 'INT' ? 2 : $sig eq 'TERM' ? 15 : 1);
+        };
+    }
+    my $timeout = $ENV{DASH_TIMEOUT} // 900;
+    if ($timeout > 0 && !(defined $SIG{ALRM} && ref $SIG{ALRM})) {
+        $SIG{ALRM} = sub {
+            return unless $$ == $CREATOR;
+            Test::More->builder->ok(0, "test file finished within ${timeout}s (DASH_TIMEOUT)");
+            exit 1;
+        };
+        alarm($timeout * _slow_factor());
+    }
+}
+
 sub new {
     my ($class, %o) = @_;
+    _set_guards();
 
     my $module = $o{module} // $ENV{DASH_MODULE} // "$ROOT/build/ngx_http_dashboards_module.so";
     $module = abs_path($module) // $module;
@@ -109,6 +136,8 @@ sub new {
         seq       => 0,
         http_timeout => $o{http_timeout} // 30 * _slow_factor(),
     }, $class;
+    push @LIVE, $self;
+    weaken($LIVE[-1]);
 
     # PostgreSQL: the shared cluster from t/run, or one of our own
     if ($o{private_cluster}) {
@@ -141,9 +170,6 @@ sub new {
         agent      => 'dash-test/1',
         max_size   => 256 * 1024 * 1024,
     );
-
-    push @LIVE, $self;
-    weaken($LIVE[-1]);
 
     $self->write_conf;
     $self->start unless defined $o{start} && !$o{start};
@@ -1170,6 +1196,7 @@ sub finish {
     my ($self) = @_;
     return if $self->{checked} || $$ != $self->{creator};
     $self->{checked} = 1;
+    return $self->_cleanup(0) unless $self->{prefix};      # died in new()
     my $tb = _tb();
     my $name = "nginx :$self->{port}";
     local $Test::Builder::Level = $Test::Builder::Level + 1;
