@@ -1320,7 +1320,7 @@ BEGIN
     PERFORM pg_temp.eq(json_array_length(j -> 'organizations'), 1, 'me organizations');
     PERFORM pg_temp.check((j ->> 'date_joined') ~ 'Z$', 'date_joined');
     j := ngx_dashboards_me(900003);
-    PERFORM pg_temp.eq(json_typeof(j -> 'team'), 'null', 'no current team');
+    PERFORM pg_temp.eq(j -> 'team' ->> 'id', '9001', 'no current team: the organization''s first (User.team)');
     PERFORM pg_temp.eq(j -> 'organization' ->> 'name', 'Selftest A', 'org from membership');
     j := ngx_dashboards_me(900004);
     PERFORM pg_temp.eq(j -> 'team' ->> 'id', '9003', 'other team');
@@ -1333,6 +1333,11 @@ BEGIN
     PERFORM pg_temp.eq((j -> 'scoped_teams')::text, '[9001,9002]', 'key teams');
     PERFORM pg_temp.eq((ngx_dashboards_key_current('selftest-key-5') -> 'scoped_teams')::text, '[]', 'null teams');
     PERFORM pg_temp.fails($q$SELECT ngx_dashboards_key_current('nope')$q$, 'DB404', NULL);
+    -- a legacy key without scopes shows ["*"]; @current of a user without a current team is the organization's first
+    INSERT INTO posthog_personalapikey (id, user_id, label, secure_value, mask_value, created_at, scopes)
+    VALUES ('selftest-key-3', 900003, 'k3', 'sha256$selftest3', 'phx_...est3', now(), '{}');
+    PERFORM pg_temp.eq((ngx_dashboards_key_current('selftest-key-3') -> 'scopes')::text, '["*"]', 'legacy scopes');
+    PERFORM pg_temp.eq((SELECT current_team_id FROM ngx_dashboards_auth('sha256$selftest3')), 9001, 'auth @current fallback');
 
     j := ngx_dashboards_project(900002, 9001, '');
     PERFORM pg_temp.eq(j ->> 'id', '9001', 'project id');
@@ -1340,7 +1345,12 @@ BEGIN
     PERFORM pg_temp.eq(j ->> 'name', 'Selftest project A', 'project name');
     PERFORM pg_temp.eq(j ->> 'effective_membership_level', '1', 'project level');
     PERFORM pg_temp.eq(j ->> 'has_group_types', 'false', 'group types');
-    PERFORM pg_temp.fails('SELECT ngx_dashboards_project(900004, 9001, '''')', 'DB403', NULL);
+    -- ProjectViewSet: a project of another organization is simply not found
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_project(900004, 9001, '''')', 'DB404',
+        '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_project(900001, 9002, '''')', 'DB404', NULL);
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_project(900001, 9001, ''bbbbbbbb-0000-4000-8000-000000000002'')', 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"API key does not have access to the requested organization: ID aaaaaaaa-0000-4000-8000-000000000001.","attr":null}');
     PERFORM pg_temp.fails('SELECT ngx_dashboards_project(900001, 424242, '''')', 'DB404', NULL);
 END $$;
 
