@@ -78,6 +78,18 @@ ngx_http_dashboards_authenticate(ngx_http_request_t *r,
 
     rc = ngx_http_dashboards_find_key(r, ctx);
 
+    if (ctx->body_error == NGX_HTTP_BAD_REQUEST
+        && (rc != NGX_OK || ctx->key_source[0] != 'A'))
+    {
+        /* DRF parses the body looking for the key: the parse error wins */
+
+        rc = ngx_http_dashboards_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request", "parse_error",
+                                            &ctx->body_error_text, NULL);
+        ngx_http_dashboards_finish(r, rc);
+        return NGX_DONE;
+    }
+
     if (rc == NGX_DECLINED) {
         rc = ngx_http_dashboards_unauthorized(r, "not_authenticated",
                                               "Authentication credentials "

@@ -557,7 +557,14 @@ ngx_http_dashboards_proceed(ngx_http_request_t *r,
         *p = '\0';
     }
 
-    /* the key's organizations as a NUL-terminated parameter */
+    /*
+     * the key's organizations as a NUL-terminated parameter; legacy keys
+     * without scopes are not restricted (PostHog skips the check for them)
+     */
+
+    if (ctx->auth.scopes.len == 0) {
+        ctx->auth.scoped_orgs.len = 0;
+    }
 
     ctx->scoped_orgs.data = ngx_pnalloc(r->pool,
                                         ctx->auth.scoped_orgs.len + 1);
