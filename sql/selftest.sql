@@ -973,6 +973,10 @@ BEGIN
     PERFORM pg_temp.eq(t ->> 'color', 'red', 'revived with the source color');
     PERFORM pg_temp.eq((SELECT count(*) FROM posthog_dashboardtile WHERE dashboard_id = v_dst AND insight_id = pg_temp.get('tins')),
                        1::bigint, 'one row for the insight');
+    UPDATE posthog_dashboardtile SET team_id = 9002, deleted = true WHERE id = v_row;
+    PERFORM ngx_dashboards_copy_tile(900001, 9001, '', v_dst,
+        format('{"fromDashboardId": %s, "tileId": %s}', v_src, pg_temp.get('tins_tile'))::jsonb);
+    PERFORM pg_temp.eq((SELECT team_id FROM posthog_dashboardtile WHERE id = v_row), 9001, 'revived row takes the destination team');
     -- a soft-deleted source tile is not found
     UPDATE posthog_dashboardtile SET deleted = true WHERE id = pg_temp.get('tbtn_tile');
     PERFORM pg_temp.fails(format('SELECT ngx_dashboards_copy_tile(900001, 9001, '''', %s, ''{"fromDashboardId": %s, "tileId": %s}'')',
@@ -1019,7 +1023,7 @@ BEGIN
         v_dst, pg_temp.get('bdash'), pg_temp.get('tins_tile')), 'DB404', NULL);
     PERFORM pg_temp.fails(format('SELECT ngx_dashboards_move_tile(900002, 9001, '''', %s, ''{"to_dashboard": %s, "tile": {"id": %s}}'')',
         v_dst, pg_temp.get('restricted'), pg_temp.get('tins_tile')), 'DB403',
-        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for the destination dashboard.","attr":null}');
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for this dashboard.","attr":null}');
     PERFORM pg_temp.fails(format('SELECT ngx_dashboards_move_tile(900002, 9001, '''', %s, ''{"to_dashboard": %s, "tile": {"id": 1}}'')',
         pg_temp.get('restricted'), v_dst), 'DB403',
         '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for this dashboard.","attr":null}');

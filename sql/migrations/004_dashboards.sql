@@ -194,7 +194,7 @@ BEGIN
 
     -- shared link already on the destination: revive it with the source's display fields
     UPDATE posthog_dashboardtile d
-       SET deleted = false, layouts = v_layouts, color = t.color,
+       SET deleted = false, team_id = p_dest_team, layouts = v_layouts, color = t.color,
            filters_overrides = t.filters_overrides, show_description = t.show_description,
            transparent_background = t.transparent_background
      WHERE d.dashboard_id = p_dest AND d.deleted IS TRUE

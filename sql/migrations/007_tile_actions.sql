@@ -262,7 +262,10 @@ BEGIN
     END IF;
     IF NOT (SELECT p.can_edit FROM ngx_dashboards_perms(dest.id, dest.restriction_level, dest.created_by_id,
                                                          p_user_id, c.level, c.adv) p) THEN
-        PERFORM ngx_dashboards_denied('You don''t have edit permissions for the destination dashboard.');
+        -- PostHog checks the destination with the viewset's object permissions
+        -- (CanEditDashboard) first, so its message is the generic one; the
+        -- explicit "... for the destination dashboard." check after it never fires
+        PERFORM ngx_dashboards_denied('You don''t have edit permissions for this dashboard.');
     END IF;
 
     IF EXISTS (SELECT 1 FROM posthog_dashboardtile o
