@@ -679,7 +679,7 @@ ngx_http_dashboards_create(ngx_http_request_t *r,
                                         ngx_http_dashboards_create_fields,
                                         &ctx->query.values[3], &err);
     if (rc == NGX_DECLINED) {
-        return ngx_http_dashboards_send_verr(r, &err);
+        return ngx_http_dashboards_invalid(r, ctx, &err);
     }
 
     if (rc != NGX_OK) {
@@ -751,7 +751,8 @@ ngx_http_dashboards_override(ngx_http_request_t *r, const char *name,
         return NGX_ERROR;
     }
 
-    if (rc != NGX_OK) {
+    if (rc != NGX_OK || value.len == 0) {
+        /* absent or empty: no override */
         return NGX_OK;
     }
 
@@ -790,7 +791,7 @@ ngx_http_dashboards_update(ngx_http_request_t *r,
                                         ngx_http_dashboards_update_fields,
                                         &ctx->query.values[4], &err);
     if (rc == NGX_DECLINED) {
-        return ngx_http_dashboards_send_verr(r, &err);
+        return ngx_http_dashboards_invalid(r, ctx, &err);
     }
 
     if (rc != NGX_OK) {

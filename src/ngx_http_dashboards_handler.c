@@ -35,6 +35,8 @@ static ngx_int_t ngx_http_dashboards_check_scope(ngx_http_request_t *r,
 static ngx_int_t ngx_http_dashboards_in_list(ngx_str_t *list,
     u_char *item, size_t len);
 static void ngx_http_dashboards_cleanup(void *data);
+static void ngx_http_dashboards_invalid_done(ngx_http_request_t *r,
+    PGresult *res, ngx_uint_t status, ngx_str_t *body);
 
 
 static ngx_http_dashboards_route_t  ngx_http_dashboards_routes[] = {
@@ -757,7 +759,7 @@ ngx_http_dashboards_action(ngx_http_request_t *r,
         rc = ngx_http_dashboards_body_param(r, ctx, fields, &body, &err);
 
         if (rc == NGX_DECLINED) {
-            return ngx_http_dashboards_send_verr(r, &err);
+            return ngx_http_dashboards_invalid(r, ctx, &err);
         }
 
         if (rc != NGX_OK) {
@@ -794,6 +796,80 @@ ngx_http_dashboards_action(ngx_http_request_t *r,
 
     return ngx_http_dashboards_run(r, ctx, stmt, n,
                                    ngx_http_dashboards_json_done);
+}
+
+
+/*
+ * PostHog checks the project and loads the object before it validates the
+ * body: a bad body on a missing dashboard is a 404, on one the user may not
+ * edit a 403; only then the validation error
+ */
+
+ngx_int_t
+ngx_http_dashboards_invalid(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_http_dashboards_verr_t *err)
+{
+    cJSON       *deleted, *b;
+    ngx_uint_t   restore;
+
+    ctx->verr = *err;
+
+    /* PATCH {"deleted": false} reaches a deleted dashboard (restore) */
+
+    restore = 0;
+
+    deleted = cJSON_IsObject(ctx->body)
+              ? cJSON_GetObjectItemCaseSensitive(ctx->body, "deleted") : NULL;
+
+    if (deleted) {
+        b = cJSON_IsString(deleted) ? NULL : deleted;
+
+        if ((b && cJSON_IsFalse(b))
+            || (b && cJSON_IsNumber(b) && b->valuedouble == 0)
+            || (cJSON_IsString(deleted)
+                && (ngx_strcasecmp((u_char *) deleted->valuestring,
+                                   (u_char *) "false") == 0
+                    || ngx_strcmp(deleted->valuestring, "0") == 0
+                    || ngx_strcasecmp((u_char *) deleted->valuestring,
+                                      (u_char *) "no") == 0
+                    || ngx_strcasecmp((u_char *) deleted->valuestring,
+                                      (u_char *) "off") == 0
+                    || ngx_strcasecmp((u_char *) deleted->valuestring,
+                                      (u_char *) "n") == 0)))
+        {
+            restore = 1;
+        }
+    }
+
+    ctx->query.values[0] = (const char *) ctx->user_id;
+    ctx->query.values[1] = (const char *) ctx->project_arg;
+    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ctx->query.values[3] = (ctx->object_id >= 0)
+                           ? (const char *) ctx->object_arg : NULL;
+    ctx->query.values[4] = restore ? "true" : "false";
+
+    return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_CHECK_EDIT,
+                                   5, ngx_http_dashboards_invalid_done);
+}
+
+
+static void
+ngx_http_dashboards_invalid_done(ngx_http_request_t *r, PGresult *res,
+    ngx_uint_t status, ngx_str_t *body)
+{
+    ngx_int_t                   rc;
+    ngx_http_dashboards_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
+
+    if (res == NULL) {
+        rc = ngx_http_dashboards_send_str(r, status, body->data, body->len);
+
+    } else {
+        rc = ngx_http_dashboards_send_verr(r, &ctx->verr);
+    }
+
+    ngx_http_dashboards_finish(r, rc);
 }
 
 

@@ -56,6 +56,7 @@ typedef enum {
     NGX_HTTP_DASHBOARDS_SQL_BULK_UPDATE_TAGS,
     NGX_HTTP_DASHBOARDS_SQL_FROM_TEMPLATE_JSON,
     NGX_HTTP_DASHBOARDS_SQL_CREATE_UNLISTED,
+    NGX_HTTP_DASHBOARDS_SQL_CHECK_EDIT,
     NGX_HTTP_DASHBOARDS_SQL_COUNT
 } ngx_http_dashboards_sql_e;
 
@@ -253,6 +254,7 @@ struct ngx_http_dashboards_ctx_s {
     u_char                        object_arg[NGX_INT_T_LEN + 1];
     ngx_str_t                     scoped_orgs;  /* NUL-terminated */
 
+    ngx_http_dashboards_verr_t    verr;         /* answered after checks */
     ngx_uint_t                    body_error;   /* status, 0 none */
     ngx_str_t                     body_error_text;
 
@@ -407,6 +409,10 @@ ngx_int_t ngx_http_dashboards_from_template_json(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
 ngx_int_t ngx_http_dashboards_create_unlisted(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
+
+/* a body that failed validation: checks the object first, then the error */
+ngx_int_t ngx_http_dashboards_invalid(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_http_dashboards_verr_t *err);
 
 /* an action: the validated body (fields NULL: as sent) to one statement */
 ngx_int_t ngx_http_dashboards_action(ngx_http_request_t *r,

@@ -100,5 +100,10 @@ ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[] = {
       "SELECT ngx_dashboards_create_unlisted_dashboard("
       "$1::int, $2::int, $3::text, $4::jsonb)", 4 },
 
+    /* NGX_HTTP_DASHBOARDS_SQL_CHECK_EDIT */
+    { "ngxd_check_edit",
+      "SELECT ngx_dashboards_check_edit($1::int, $2::int, $3::text, $4::int,"
+      " $5::bool)", 5 },
+
     { NULL, NULL, 0 }
 };

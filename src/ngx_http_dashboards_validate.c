@@ -357,6 +357,20 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
             break;
 
         case NGX_HTTP_DASHBOARDS_T_UUIDS:
+            if (cJSON_IsNumber(el)) {
+                /* a list of strings turns 5 into "5" first */
+                rc = ngx_http_dashboards_string(r, el, f, &epath, &v, err);
+                if (rc != NGX_OK) {
+                    return rc;
+                }
+
+                cJSON_AddItemToArray(arr, v);
+
+                return ngx_http_dashboards_verr(r, err, "invalid_input",
+                                                path, "Invalid UUID: %s",
+                                                v->valuestring);
+            }
+
             if (!cJSON_IsString(el)
                 || ngx_http_dashboards_uuid((u_char *) el->valuestring,
                                             ngx_strlen(el->valuestring),

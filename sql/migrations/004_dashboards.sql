@@ -568,7 +568,8 @@ DECLARE
     c record;
     v_limit bigint := CASE WHEN (p_query ->> 'limit') ~ '^\d{1,18}$' THEN (p_query ->> 'limit')::bigint ELSE 100 END;
     v_offset bigint := CASE WHEN (p_query ->> 'offset') ~ '^\d{1,18}$' THEN (p_query ->> 'offset')::bigint ELSE 0 END;
-    v_search text := nullif(lower(p_query ->> 'search'), '');
+    -- PostHog strips the term (normalize_search_term); blank = no search
+    v_search text := nullif(lower(btrim(p_query ->> 'search', E' \t\n\r\f\v')), '');
     v_tags text[] := ARRAY(SELECT jsonb_array_elements_text(
                          CASE WHEN jsonb_typeof(p_query -> 'tags') = 'array' THEN p_query -> 'tags'
                               ELSE '[]'::jsonb END));
