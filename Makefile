@@ -121,4 +121,4 @@ distclean: clean
 	rm -rf var
 
 help:
-	@sed -n '2,12p' $(CURDIR)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,11p' $(CURDIR)/Makefile | sed 's/^# \{0,1\}//'
