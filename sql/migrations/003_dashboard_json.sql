@@ -102,8 +102,59 @@ $$;
 -- on no dashboard or editable on one of them, else 21; user_access_level =
 -- manager for its creator and organization admins, editor when editable,
 -- otherwise viewer.
+-- The dashboard's filters applied to an insight query (§5.5, §8.4): the
+-- date range when date_from is set (compare off for "all"), property filters
+-- appended, the breakdown replaced.  p_filters is the dashboard's effective
+-- filters, or the tile's non-empty filters_overrides instead.
+CREATE OR REPLACE FUNCTION ngx_dashboards_apply_filters(p_query jsonb, p_filters jsonb)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_path text[];
+    v_src jsonb;
+BEGIN
+    IF p_query IS NULL OR jsonb_typeof(p_query) <> 'object'
+       OR p_filters IS NULL OR jsonb_typeof(p_filters) <> 'object' OR p_filters = '{}'::jsonb THEN
+        RETURN p_query;
+    END IF;
+
+    -- InsightVizNode wraps the query in "source"
+    v_path := CASE WHEN jsonb_typeof(p_query -> 'source') = 'object' THEN '{source}' ELSE '{}' END;
+    v_src := p_query #> v_path;
+
+    IF coalesce(p_filters ->> 'date_from', '') <> '' THEN
+        v_src := v_src || jsonb_build_object('dateRange',
+                     coalesce(CASE WHEN jsonb_typeof(v_src -> 'dateRange') = 'object'
+                                   THEN v_src -> 'dateRange' END, '{}'::jsonb)
+                     || jsonb_build_object('date_from', p_filters -> 'date_from',
+                                           'date_to', coalesce(p_filters -> 'date_to', 'null'::jsonb)));
+        IF p_filters ->> 'date_from' = 'all' AND v_src ? 'compareFilter' THEN
+            v_src := v_src || '{"compareFilter": null}'::jsonb;
+        END IF;
+    END IF;
+
+    IF jsonb_typeof(p_filters -> 'properties') = 'array' AND p_filters -> 'properties' <> '[]'::jsonb THEN
+        v_src := v_src || jsonb_build_object('properties',
+                     CASE WHEN jsonb_typeof(v_src -> 'properties') = 'array'
+                          THEN (v_src -> 'properties') || (p_filters -> 'properties')
+                          WHEN jsonb_typeof(v_src -> 'properties') = 'object'
+                          THEN jsonb_build_object('type', 'AND', 'values', jsonb_build_array(
+                                   v_src -> 'properties',
+                                   jsonb_build_object('type', 'AND', 'values', p_filters -> 'properties')))
+                          ELSE p_filters -> 'properties' END);
+    END IF;
+
+    IF jsonb_typeof(p_filters -> 'breakdown_filter') = 'object' THEN
+        v_src := v_src || jsonb_build_object('breakdownFilter', p_filters -> 'breakdown_filter');
+    END IF;
+
+    RETURN CASE WHEN v_path = '{}' THEN v_src ELSE jsonb_set(p_query, v_path, v_src) END;
+END
+$$;
+
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_json(posthog_dashboarditem, int, int, boolean, text);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_json(i posthog_dashboarditem, p_user_id int,
-                                                       p_level int, p_adv boolean, p_timezone text)
+                                                       p_level int, p_adv boolean, p_timezone text,
+                                                       p_filters jsonb DEFAULT NULL)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (
@@ -113,7 +164,7 @@ BEGIN
             'name', (i).name,
             'derived_name', (i).derived_name,
             'filters', (i).filters,
-            'query', (i).query,
+            'query', ngx_dashboards_apply_filters((i).query, p_filters),
             'order', (i)."order",
             'deleted', (i).deleted,
             'dashboards', r.dashboards,
@@ -166,15 +217,20 @@ $$;
 -- One tile (§5.4); i / x / b / w are the rows of its insight, text, button
 -- and widget (NULL rows for the others); p_order is its position (NULL for
 -- the tile endpoints, which have no order in their context).
+DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(posthog_dashboardtile, posthog_dashboarditem,
+    posthog_text, posthog_buttontile, posthog_dashboardwidget, bigint, int, int, boolean, text);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(t posthog_dashboardtile, i posthog_dashboarditem,
                                                       x posthog_text, b posthog_buttontile,
                                                       w posthog_dashboardwidget, p_order bigint,
-                                                      p_user_id int, p_level int, p_adv boolean, p_timezone text)
+                                                      p_user_id int, p_level int, p_adv boolean, p_timezone text,
+                                                      p_filters jsonb DEFAULT NULL)
 RETURNS json LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
         'id', (t).id,
         'insight', CASE WHEN (t).insight_id IS NULL THEN NULL
-                        ELSE ngx_dashboards_insight_json(i, p_user_id, p_level, p_adv, p_timezone) END,
+                        ELSE ngx_dashboards_insight_json(i, p_user_id, p_level, p_adv, p_timezone,
+                                 CASE WHEN ngx_dashboards_truthy((t).filters_overrides)
+                                      THEN (t).filters_overrides ELSE p_filters END) END,
         'text', CASE WHEN (t).text_id IS NULL THEN NULL ELSE ngx_dashboards_text_json(x) END,
         'button_tile', CASE WHEN (t).button_tile_id IS NULL THEN NULL ELSE ngx_dashboards_button_json(b) END,
         'widget', CASE WHEN (t).widget_id IS NULL THEN NULL ELSE ngx_dashboards_widget_json(w) END,
@@ -208,14 +264,17 @@ $$;
 -- not deleted; sorted by layouts.<size>.y, then .x (100 when missing or not a
 -- number), stable over insight."order" (NULLs last) and tile id; "order" is
 -- the position after sorting.
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles_json(int, int, int, boolean, text, text);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles_json(p_dashboard_id int, p_user_id int, p_level int,
                                                      p_adv boolean, p_timezone text,
-                                                     p_layout_size text DEFAULT 'sm')
+                                                     p_layout_size text DEFAULT 'sm',
+                                                     p_filters jsonb DEFAULT NULL)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (
         SELECT coalesce(json_agg(ngx_dashboards_tile_object(s.t, s.i, s.x, s.b, s.w, s.ord,
-                                                            p_user_id, p_level, p_adv, p_timezone)
+                                                            p_user_id, p_level, p_adv, p_timezone,
+                                                            p_filters)
                                  ORDER BY s.ord), '[]'::json)
           FROM (SELECT t, i, x, b, w,
                        row_number() OVER (ORDER BY
@@ -282,7 +341,8 @@ BEGIN
             'persisted_variables', CASE WHEN ngx_dashboards_truthy(d.variables) THEN d.variables END,
             'team_id', d.team_id,
             'quick_filter_ids', coalesce(d.quick_filter_ids, '[]'::jsonb),
-            'tiles', ngx_dashboards_tiles_json(d.id, p_user_id, p_level, p_adv, p_timezone),
+            'tiles', ngx_dashboards_tiles_json(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',
+                                               ngx_dashboards_merge(d.filters, p_filters_override)),
             'search_match_type', NULL)
           FROM posthog_dashboard d
           LEFT JOIN posthog_user u ON u.id = d.created_by_id
