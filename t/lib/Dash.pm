@@ -1219,8 +1219,9 @@ sub finish {
         my @bad = $self->_sanitizer_report;
         $tb->ok(!@bad, "$name: no " . sanitizer() . " errors") or $tb->diag(join "\n", @bad);
     }
+    # keep the prefix of a failing file for a look (not in CI, nobody looks)
     my $failed = grep { !$_ } $tb->summary;
-    $self->_cleanup($failed);
+    $self->_cleanup($failed && !$ENV{CI});
 }
 
 sub _cleanup {
