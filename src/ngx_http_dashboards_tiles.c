@@ -40,8 +40,8 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_create_text[] = {
       "Text body cannot exceed 4000 characters", NULL, 0, 0 },
     { "layouts", O, 0, 0, NULL, ngx_http_dashboards_layouts, NULL, NULL,
       0, 0 },
-    { "color", S, N|NGX_HTTP_DASHBOARDS_F_BLANK, 400, NULL, NULL, NULL, NULL,
-      0, 0 },
+    { "color", S, N|NGX_HTTP_DASHBOARDS_F_BLANK, 400, NULL, NULL,
+      "Color cannot exceed 400 characters", NULL, 0, 0 },
     { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 
@@ -52,8 +52,8 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_update_text[] = {
       "Text body cannot exceed 4000 characters", NULL, 0, 0 },
     { "layouts", O, 0, 0, NULL, ngx_http_dashboards_layouts, NULL, NULL,
       0, 0 },
-    { "color", S, N|NGX_HTTP_DASHBOARDS_F_BLANK, 400, NULL, NULL, NULL, NULL,
-      0, 0 },
+    { "color", S, N|NGX_HTTP_DASHBOARDS_F_BLANK, 400, NULL, NULL,
+      "Color cannot exceed 400 characters", NULL, 0, 0 },
     { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 

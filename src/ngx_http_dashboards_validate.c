@@ -277,7 +277,16 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
 
     case NGX_HTTP_DASHBOARDS_T_OBJECT:
         if (!cJSON_IsObject(item)) {
-            return ngx_http_dashboards_verr(r, err, "invalid_input", path,
+            /* a nested serializer reports its own non-field error */
+
+            if (ngx_http_dashboards_path(r, path, "non_field_errors", -1,
+                                         &epath)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            return ngx_http_dashboards_verr(r, err, "invalid_input", &epath,
                                             "Invalid data. Expected a "
                                             "dictionary, but got %s.",
                                             ngx_http_dashboards_type_name(
