@@ -20,6 +20,10 @@ static char *ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_dashboards_database_line(ngx_conf_t *cf,
     ngx_command_t *dummy, void *conf);
+static char *ngx_http_dashboards_conninfo(ngx_conf_t *cf,
+    ngx_http_dashboards_server_t *s);
+static const char *ngx_http_dashboards_strdup(ngx_pool_t *pool,
+    const char *src);
 static char *ngx_http_dashboards_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_dashboards_init_process(ngx_cycle_t *cycle);
@@ -229,6 +233,7 @@ ngx_http_dashboards_find_db(ngx_conf_t *cf, ngx_str_t *name)
     db->connect_timeout = NGX_CONF_UNSET_MSEC;
     db->query_timeout = NGX_CONF_UNSET_MSEC;
     db->prepared = NGX_CONF_UNSET;
+    db->statement_timeout = NGX_CONF_UNSET;
     db->file = cf->conf_file->file.name.data;
     db->line = cf->conf_file->line;
 
@@ -300,10 +305,131 @@ ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_msec_value(db->connect_timeout, 5000);
     ngx_conf_init_msec_value(db->query_timeout, 30000);
     ngx_conf_init_value(db->prepared, 1);
+    ngx_conf_init_value(db->statement_timeout, 1);
 
     if (db->pool_size == 0) {
         return "has \"pool_size 0\"";
     }
+
+    for (i = 0; i < db->servers.nelts; i++) {
+        rv = ngx_http_dashboards_conninfo(cf, &s[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * the conninfo string, parsed once (an invalid one is a configuration
+ * error); with statement_timeout on, PostgreSQL itself cancels a statement
+ * at query_timeout, so a timed-out request leaves nothing running: our
+ * option goes first in "options", so an operator's own setting wins
+ */
+
+static char *
+ngx_http_dashboards_conninfo(ngx_conf_t *cf, ngx_http_dashboards_server_t *s)
+{
+    char                      *err;
+    u_char                    *p;
+    size_t                     len;
+    ngx_uint_t                 n, i;
+    const char                *options;
+    PQconninfoOption          *opts, *o;
+    ngx_http_dashboards_db_t  *db;
+
+    db = s->db;
+    err = NULL;
+
+    opts = PQconninfoParse((const char *) s->conninfo.data, &err);
+
+    if (opts == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid conninfo \"%V\": %s", &s->conninfo,
+                           err ? err : "out of memory");
+        if (err) {
+            PQfreemem(err);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    n = 0;
+    options = NULL;
+
+    for (o = opts; o->keyword; o++) {
+        if (o->val == NULL || o->val[0] == '\0') {
+            continue;
+        }
+
+        if (ngx_strcmp(o->keyword, "options") == 0) {
+            options = o->val;
+            continue;
+        }
+
+        n++;
+    }
+
+    s->keywords = ngx_pcalloc(cf->pool, (n + 2) * sizeof(char *));
+    s->values = ngx_pcalloc(cf->pool, (n + 2) * sizeof(char *));
+
+    if (s->keywords == NULL || s->values == NULL) {
+        PQconninfoFree(opts);
+        return NGX_CONF_ERROR;
+    }
+
+    i = 0;
+
+    for (o = opts; o->keyword; o++) {
+        if (o->val == NULL || o->val[0] == '\0'
+            || ngx_strcmp(o->keyword, "options") == 0)
+        {
+            continue;
+        }
+
+        s->keywords[i] = ngx_http_dashboards_strdup(cf->pool, o->keyword);
+        s->values[i] = ngx_http_dashboards_strdup(cf->pool, o->val);
+
+        if (s->keywords[i] == NULL || s->values[i] == NULL) {
+            PQconninfoFree(opts);
+            return NGX_CONF_ERROR;
+        }
+
+        i++;
+    }
+
+    if (db->statement_timeout || options) {
+        len = sizeof("-c statement_timeout=ms ") + NGX_INT_T_LEN
+              + (options ? ngx_strlen(options) : 0);
+
+        p = ngx_pnalloc(cf->pool, len);
+        if (p == NULL) {
+            PQconninfoFree(opts);
+            return NGX_CONF_ERROR;
+        }
+
+        s->keywords[i] = "options";
+        s->values[i] = (const char *) p;
+
+        if (db->statement_timeout) {
+            p = ngx_sprintf(p, "-c statement_timeout=%Mms ",
+                            db->query_timeout);
+        }
+
+        if (options) {
+            p = ngx_cpymem(p, options, ngx_strlen(options));
+        }
+
+        *p = '\0';
+        i++;
+    }
+
+    s->keywords[i] = NULL;
+    s->values[i] = NULL;
+
+    PQconninfoFree(opts);
 
     return NGX_CONF_OK;
 }
@@ -398,6 +524,24 @@ ngx_http_dashboards_database_line(ngx_conf_t *cf, ngx_command_t *dummy,
         return NGX_CONF_OK;
     }
 
+    if (name->len == 17
+        && ngx_strncmp(name->data, "statement_timeout", 17) == 0)
+    {
+        if (value[1].len == 2 && ngx_strncmp(value[1].data, "on", 2) == 0) {
+            db->statement_timeout = 1;
+
+        } else if (value[1].len == 3
+                   && ngx_strncmp(value[1].data, "off", 3) == 0)
+        {
+            db->statement_timeout = 0;
+
+        } else {
+            goto invalid_value;
+        }
+
+        return NGX_CONF_OK;
+    }
+
     if (name->len == 13 && ngx_strncmp(name->data, "queue_timeout", 13) == 0)
     {
         msp = &db->queue_timeout;
@@ -439,6 +583,25 @@ invalid_value:
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\"", &value[1], name);
     return NGX_CONF_ERROR;
+}
+
+
+static const char *
+ngx_http_dashboards_strdup(ngx_pool_t *pool, const char *src)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = ngx_strlen(src) + 1;
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, src, len);
+
+    return (const char *) p;
 }
 
 

@@ -72,6 +72,8 @@ typedef struct {
 /* one "server" line of a dashboards_database block, and its per-worker pool */
 struct ngx_http_dashboards_server_s {
     ngx_str_t                     conninfo;     /* NUL-terminated */
+    const char                  **keywords;     /* parsed, for libpq */
+    const char                  **values;
     ngx_flag_t                    replica;
     ngx_http_dashboards_db_t     *db;
 
@@ -98,6 +100,7 @@ struct ngx_http_dashboards_db_s {
     ngx_msec_t                    connect_timeout;
     ngx_msec_t                    query_timeout;
     ngx_flag_t                    prepared;
+    ngx_flag_t                    statement_timeout;
 
     u_char                       *file;
     ngx_uint_t                    line;

@@ -40,7 +40,7 @@ ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
     ngx_pool_t                    *pool;
     ngx_http_dashboards_pgconn_t  *pc;
 
-    pg = PQconnectStart((const char *) s->conninfo.data);
+    pg = PQconnectStartParams(s->keywords, s->values, 0);
 
     if (pg == NULL) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
@@ -217,7 +217,11 @@ ngx_http_dashboards_pg_close(ngx_http_dashboards_pgconn_t *pc)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "dashboards: close PostgreSQL connection %p", pc);
 
-    ngx_http_dashboards_pg_unwrap(pc, 0);
+    /* after an end of file libpq has closed the socket already */
+
+    ngx_http_dashboards_pg_unwrap(pc, pc->c && (pc->pg == NULL
+                                                || PQsocket(pc->pg)
+                                                   != (int) pc->c->fd));
 
     if (pc->pg) {
         PQfinish(pc->pg);
@@ -254,7 +258,8 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
 
         /*
          * libpq 15 can only cancel with the blocking PQcancel(): close the
-         * connection instead; the server rolls the statement back
+         * connection instead; without statement_timeout the backend may
+         * go on with the statement until it notices
          */
 
         ngx_http_dashboards_pool_timeout(pc);
@@ -416,7 +421,15 @@ ngx_http_dashboards_pg_send(ngx_http_dashboards_pgconn_t *pc)
         ngx_del_timer(pc->c->read);
     }
 
-    ngx_add_timer(pc->c->read, db->query_timeout);
+    /*
+     * with statement_timeout PostgreSQL cancels the statement at
+     * query_timeout (57014, answered 504, the connection stays); this
+     * timer is the backstop for a server that does not answer at all
+     */
+
+    ngx_add_timer(pc->c->read, db->statement_timeout
+                               ? db->query_timeout + 1000
+                               : db->query_timeout);
 
     return ngx_http_dashboards_pg_flush(pc);
 }

@@ -24,6 +24,7 @@ static void ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q,
 static void ngx_http_dashboards_pool_retry_or_fail(
     ngx_http_dashboards_query_t *q, ngx_uint_t reused);
 static void ngx_http_dashboards_pool_clear(void *data);
+static void ngx_http_dashboards_pool_purge(ngx_http_dashboards_server_t *s);
 
 
 void
@@ -232,6 +233,9 @@ ngx_http_dashboards_pool_release(ngx_http_dashboards_pgconn_t *pc)
         return;
     }
 
+    /* kept alive: it may die while idle, so a failure on it is retried */
+
+    pc->fresh = 0;
     pc->c->idle = 1;
     ngx_queue_insert_head(&s->idle, &pc->queue);
 }
@@ -275,6 +279,7 @@ ngx_http_dashboards_pool_result(ngx_http_dashboards_pgconn_t *pc,
         }
 
         ngx_http_dashboards_pg_close(pc);
+        ngx_http_dashboards_pool_purge(s);
         ngx_http_dashboards_pool_kick(s);
 
         if (q) {
@@ -333,6 +338,9 @@ ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc)
         return;
     }
 
+    /* a kept-alive connection died: its idle siblings likely did too */
+
+    ngx_http_dashboards_pool_purge(s);
     ngx_http_dashboards_pool_kick(s);
 
     if (q) {
@@ -537,6 +545,26 @@ ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q, PGresult *res,
     q->handler(r, res, res ? 0 : status, bp);
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * PostgreSQL restarted or backends were terminated: every idle connection
+ * of the server is closed rather than found dead one request at a time
+ */
+
+static void
+ngx_http_dashboards_pool_purge(ngx_http_dashboards_server_t *s)
+{
+    ngx_queue_t                   *link;
+    ngx_http_dashboards_pgconn_t  *pc;
+
+    while (!ngx_queue_empty(&s->idle)) {
+        link = ngx_queue_last(&s->idle);
+        pc = ngx_queue_data(link, ngx_http_dashboards_pgconn_t, queue);
+
+        ngx_http_dashboards_pg_close(pc);
+    }
 }
 
 
