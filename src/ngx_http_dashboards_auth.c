@@ -39,7 +39,7 @@ static ngx_int_t ngx_http_dashboards_auth_from_cache(ngx_http_request_t *r,
 static void ngx_http_dashboards_auth_to_cache(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
 static void ngx_http_dashboards_auth_done(ngx_http_request_t *r,
-    PGresult *res, ngx_uint_t status, ngx_str_t *body);
+    PGresult *res);
 static ngx_int_t ngx_http_dashboards_copy(ngx_http_request_t *r,
     ngx_str_t *dst, u_char *src, size_t len);
 static ngx_int_t ngx_http_dashboards_unauthorized(ngx_http_request_t *r,
@@ -204,8 +204,7 @@ ngx_http_dashboards_find_key(ngx_http_request_t *r,
 
 
 static void
-ngx_http_dashboards_auth_done(ngx_http_request_t *r, PGresult *res,
-    ngx_uint_t status, ngx_str_t *body)
+ngx_http_dashboards_auth_done(ngx_http_request_t *r, PGresult *res)
 {
     ngx_int_t                   rc;
     ngx_str_t                   detail;
@@ -213,11 +212,6 @@ ngx_http_dashboards_auth_done(ngx_http_request_t *r, PGresult *res,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
 
-    if (res == NULL) {
-        rc = ngx_http_dashboards_send_str(r, status, body->data, body->len);
-        ngx_http_dashboards_finish(r, rc);
-        return;
-    }
 
     if (PQntuples(res) != 1 || PQnfields(res) != 6) {
         detail.data = ngx_pnalloc(r->pool, 80);

@@ -26,7 +26,7 @@ typedef struct {
 
 
 static void ngx_http_dashboards_list_done(ngx_http_request_t *r,
-    PGresult *res, ngx_uint_t status, ngx_str_t *body);
+    PGresult *res);
 static ngx_int_t ngx_http_dashboards_page_url(ngx_http_request_t *r,
     ngx_array_t *args, ngx_int_t limit, ngx_int_t offset, ngx_str_t *url);
 static ngx_int_t ngx_http_dashboards_parse_args(ngx_http_request_t *r,
@@ -39,7 +39,7 @@ static ngx_int_t ngx_http_dashboards_positive_arg(ngx_http_request_t *r,
 static ngx_int_t ngx_http_dashboards_override(ngx_http_request_t *r,
     const char *name, const char **param, ngx_http_dashboards_verr_t *err);
 static void ngx_http_dashboards_destroy_done(ngx_http_request_t *r,
-    PGresult *res, ngx_uint_t status, ngx_str_t *body);
+    PGresult *res);
 
 
 static const ngx_int_t  ngx_http_dashboards_restriction_levels[] = {
@@ -231,9 +231,7 @@ ngx_http_dashboards_list(ngx_http_request_t *r,
     ctx->list_limit = limit;
     ctx->list_offset = offset;
 
-    ctx->query.values[0] = (const char *) ctx->user_id;
-    ctx->query.values[1] = (const char *) ctx->project_arg;
-    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ngx_http_dashboards_base_values(ctx);
     ctx->query.values[3] = text;
 
     return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_LIST, 4,
@@ -242,8 +240,7 @@ ngx_http_dashboards_list(ngx_http_request_t *r,
 
 
 static void
-ngx_http_dashboards_list_done(ngx_http_request_t *r, PGresult *res,
-    ngx_uint_t status, ngx_str_t *body)
+ngx_http_dashboards_list_done(ngx_http_request_t *r, PGresult *res)
 {
     u_char                     *p;
     ngx_int_t                   rc, count, limit, offset;
@@ -255,11 +252,6 @@ ngx_http_dashboards_list_done(ngx_http_request_t *r, PGresult *res,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
 
-    if (res == NULL) {
-        rc = ngx_http_dashboards_send_str(r, status, body->data, body->len);
-        ngx_http_dashboards_finish(r, rc);
-        return;
-    }
 
     if (PQntuples(res) != 1 || PQnfields(res) != 2) {
         ngx_http_dashboards_finish(r, ngx_http_dashboards_server_error(r));
@@ -672,28 +664,10 @@ ngx_int_t
 ngx_http_dashboards_create(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t                   rc;
-    ngx_http_dashboards_verr_t  err;
-
-    rc = ngx_http_dashboards_body_param(r, ctx,
-                                        ngx_http_dashboards_create_fields,
-                                        &ctx->query.values[3], &err);
-    if (rc == NGX_DECLINED) {
-        return ngx_http_dashboards_invalid(r, ctx, &err);
-    }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->status = NGX_HTTP_CREATED;
-
-    ctx->query.values[0] = (const char *) ctx->user_id;
-    ctx->query.values[1] = (const char *) ctx->project_arg;
-    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
-
-    return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_CREATE, 4,
-                                   ngx_http_dashboards_json_done);
+    return ngx_http_dashboards_action(r, ctx,
+                                      ngx_http_dashboards_create_fields,
+                                      NGX_HTTP_DASHBOARDS_SQL_CREATE,
+                                      NGX_HTTP_CREATED);
 }
 
 
@@ -721,9 +695,7 @@ ngx_http_dashboards_retrieve(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->query.values[0] = (const char *) ctx->user_id;
-    ctx->query.values[1] = (const char *) ctx->project_arg;
-    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ngx_http_dashboards_base_values(ctx);
     ctx->query.values[3] = (const char *) ctx->object_arg;
 
     return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_RETRIEVE,
@@ -798,9 +770,7 @@ ngx_http_dashboards_update(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->query.values[0] = (const char *) ctx->user_id;
-    ctx->query.values[1] = (const char *) ctx->project_arg;
-    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ngx_http_dashboards_base_values(ctx);
     ctx->query.values[3] = (const char *) ctx->object_arg;
     ctx->query.values[5] = (r->method == NGX_HTTP_PATCH) ? "true" : "false";
 
@@ -815,9 +785,7 @@ ngx_int_t
 ngx_http_dashboards_destroy(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ctx->query.values[0] = (const char *) ctx->user_id;
-    ctx->query.values[1] = (const char *) ctx->project_arg;
-    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ngx_http_dashboards_base_values(ctx);
 
     return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_ACCESS, 3,
                                    ngx_http_dashboards_destroy_done);
@@ -825,17 +793,11 @@ ngx_http_dashboards_destroy(ngx_http_request_t *r,
 
 
 static void
-ngx_http_dashboards_destroy_done(ngx_http_request_t *r, PGresult *res,
-    ngx_uint_t status, ngx_str_t *body)
+ngx_http_dashboards_destroy_done(ngx_http_request_t *r, PGresult *res)
 {
     ngx_int_t  rc;
 
-    if (res == NULL) {
-        rc = ngx_http_dashboards_send_str(r, status, body->data, body->len);
-
-    } else {
-        rc = ngx_http_dashboards_send_empty(r, NGX_HTTP_NOT_ALLOWED);
-    }
+    rc = ngx_http_dashboards_send_empty(r, NGX_HTTP_NOT_ALLOWED);
 
     ngx_http_dashboards_finish(r, rc);
 }

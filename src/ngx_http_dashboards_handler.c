@@ -36,7 +36,7 @@ static ngx_int_t ngx_http_dashboards_in_list(ngx_str_t *list,
     u_char *item, size_t len);
 static void ngx_http_dashboards_cleanup(void *data);
 static void ngx_http_dashboards_invalid_done(ngx_http_request_t *r,
-    PGresult *res, ngx_uint_t status, ngx_str_t *body);
+    PGresult *res);
 
 
 static ngx_http_dashboards_route_t  ngx_http_dashboards_routes[] = {
@@ -780,9 +780,7 @@ ngx_http_dashboards_action(ngx_http_request_t *r,
 
     ctx->status = status;
 
-    ctx->query.values[0] = (const char *) ctx->user_id;
-    ctx->query.values[1] = (const char *) ctx->project_arg;
-    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ngx_http_dashboards_base_values(ctx);
 
     if (ctx->object_id >= 0) {
         ctx->query.values[3] = (const char *) ctx->object_arg;
@@ -841,9 +839,7 @@ ngx_http_dashboards_invalid(ngx_http_request_t *r,
         }
     }
 
-    ctx->query.values[0] = (const char *) ctx->user_id;
-    ctx->query.values[1] = (const char *) ctx->project_arg;
-    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ngx_http_dashboards_base_values(ctx);
     ctx->query.values[3] = (ctx->object_id >= 0)
                            ? (const char *) ctx->object_arg : NULL;
     ctx->query.values[4] = restore ? "true" : "false";
@@ -854,40 +850,41 @@ ngx_http_dashboards_invalid(ngx_http_request_t *r,
 
 
 static void
-ngx_http_dashboards_invalid_done(ngx_http_request_t *r, PGresult *res,
-    ngx_uint_t status, ngx_str_t *body)
+ngx_http_dashboards_invalid_done(ngx_http_request_t *r, PGresult *res)
 {
     ngx_int_t                   rc;
     ngx_http_dashboards_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
 
-    if (res == NULL) {
-        rc = ngx_http_dashboards_send_str(r, status, body->data, body->len);
-
-    } else {
-        rc = ngx_http_dashboards_send_verr(r, &ctx->verr);
-    }
+    rc = ngx_http_dashboards_send_verr(r, &ctx->verr);
 
     ngx_http_dashboards_finish(r, rc);
+}
+
+
+/* the parameters every project endpoint starts with: user, project, orgs */
+
+void
+ngx_http_dashboards_base_values(ngx_http_dashboards_ctx_t *ctx)
+{
+    ctx->query.values[0] = (const char *) ctx->user_id;
+    ctx->query.values[1] = (const char *) ctx->project_arg;
+    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
 }
 
 
 /* most endpoints answer with the one JSON value their statement returns */
 
 void
-ngx_http_dashboards_json_done(ngx_http_request_t *r, PGresult *res,
-    ngx_uint_t status, ngx_str_t *body)
+ngx_http_dashboards_json_done(ngx_http_request_t *r, PGresult *res)
 {
     ngx_int_t                   rc;
     ngx_http_dashboards_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
 
-    if (res == NULL) {
-        rc = ngx_http_dashboards_send_str(r, status, body->data, body->len);
-
-    } else if (ctx->status == NGX_HTTP_NO_CONTENT) {
+    if (ctx->status == NGX_HTTP_NO_CONTENT) {
         rc = ngx_http_dashboards_send_empty(r, NGX_HTTP_NO_CONTENT);
 
     } else {

@@ -37,9 +37,7 @@ ngx_int_t
 ngx_http_dashboards_project(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ctx->query.values[0] = (const char *) ctx->user_id;
-    ctx->query.values[1] = (const char *) ctx->project_arg;
-    ctx->query.values[2] = (const char *) ctx->scoped_orgs.data;
+    ngx_http_dashboards_base_values(ctx);
 
     return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_PROJECT, 3,
                                    ngx_http_dashboards_json_done);

@@ -441,6 +441,7 @@ ngx_http_dashboards_database_line(ngx_conf_t *cf, ngx_command_t *dummy,
 {
     ngx_int_t                      n;
     ngx_str_t                     *value, *name;
+    ngx_flag_t                    *flag;
     ngx_msec_t                     ms, *msp;
     ngx_uint_t                     nargs;
     ngx_http_dashboards_db_t      *db;
@@ -506,34 +507,27 @@ ngx_http_dashboards_database_line(ngx_conf_t *cf, ngx_command_t *dummy,
         return NGX_CONF_OK;
     }
 
+    flag = NULL;
+
     if (name->len == 19
         && ngx_strncmp(name->data, "prepared_statements", 19) == 0)
     {
-        if (value[1].len == 2 && ngx_strncmp(value[1].data, "on", 2) == 0) {
-            db->prepared = 1;
+        flag = &db->prepared;
 
-        } else if (value[1].len == 3
-                   && ngx_strncmp(value[1].data, "off", 3) == 0)
-        {
-            db->prepared = 0;
-
-        } else {
-            goto invalid_value;
-        }
-
-        return NGX_CONF_OK;
+    } else if (name->len == 17
+               && ngx_strncmp(name->data, "statement_timeout", 17) == 0)
+    {
+        flag = &db->statement_timeout;
     }
 
-    if (name->len == 17
-        && ngx_strncmp(name->data, "statement_timeout", 17) == 0)
-    {
+    if (flag) {
         if (value[1].len == 2 && ngx_strncmp(value[1].data, "on", 2) == 0) {
-            db->statement_timeout = 1;
+            *flag = 1;
 
         } else if (value[1].len == 3
                    && ngx_strncmp(value[1].data, "off", 3) == 0)
         {
-            db->statement_timeout = 0;
+            *flag = 0;
 
         } else {
             goto invalid_value;

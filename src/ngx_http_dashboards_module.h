@@ -135,12 +135,12 @@ struct ngx_http_dashboards_pgconn_s {
 
 
 /*
- * the query outcome passed to the handler: res is set for a successful
- * statement; otherwise status is the HTTP status to answer and body the
- * JSON error (or NULL for the generic one)
+ * called with the result of a successful statement; a failed one (an error
+ * raised by our SQL, PostgreSQL unavailable, a timeout) is answered by the
+ * pool with its JSON body and never reaches the handler
  */
 typedef void (*ngx_http_dashboards_query_pt)(ngx_http_request_t *r,
-    PGresult *res, ngx_uint_t status, ngx_str_t *body);
+    PGresult *res);
 
 
 struct ngx_http_dashboards_query_s {
@@ -423,8 +423,8 @@ ngx_int_t ngx_http_dashboards_action(ngx_http_request_t *r,
     ngx_uint_t stmt, ngx_uint_t status);
 
 /* generic "one json column" answer used by most endpoints */
-void ngx_http_dashboards_json_done(ngx_http_request_t *r, PGresult *res,
-    ngx_uint_t status, ngx_str_t *body);
+void ngx_http_dashboards_json_done(ngx_http_request_t *r, PGresult *res);
+void ngx_http_dashboards_base_values(ngx_http_dashboards_ctx_t *ctx);
 
 
 #endif /* _NGX_HTTP_DASHBOARDS_MODULE_H_INCLUDED_ */

@@ -458,6 +458,7 @@ ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q, PGresult *res,
     r = q->request;
     c = r->connection;
     bp = NULL;
+    ngx_str_null(&body);
 
     q->done = 1;
 
@@ -542,7 +543,14 @@ ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q, PGresult *res,
         bp = &body;
     }
 
-    q->handler(r, res, res ? 0 : status, bp);
+    if (res) {
+        q->handler(r, res);
+
+    } else {
+        ngx_http_dashboards_finish(r, ngx_http_dashboards_send_str(r, status,
+                                                                   bp->data,
+                                                                   bp->len));
+    }
 
     ngx_http_run_posted_requests(c);
 }
