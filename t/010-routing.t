@@ -10,7 +10,8 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
-use Encode qw(encode_utf8);
+use Dash::Errors qw(is_error);
+use Dash::Raw qw(request);
 
 my $t = Dash->new(location_extra => 'client_max_body_size 1k;');
 my $w = $t->world;
@@ -28,47 +29,11 @@ my ($tile) = $t->fixture_text_tile(dashboard => $d1, body => 'note');
 # ---------------------------------------------------------------------------
 # helpers
 
-# One request on a connection of its own, read until nginx closes it: when it
-# returns, whatever the request started inside nginx has finished (so the
-# database checks after it are not racing a statement still in flight).
-sub req {
-    my ($method, $path, %o) = @_;
-    my $body = $o{body};
-    $body = json_encode($body) if ref $body;
-    $body = encode_utf8($body) if defined $body && utf8::is_utf8($body);
-    my %h = (Host => 'localhost', Connection => 'close', %{ $o{headers} // {} });
-    my $key = exists $o{key} ? $o{key} : $t->key;
-    $h{Authorization} = "Bearer $key" if defined $key && !exists $h{Authorization};
-    if (defined $body) {
-        $h{'Content-Type'} = 'application/json' unless exists $h{'Content-Type'};
-        $h{'Content-Length'} = length $body;
-    }
-    my $head = "$method $path HTTP/1.1\r\n"
-             . join('', map { "$_: $h{$_}\r\n" } grep { defined $h{$_} } sort keys %h) . "\r\n";
-    return Dash::parse_response($t->http_raw($head . ($body // '')));
-}
+sub req { request($t, @_) }
 
 sub is_json_ct {
     my ($r, $name) = @_;
     like $r->{content_type}, qr{^application/json(?:;|$)}, "$name: Content-Type application/json";
-}
-
-# status, Content-Type and the complete {"type","code","detail","attr"} body;
-# $detail may be a regex
-sub is_error {
-    my ($r, $status, $type, $code, $detail, $attr, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    is $r->{status}, $status, "$name: $status" or diag $r->{raw};
-    is_json_ct($r, $name);
-    my $j = $r->{json};
-    if (ref $detail eq 'Regexp') {
-        ok ref $j eq 'HASH' && !ref $j->{detail} && ($j->{detail} // '') =~ $detail,
-            "$name: detail matches $detail" or diag $r->{raw};
-        $j = { %$j, detail => 'matched' } if ref $j eq 'HASH';
-        $detail = 'matched';
-    }
-    is_deeply $j, { type => $type, code => $code, detail => $detail, attr => $attr }, "$name: body"
-        or diag $r->{raw};
 }
 
 sub not_found { is_error($_[0], 404, 'invalid_request', 'not_found', 'Not found.', undef, $_[1]) }
@@ -80,15 +45,8 @@ sub names { [ sort map { $_->{name} } @{ $_[0]{json}{results} // [] } ] }
 
 # every row a request could touch
 sub db_state {
-    return $t->sql_value(q{
-        SELECT concat_ws(' | ',
-            (SELECT count(*) FROM posthog_dashboard),
-            (SELECT md5(coalesce(string_agg(d::text, ',' ORDER BY d.id), '')) FROM posthog_dashboard d),
-            (SELECT count(*) FROM posthog_dashboardtile),
-            (SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x.id), '')) FROM posthog_dashboardtile x),
-            (SELECT count(*) FROM posthog_text),
-            (SELECT count(*) FROM posthog_tag),
-            (SELECT count(*) FROM posthog_taggeditem))});
+    return $t->db_state(posthog_dashboard => 'rows', posthog_dashboardtile => 'rows',
+                        posthog_text => 'count', posthog_tag => 'count', posthog_taggeditem => 'count');
 }
 
 my $base = "/api/projects/$P/dashboards";

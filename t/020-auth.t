@@ -11,8 +11,9 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
+use Dash::Errors qw(is_error);
+use Dash::Raw qw(request);
 use Digest::SHA qw(sha256_hex);
-use Encode qw(encode_utf8);
 use Time::HiRes qw(time sleep);
 
 # the cache off for everything but the cache tests at the end, so that rows
@@ -36,36 +37,9 @@ my $K2 = $t->fixture_key(user => $U2);
 # ---------------------------------------------------------------------------
 # helpers
 
-# One request on a connection of its own, read until nginx closes it: when it
-# returns, whatever the request started inside nginx has finished, so a
-# statement that should never have run has had its chance to write.
-sub req {
-    my ($method, $path, %o) = @_;
-    my $body = $o{body};
-    $body = json_encode($body) if ref $body;
-    $body = encode_utf8($body) if defined $body && utf8::is_utf8($body);
-    my %h = (Host => 'localhost', Connection => 'close', %{ $o{headers} // {} });
-    my $key = exists $o{key} ? $o{key} : $t->key;
-    $h{Authorization} = "Bearer $key" if defined $key && !exists $h{Authorization};
-    if (defined $body) {
-        $h{'Content-Type'} = 'application/json' unless exists $h{'Content-Type'};
-        $h{'Content-Length'} = length $body;
-    }
-    my $head = "$method $path HTTP/1.1\r\n"
-             . join('', map { "$_: $h{$_}\r\n" } grep { defined $h{$_} } sort keys %h) . "\r\n";
-    return Dash::parse_response($t->http_raw($head . ($body // '')));
-}
+sub req { request($t, @_) }
 
-sub is_error {
-    my ($r, $status, $type, $code, $detail, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    is $r->{status}, $status, "$name: $status" or diag $r->{raw};
-    like $r->{content_type}, qr{^application/json(?:;|$)}, "$name: Content-Type application/json";
-    is_deeply $r->{json}, { type => $type, code => $code, detail => $detail, attr => undef }, "$name: body"
-        or diag $r->{raw};
-}
-
-sub denied { is_error($_[0], 403, 'authentication_error', 'permission_denied', $_[1], $_[2]) }
+sub denied { is_error($_[0], 403, 'authentication_error', 'permission_denied', $_[1], undef, $_[2]) }
 
 sub missing_scope { denied($_[0], "API key missing required scope '$_[1]'", $_[2]) }
 
@@ -73,14 +47,14 @@ sub invalid_key {
     my ($r, $source, $name) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     is_error($r, 401, 'authentication_error', 'authentication_failed',
-             "Personal API key found in request $source is invalid.", $name);
+             "Personal API key found in request $source is invalid.", undef, $name);
 }
 
 sub no_credentials {
     my ($r, $name) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     is_error($r, 401, 'authentication_error', 'not_authenticated',
-             'Authentication credentials were not provided.', $name);
+             'Authentication credentials were not provided.', undef, $name);
     like $r->{headers}{'www-authenticate'} // '', qr/^Bearer\b/, "$name: WWW-Authenticate: Bearer";
 }
 
@@ -91,12 +65,7 @@ sub ok_status {
 }
 
 sub db_state {
-    return $t->sql_value(q{
-        SELECT concat_ws(' | ',
-            (SELECT count(*) FROM posthog_dashboard),
-            (SELECT md5(coalesce(string_agg(d::text, ',' ORDER BY d.id), '')) FROM posthog_dashboard d),
-            (SELECT count(*) FROM posthog_dashboardtile),
-            (SELECT count(*) FROM posthog_taggeditem))});
+    return $t->db_state(posthog_dashboard => 'rows', posthog_dashboardtile => 'count', posthog_taggeditem => 'count');
 }
 
 # a write that must be refused: the answer, and nothing changed in PostgreSQL

@@ -14,93 +14,9 @@ use Time::HiRes qw(sleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
+use Dash::Ordered qw(okeys @DETAIL_KEYS @USER_KEYS @TILE_KEYS);
+use Dash::Errors qw(verr);
 
-# ---------------------------------------------------------------------------
-# ordered JSON: JSON::PP loses key order, so the raw body is scanned once more
-# into objects that remember it.  okeys($raw, @path) = the keys, in order, of
-# the object at @path (keys for objects, indexes for arrays).
-
-sub oparse {
-    my ($text) = @_;
-    my $pos = 0;
-    my $v = _ovalue(\$text, \$pos);
-    return $v;
-}
-
-sub _ows { my ($s, $p) = @_; pos($$s) = $$p; $$s =~ /\G\s*/gc; $$p = pos($$s) }
-
-sub _ovalue {
-    my ($s, $p) = @_;
-    _ows($s, $p);
-    my $c = substr($$s, $$p, 1);
-    if ($c eq '{') {
-        $$p++;
-        my $o = bless { keys => [], vals => {} }, 'OObj';
-        _ows($s, $p);
-        if (substr($$s, $$p, 1) eq '}') { $$p++; return $o }
-        while (1) {
-            _ows($s, $p);
-            my $k = _ostring($s, $p);
-            _ows($s, $p);
-            die "':' expected at $$p" unless substr($$s, $$p++, 1) eq ':';
-            push @{ $o->{keys} }, $k;
-            $o->{vals}{$k} = _ovalue($s, $p);
-            _ows($s, $p);
-            my $d = substr($$s, $$p++, 1);
-            last if $d eq '}';
-            die "',' expected at $$p" unless $d eq ',';
-        }
-        return $o;
-    }
-    if ($c eq '[') {
-        $$p++;
-        my @a;
-        _ows($s, $p);
-        if (substr($$s, $$p, 1) eq ']') { $$p++; return \@a }
-        while (1) {
-            push @a, _ovalue($s, $p);
-            _ows($s, $p);
-            my $d = substr($$s, $$p++, 1);
-            last if $d eq ']';
-            die "',' expected at $$p" unless $d eq ',';
-        }
-        return \@a;
-    }
-    return _ostring($s, $p) if $c eq '"';
-    pos($$s) = $$p;
-    if ($$s =~ /\G(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null)/gc) {
-        $$p = pos($$s);
-        return $1;
-    }
-    die "bad JSON at $$p: " . substr($$s, $$p, 20);
-}
-
-sub _ostring {
-    my ($s, $p) = @_;
-    pos($$s) = $$p;
-    $$s =~ /\G("(?:[^"\\]|\\.)*")/gc or die "string expected at $$p";
-    $$p = pos($$s);
-    return JSON::PP->new->allow_nonref->decode($1);
-}
-
-sub okeys {
-    my ($raw, @path) = @_;
-    my $v = ref $raw ? $raw : oparse($raw);
-    for my $k (@path) {
-        $v = ref $v eq 'OObj' ? $v->{vals}{$k} : $v->[$k];
-    }
-    return ref $v eq 'OObj' ? $v->{keys} : undef;
-}
-
-my @DETAIL_KEYS = qw(id name description pinned created_at created_by last_accessed_at
-    last_viewed_at is_shared deleted creation_mode filters variables breakdown_colors
-    data_color_theme_id tags restriction_level effective_restriction_level
-    effective_privilege_level user_access_level access_control_version last_refresh
-    persisted_filters persisted_variables team_id quick_filter_ids tiles search_match_type);
-my @USER_KEYS = qw(id uuid distinct_id first_name last_name email
-    is_email_verified hedgehog_config role_at_organization);
-my @TILE_KEYS = qw(id insight text button_tile widget layouts color filters_overrides
-    show_description transparent_background order last_refresh is_cached);
 my $TS = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$/;
 my $T = JSON::PP::true;
 my $F = JSON::PP::false;
@@ -114,11 +30,6 @@ sub create {
     my ($body, %o) = @_;
     my $project = delete $o{project} // $P;
     return $t->api(POST => "/api/projects/$project/dashboards/", (defined $body ? (body => $body) : ()), %o);
-}
-
-sub verr {
-    my ($detail, $attr, $code) = @_;
-    return { type => 'validation_error', code => $code // 'invalid_input', detail => $detail, attr => $attr };
 }
 
 sub counts {

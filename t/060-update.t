@@ -14,94 +14,11 @@ use Time::HiRes qw(sleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
+use Dash::Ordered qw(okeys @DETAIL_KEYS @TILE_KEYS);
+use Dash::Errors qw(verr $NOT_FOUND);
 
-# ---------------------------------------------------------------------------
-# ordered JSON: JSON::PP loses key order, so the raw body is scanned once more
-# into objects that remember it.  okeys($raw, @path) = the keys, in order, of
-# the object at @path (keys for objects, indexes for arrays).
-
-sub oparse {
-    my ($text) = @_;
-    my $pos = 0;
-    my $v = _ovalue(\$text, \$pos);
-    return $v;
-}
-
-sub _ows { my ($s, $p) = @_; pos($$s) = $$p; $$s =~ /\G\s*/gc; $$p = pos($$s) }
-
-sub _ovalue {
-    my ($s, $p) = @_;
-    _ows($s, $p);
-    my $c = substr($$s, $$p, 1);
-    if ($c eq '{') {
-        $$p++;
-        my $o = bless { keys => [], vals => {} }, 'OObj';
-        _ows($s, $p);
-        if (substr($$s, $$p, 1) eq '}') { $$p++; return $o }
-        while (1) {
-            _ows($s, $p);
-            my $k = _ostring($s, $p);
-            _ows($s, $p);
-            die "':' expected at $$p" unless substr($$s, $$p++, 1) eq ':';
-            push @{ $o->{keys} }, $k;
-            $o->{vals}{$k} = _ovalue($s, $p);
-            _ows($s, $p);
-            my $d = substr($$s, $$p++, 1);
-            last if $d eq '}';
-            die "',' expected at $$p" unless $d eq ',';
-        }
-        return $o;
-    }
-    if ($c eq '[') {
-        $$p++;
-        my @a;
-        _ows($s, $p);
-        if (substr($$s, $$p, 1) eq ']') { $$p++; return \@a }
-        while (1) {
-            push @a, _ovalue($s, $p);
-            _ows($s, $p);
-            my $d = substr($$s, $$p++, 1);
-            last if $d eq ']';
-            die "',' expected at $$p" unless $d eq ',';
-        }
-        return \@a;
-    }
-    return _ostring($s, $p) if $c eq '"';
-    pos($$s) = $$p;
-    if ($$s =~ /\G(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null)/gc) {
-        $$p = pos($$s);
-        return $1;
-    }
-    die "bad JSON at $$p: " . substr($$s, $$p, 20);
-}
-
-sub _ostring {
-    my ($s, $p) = @_;
-    pos($$s) = $$p;
-    $$s =~ /\G("(?:[^"\\]|\\.)*")/gc or die "string expected at $$p";
-    $$p = pos($$s);
-    return JSON::PP->new->allow_nonref->decode($1);
-}
-
-sub okeys {
-    my ($raw, @path) = @_;
-    my $v = ref $raw ? $raw : oparse($raw);
-    for my $k (@path) {
-        $v = ref $v eq 'OObj' ? $v->{vals}{$k} : $v->[$k];
-    }
-    return ref $v eq 'OObj' ? $v->{keys} : undef;
-}
-
-my @DETAIL_KEYS = qw(id name description pinned created_at created_by last_accessed_at
-    last_viewed_at is_shared deleted creation_mode filters variables breakdown_colors
-    data_color_theme_id tags restriction_level effective_restriction_level
-    effective_privilege_level user_access_level access_control_version last_refresh
-    persisted_filters persisted_variables team_id quick_filter_ids tiles search_match_type);
-my @TILE_KEYS = qw(id insight text button_tile widget layouts color filters_overrides
-    show_description transparent_background order last_refresh is_cached);
 my $T = JSON::PP::true;
 my $F = JSON::PP::false;
-my $NOT_FOUND = { type => 'invalid_request', code => 'not_found', detail => 'Not found.', attr => undef };
 my $NO_EDIT = { type => 'authentication_error', code => 'permission_denied',
                 detail => "You don't have edit permissions for this dashboard.", attr => undef };
 my $NO_RESTRICT = { type => 'authentication_error', code => 'permission_denied',
@@ -117,11 +34,6 @@ sub patch {
     my $project = delete $o{project} // $P;
     my $method = delete $o{method} // 'PATCH';
     return $t->api($method => "/api/projects/$project/dashboards/$id/", body => $body, %o);
-}
-
-sub verr {
-    my ($detail, $attr, $code) = @_;
-    return { type => 'validation_error', code => $code // 'invalid_input', detail => $detail, attr => $attr };
 }
 
 sub dash {

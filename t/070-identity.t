@@ -10,6 +10,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
+use Dash::Errors qw(is_error);
 use Digest::SHA qw(sha256_hex);
 
 my $t = Dash->new(auth_cache_ttl => 0);
@@ -31,15 +32,6 @@ sub is_json_200 {
     is $r->{status}, 200, "$name: 200" or diag $r->{raw};
     like $r->{content_type}, qr{^application/json(?:;|$)}, "$name: Content-Type application/json";
     ok ref $r->{json} eq 'HASH', "$name: a JSON object";
-}
-
-sub is_error {
-    my ($r, $status, $type, $code, $detail, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    is $r->{status}, $status, "$name: $status" or diag $r->{raw};
-    like $r->{content_type}, qr{^application/json(?:;|$)}, "$name: Content-Type application/json";
-    is_deeply $r->{json}, { type => $type, code => $code, detail => $detail, attr => undef }, "$name: body"
-        or diag $r->{raw};
 }
 
 # the keys of $h named in $keys
@@ -190,9 +182,9 @@ is $r->{json}{id}, $U, '@me with the key in the query string: the user';
 
     is_error(get('/api/personal_api_keys/@current/', key => 'phx_nope'), 401, 'authentication_error',
              'authentication_failed', 'Personal API key found in request Authorization header is invalid.',
-             '@current with an invalid key');
+             undef, '@current with an invalid key');
     is_error(get('/api/personal_api_keys/@current/', key => undef), 401, 'authentication_error',
-             'not_authenticated', 'Authentication credentials were not provided.', '@current without a key');
+             'not_authenticated', 'Authentication credentials were not provided.', undef, '@current without a key');
 
     # no scope guards this endpoint in PostHog (PersonalAPIKeyViewSet has no
     # APIScopePermission; PersonalApiKeySelfAccessPermission only allows
@@ -238,26 +230,26 @@ is $r->{json}{id}, $U, '@me with the key in the query string: the user';
 
     my $ro = $t->fixture_key(user => $U, scopes => ['dashboard:read']);
     is_error(get("/api/projects/$P/", key => $ro), 403, 'authentication_error', 'permission_denied',
-             "API key missing required scope 'project:read'", 'project with a dashboard-only key');
+             "API key missing required scope 'project:read'", undef, 'project with a dashboard-only key');
 
     my $sk = $t->fixture_key(user => $U, scopes => ['*'], scoped_teams => [$P2]);
     is_error(get("/api/projects/$P/", key => $sk), 403, 'authentication_error', 'permission_denied',
-             "API key does not have access to the requested project: ID $P.", 'project outside the key\'s teams');
+             "API key does not have access to the requested project: ID $P.", undef, 'project outside the key\'s teams');
     is get("/api/projects/$P2/", key => $sk)->{status}, 200, 'project inside the key\'s teams: 200';
 
     is_error(get("/api/projects/$P/", key => undef), 401, 'authentication_error', 'not_authenticated',
-             'Authentication credentials were not provided.', 'project without a key');
+             'Authentication credentials were not provided.', undef, 'project without a key');
 
     # ProjectViewSet.safely_get_object: get_object_or_404 over the projects
     # the user can see -> DRF's plain 404 "Not found." for a project that does
     # not exist, one of another organization, and a team id that is not a
     # project id (this route takes project ids, /environments/ takes teams)
     is_error(get('/api/projects/999999/'), 404, 'invalid_request', 'not_found', 'Not found.',
-             'project that does not exist');
+             undef, 'project that does not exist');
     is_error(get("/api/projects/$P3/"), 404, 'invalid_request', 'not_found', 'Not found.',
-             'project of an organization the user is not in');
+             undef, 'project of an organization the user is not in');
     is_error(get("/api/projects/$E/"), 404, 'invalid_request', 'not_found', 'Not found.',
-             'an environment id is not a project id');
+             undef, 'an environment id is not a project id');
 }
 
 done_testing;

@@ -11,100 +11,8 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
-use IO::Select;
-use IO::Socket::INET;
-use POSIX ();
-use Time::HiRes qw(sleep time);
-
-# ---------------------------------------------------------------------------
-# helpers local to this file
-
-# A second session on the test database that holds FOR UPDATE row locks on
-# posthog_dashboard rows until release(). A psql process fed through a pipe;
-# it marks itself ready by changing its application_name once the lock is
-# taken.
-{
-    package Locker;
-    my $n = 0;
-
-    sub new {
-        my ($class, $t, @ids) = @_;
-        my $tag = "dash_locker_$$" . '_' . ++$n;
-        my @cmd = ('psql', $t->cluster->psql_args($t->db), '-q', '-v', 'ON_ERROR_STOP=1');
-        my $pid = open(my $fh, '|-') // die "fork: $!";
-        if (!$pid) {
-            $ENV{PGAPPNAME} = "${tag}_wait";
-            open STDOUT, '>', '/dev/null';
-            exec { $cmd[0] } @cmd or POSIX::_exit(127);
-        }
-        $fh->autoflush(1);
-        my $self = bless { t => $t, fh => $fh, pid => $pid, tag => $tag }, $class;
-        my $list = join ',', map { int } @ids;
-        print $fh "BEGIN;\n",
-                  "SELECT id FROM posthog_dashboard WHERE id IN ($list) FOR UPDATE;\n",
-                  "SET application_name = '$tag';\n";
-        my $ok = $t->wait_until(sub {
-            $t->sql_value('SELECT count(*) FROM pg_stat_activity WHERE application_name = $1', $tag)
-        }, timeout => 10);
-        die "the locking session did not take its lock" unless $ok;
-        return $self;
-    }
-
-    sub release {
-        my ($self, $how) = @_;
-        my $fh = delete $self->{fh} or return;
-        print $fh ($how // 'COMMIT'), ";\n";
-        close $fh;                               # waits for psql to exit
-    }
-
-    sub DESTROY { local ($?, $@, $!); $_[0]->release('ROLLBACK') }
-}
-
-# backends of the module waiting for a lock inside PostgreSQL
-sub lock_waiters {
-    my ($t) = @_;
-    return $t->sql_value(q{SELECT count(*) FROM pg_stat_activity
-                            WHERE datname = current_database() AND application_name = 'ngx_dashboards'
-                              AND wait_event_type = 'Lock'});
-}
-
-# send a request on a raw socket and return the socket without reading
-sub send_request {
-    my ($t, $method, $path, $body) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $t->port, Proto => 'tcp')
-        or die "connect: $!";
-    binmode $s;
-    my $b = defined $body ? json_encode($body) : '';
-    my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-            . "Authorization: Bearer " . $t->key . "\r\n";
-    $req .= "Content-Type: application/json\r\nContent-Length: " . length($b) . "\r\n" if length $b;
-    $req .= "\r\n$b";
-    syswrite($s, $req) == length $req or die "write: $!";
-    return $s;
-}
-
-# has the server sent anything (or closed) on this socket within $wait seconds?
-sub answered {
-    my ($s, $wait) = @_;
-    return IO::Select->new($s)->can_read($wait // 0) ? 1 : 0;
-}
-
-# read the whole response (the server closes: Connection: close)
-sub read_response {
-    my ($s, $timeout) = @_;
-    my $sel = IO::Select->new($s);
-    my $buf = '';
-    my $deadline = time + ($timeout // 20);
-    while (time < $deadline) {
-        last unless $sel->can_read($deadline - time);
-        my $n = sysread($s, $buf, 65536, length $buf);
-        last unless $n;
-    }
-    close $s;
-    return Dash::parse_response($buf);
-}
-
-# ---------------------------------------------------------------------------
+use Dash::Lock qw(lock_waiters);
+use Dash::Raw qw(send_request answered read_response);
 
 my $t = Dash->new(workers => 1);
 is scalar($t->worker_pids), 1, 'one worker process';
@@ -121,7 +29,7 @@ is $t->api(GET => $list)->{status}, 200, 'list answers before the test';
 # --- default pool: the blocked PATCH occupies one connection, others serve GETs
 
 {
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, $d);
     my $patch = send_request($t, PATCH => $one, { name => 'After' });
 
     ok $t->wait_until(sub { lock_waiters($t) >= 1 }, timeout => 10),
@@ -164,7 +72,7 @@ is $t->api(GET => $list)->{status}, 200, 'pool_size 1: list answers';
 ok $t->wait_until(sub { $t->pg_backends == 1 }), 'one backend for the new worker';
 
 {
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, $d);
     my $patch = send_request($t, PATCH => $one, { name => 'Queued after' });
     ok $t->wait_until(sub { lock_waiters($t) >= 1 }, timeout => 10),
         'pool_size 1: the PATCH holds the only connection, waiting for the lock';
@@ -194,7 +102,7 @@ ok $t->wait_until(sub { $t->pg_backends == 1 }), 'one backend for the new worker
 # --- pool of one: several requests queue behind the lock, answered in turn
 
 {
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, $d);
     my $patch = send_request($t, PATCH => $one, { name => 'Third' });
     ok $t->wait_until(sub { lock_waiters($t) >= 1 }, timeout => 10), 'the PATCH waits for the lock again';
 

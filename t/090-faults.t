@@ -10,12 +10,15 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
+use Dash::Lock qw(lock_waiters backend_alive backend_busy);
+use Dash::Raw qw(send_request answered read_response);
 use IO::Select;
 use IO::Socket::INET;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
 my $SLOW = Dash::sanitizer() eq 'valgrind' ? 10 : Dash::sanitizer() eq 'asan' ? 2 : 1;
+$Dash::Raw::TIMEOUT = 20 * $SLOW;                  # read_response()
 
 my %BODY = (
     unavailable => { type => 'server_error', code => 'database_unavailable',
@@ -26,101 +29,6 @@ my %BODY = (
 
 # ---------------------------------------------------------------------------
 # helpers local to this file
-
-# A second session on the test database holding FOR UPDATE row locks on
-# posthog_dashboard rows until release() (psql fed through a pipe; ready
-# once its application_name changed).
-{
-    package Locker;
-    my $n = 0;
-
-    sub new {
-        my ($class, $t, @ids) = @_;
-        my $tag = "dash_locker_$$" . '_' . ++$n;
-        my @cmd = ('psql', $t->cluster->psql_args($t->db), '-q');
-        my $pid = open(my $fh, '|-') // die "fork: $!";
-        if (!$pid) {
-            $ENV{PGAPPNAME} = "${tag}_wait";
-            open STDOUT, '>', '/dev/null';
-            open STDERR, '>', '/dev/null';
-            exec { $cmd[0] } @cmd or POSIX::_exit(127);
-        }
-        $fh->autoflush(1);
-        my $self = bless { t => $t, fh => $fh, pid => $pid, tag => $tag }, $class;
-        my $list = join ',', map { int } @ids;
-        print $fh "BEGIN;\n",
-                  "SELECT id FROM posthog_dashboard WHERE id IN ($list) FOR UPDATE;\n",
-                  "SET application_name = '$tag';\n";
-        my $ok = $t->wait_until(sub {
-            $t->sql_value('SELECT count(*) FROM pg_stat_activity WHERE application_name = $1', $tag)
-        }, timeout => 10);
-        die "the locking session did not take its lock" unless $ok;
-        return $self;
-    }
-
-    sub release {
-        my ($self, $how) = @_;
-        my $fh = delete $self->{fh} or return;
-        local $SIG{PIPE} = 'IGNORE';             # psql may be gone (PostgreSQL stopped)
-        print $fh ($how // 'COMMIT'), ";\n";
-        close $fh;
-    }
-
-    sub DESTROY { local ($?, $@, $!); $_[0]->release('ROLLBACK') }
-}
-
-# pids of the module's backends waiting for a lock
-sub lock_waiters {
-    my ($t) = @_;
-    my $rows = $t->sql(q{SELECT pid FROM pg_stat_activity
-                          WHERE datname = current_database() AND application_name = 'ngx_dashboards'
-                            AND wait_event_type = 'Lock' ORDER BY pid});
-    return map { $_->[0] } @$rows;
-}
-
-sub backend_alive {
-    my ($t, $pid) = @_;
-    return $t->sql_value('SELECT count(*) FROM pg_stat_activity WHERE pid = $1', $pid);
-}
-
-# the backend still runs a statement (it may stay connected, idle, in the pool)
-sub backend_busy {
-    my ($t, $pid) = @_;
-    return $t->sql_value(q{SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state <> 'idle'}, $pid);
-}
-
-sub send_request {
-    my ($t, $method, $path, $body) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $t->port, Proto => 'tcp')
-        or die "connect: $!";
-    binmode $s;
-    my $b = defined $body ? json_encode($body) : '';
-    my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-            . "Authorization: Bearer " . $t->key . "\r\n";
-    $req .= "Content-Type: application/json\r\nContent-Length: " . length($b) . "\r\n" if length $b;
-    $req .= "\r\n$b";
-    syswrite($s, $req) == length $req or die "write: $!";
-    return $s;
-}
-
-sub answered {
-    my ($s, $wait) = @_;
-    return IO::Select->new($s)->can_read($wait // 0) ? 1 : 0;
-}
-
-sub read_response {
-    my ($s, $timeout) = @_;
-    my $sel = IO::Select->new($s);
-    my $buf = '';
-    my $deadline = time + ($timeout // 20 * $SLOW);
-    while (time < $deadline) {
-        last unless $sel->can_read($deadline - time);
-        my $n = sysread($s, $buf, 65536, length $buf);
-        last unless $n;
-    }
-    close $s;
-    return Dash::parse_response($buf);
-}
 
 # api() with the time it took
 sub timed {
@@ -222,7 +130,7 @@ $t->pg_start;
 
 # a request in flight when PostgreSQL stops
 {
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, { pg_may_stop => 1 }, $d);
     my $patch = send_request($t, PATCH => $one, { name => 'In flight' });
     ok $t->wait_until(sub { scalar lock_waiters($t) }, timeout => 10), 'a PATCH waits for a row lock';
     $t->pg_stop;
@@ -256,7 +164,7 @@ is $t->row(posthog_dashboard => $d)->{name}, 'Terminated 3', 'the PATCHes are in
 # head), then that of B.
 $t->reload(pool_size => 2);
 {
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, { pg_may_stop => 1 }, $d);
     my $patch = send_request($t, PATCH => $one, { name => 'Two connections' });
     ok $t->wait_until(sub { scalar lock_waiters($t) }, timeout => 10), 'pool_size 2: a PATCH holds one connection';
     is $t->api(GET => $list)->{status}, 200, 'a GET opens the second';
@@ -292,7 +200,7 @@ $t->reload(pool_size => 2);
 # a backend terminated while its statement runs: the statement is rolled
 # back and run once more on a new connection
 {
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, { pg_may_stop => 1 }, $d);
     my $patch = send_request($t, PATCH => $one, { name => 'Retried' });
     my ($pid) = do { $t->wait_until(sub { scalar lock_waiters($t) }, timeout => 10); lock_waiters($t) };
     ok $pid, 'a PATCH waits for a row lock';
@@ -312,7 +220,7 @@ $t->reload(query_timeout => '1s');
 is $t->api(GET => $list)->{status}, 200, 'query_timeout 1s: list answers';
 {
     my $before = $t->row(posthog_dashboard => $d)->{name};
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, { pg_may_stop => 1 }, $d);
     my $t0 = time;
     my $patch = send_request($t, PATCH => $one, { name => 'Too late' });
     $t->wait_until(sub { scalar lock_waiters($t) }, timeout => 5);
@@ -393,7 +301,7 @@ ok $t->wait_until(sub { $t->pg_backends <= 4 }), 'the old worker\'s connections 
 $t->reload(pool_size => 1, queue_size => 2, queue_timeout => '1s');
 is $t->api(GET => $list)->{status}, 200, 'pool_size 1, queue_size 2, queue_timeout 1s: list answers';
 {
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, { pg_may_stop => 1 }, $d);
     my $patch = send_request($t, PATCH => $one, { name => 'Queue holder' });
     ok $t->wait_until(sub { scalar lock_waiters($t) }, timeout => 5),
         'the only connection is blocked on a row lock';
@@ -440,7 +348,7 @@ $t->reload(pool_size => 1, queue_size => 10, queue_timeout => '5s');
 is $t->api(GET => $list)->{status}, 200, 'pool_size 1: list answers';
 {
     # mid-query: the client closes while its PATCH waits for a lock
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, { pg_may_stop => 1 }, $d);
     my $patch = send_request($t, PATCH => $one, { name => 'Abandoned' });
     ok $t->wait_until(sub { scalar lock_waiters($t) }, timeout => 5), 'a PATCH waits for a row lock';
     close $patch;
@@ -457,7 +365,7 @@ is $t->api(GET => $list)->{status}, 200, 'pool_size 1: list answers';
 }
 {
     # in the queue: the client closes while its request waits for a connection
-    my $lock = Locker->new($t, $d);
+    my $lock = Dash::Lock->new($t, { pg_may_stop => 1 }, $d);
     my $patch = send_request($t, PATCH => $one, { name => 'Holder' });
     ok $t->wait_until(sub { scalar lock_waiters($t) }, timeout => 5), 'the only connection waits for a lock';
     my @q = map { send_request($t, GET => $list) } 1 .. 3;

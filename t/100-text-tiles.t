@@ -18,10 +18,11 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
+use Dash::Actions qw(advanced_world dashboard_action permission_fixtures tile_boom boom_on boom_off);
+use Dash::Errors qw(verr denied answer_is $SERVER_ERROR $NOT_FOUND);
 
 my $t = Dash->new;
-my $ADV = [ { key => 'advanced_permissions', name => 'Advanced permissions' } ];
-my $w = $t->world(org => { available_product_features => $ADV });
+my $w = advanced_world($t);
 my $P = $w->{project};
 my $U = $w->{user};
 
@@ -30,38 +31,13 @@ my $U = $w->{user};
 
 my $TRUE = JSON::PP::true;
 my $FALSE = JSON::PP::false;
-my $SERVER_ERROR = { type => 'server_error', code => 'error', detail => 'A server error occurred.', attr => undef };
-my $NOT_FOUND = { type => 'invalid_request', code => 'not_found', detail => 'Not found.', attr => undef };
-
-sub verr {
-    my ($detail, $attr, $code) = @_;
-    return { type => 'validation_error', code => $code // 'invalid_input', detail => $detail, attr => $attr };
-}
-
-sub denied {
-    return { type => 'authentication_error', code => 'permission_denied', detail => $_[0], attr => undef };
-}
 
 # POST {base}/:dashboard/:action/ ; project => other project id
-sub act {
-    my ($d, $action, $body, %o) = @_;
-    my $p = exists $o{project} ? delete $o{project} : $P;
-    return $t->api(POST => "/api/projects/$p/dashboards/$d/$action/", body => $body, %o);
-}
-
-sub answer_is {
-    my ($r, $status, $body, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    is $r->{status}, $status, "$name: $status" or diag $r->{raw};
-    is_deeply $r->{json}, $body, "$name: body" or diag $r->{raw};
-}
+sub act { dashboard_action($t, $P, POST => @_) }
 
 # every row an action may touch
-sub snapshot {
-    return { map { $_ => $t->sql_rows("SELECT * FROM $_ ORDER BY id") }
-             qw(posthog_dashboard posthog_dashboardtile posthog_text posthog_dashboarditem
-                posthog_tag posthog_taggeditem) };
-}
+sub snapshot { $t->snapshot(qw(posthog_dashboard posthog_dashboardtile posthog_text posthog_dashboarditem
+                                 posthog_tag posthog_taggeditem)) }
 
 sub layouts_of { $t->sql_value('SELECT layouts::text FROM posthog_dashboardtile WHERE id = $1', $_[0]) }
 
@@ -70,34 +46,14 @@ sub tile_row { $t->row(posthog_dashboardtile => $_[0]) }
 # a test trigger that makes a write fail once it reaches a tile coloured
 # 'boom': an INSERT of such a tile, or an UPDATE that changes its layouts,
 # dashboard or deleted flag
-$t->sql(q{
-    CREATE FUNCTION test_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF NEW.color = 'boom' AND (TG_OP = 'INSERT'
-             OR NEW.layouts IS DISTINCT FROM OLD.layouts
-             OR NEW.deleted IS DISTINCT FROM OLD.deleted
-             OR NEW.dashboard_id IS DISTINCT FROM OLD.dashboard_id) THEN
-            RAISE EXCEPTION 'test trigger: boom';
-        END IF;
-        RETURN NEW;
-    END $$});
-sub boom_on  { $t->sql('CREATE TRIGGER test_boom BEFORE INSERT OR UPDATE ON posthog_dashboardtile
-                        FOR EACH ROW EXECUTE FUNCTION test_boom()') }
-sub boom_off { $t->sql('DROP TRIGGER IF EXISTS test_boom ON posthog_dashboardtile') }
-$t->allow_log(qr/test trigger: boom/);
+tile_boom($t);
 
 my $TS = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
 # people and keys used by the permission cases
-my $member = $t->fixture_user(org => $w->{org}, level => 1, team => $P);
-my $member_key = $t->fixture_key(user => $member);
-my $read_key = $t->fixture_key(user => $U, scopes => ['dashboard:read']);
-my $P2 = $t->fixture_project(org => $w->{org});                  # same org, other project
-my $scoped_key = $t->fixture_key(user => $U, scoped_teams => [$P2]);
-my $org3 = $t->fixture_org;                                       # an org the user is not in
-my $P3 = $t->fixture_project(org => $org3);
-my $u3 = $t->fixture_user(org => $org3, level => 8);
-my $ENV2 = $t->fixture_team(project => $P);                       # second environment of project P
+my %f = permission_fixtures($t, $w);
+my ($member, $member_key, $read_key, $P2, $scoped_key, $org3, $P3, $u3, $ENV2) =
+    @f{qw(member member_key read_key P2 scoped_key org3 P3 u3 ENV2)};
 
 # the permission cases every endpoint shares; $call->($dashboard, %api_opts)
 # must attempt the action, $rows->() count what the action would change
@@ -279,9 +235,9 @@ subtest 'create_text_tile: 404s and permissions' => sub {
 subtest 'create_text_tile: a failure midway leaves nothing' => sub {
     my $d = $t->fixture_dashboard(team => $P, user => $U);
     my $before = snapshot();
-    boom_on();
+    boom_on($t);
     my $r = act($d, 'create_text_tile', { body => 'never', color => 'boom' });
-    boom_off();
+    boom_off($t);
     answer_is $r, 500, $SERVER_ERROR, 'the tile INSERT fails after the text INSERT';
     is_deeply snapshot(), $before, 'no posthog_text row left behind';
 };
@@ -403,10 +359,10 @@ subtest 'update_text_tile: a failure midway leaves nothing' => sub {
     my $tile = $t->fixture_text_tile(dashboard => $d, body => 'before', color => 'boom',
                                       layouts => { sm => { x => 0, y => 0, w => 6, h => 5 } });
     my $before = snapshot();
-    boom_on();
+    boom_on($t);
     my $r = act($d, 'update_text_tile', { tile_id => $tile, body => 'after',
                                           layouts => { sm => { x => 6, y => 0, w => 6, h => 5 } } });
-    boom_off();
+    boom_off($t);
     answer_is $r, 500, $SERVER_ERROR, 'the tile UPDATE fails after the text UPDATE';
     is_deeply snapshot(), $before, 'text body and modifier unchanged';
 };
@@ -561,9 +517,9 @@ subtest 'delete_tile: a failure midway leaves nothing' => sub {
     my $gone = $t->fixture_text_tile(dashboard => $d, body => 'top', layouts => { sm => R(0, 0, 12, 4) });
     my $mover = $t->fixture_text_tile(dashboard => $d, body => 'mover', color => 'boom', layouts => { sm => R(0, 4, 12, 2) });
     my $before = snapshot();
-    boom_on();
+    boom_on($t);
     my $r = act($d, 'delete_tile', { tile_id => $gone });
-    boom_off();
+    boom_off($t);
     answer_is $r, 500, $SERVER_ERROR, 'compaction fails after the soft delete';
     is_deeply snapshot(), $before, 'the tile is not deleted, no layout changed';
     is tile_row($gone)->{deleted}, $FALSE, 'tile still there';

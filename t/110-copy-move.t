@@ -20,10 +20,11 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
+use Dash::Actions qw(advanced_world dashboard_action permission_fixtures tile_boom boom_on boom_off);
+use Dash::Errors qw(verr denied answer_is $SERVER_ERROR $NOT_FOUND);
 
 my $t = Dash->new;
-my $ADV = [ { key => 'advanced_permissions', name => 'Advanced permissions' } ];
-my $w = $t->world(org => { available_product_features => $ADV });
+my $w = advanced_world($t);
 my $P = $w->{project};
 my $U = $w->{user};
 
@@ -32,32 +33,11 @@ my $U = $w->{user};
 
 my $TRUE = JSON::PP::true;
 my $FALSE = JSON::PP::false;
-my $SERVER_ERROR = { type => 'server_error', code => 'error', detail => 'A server error occurred.', attr => undef };
-my $NOT_FOUND = { type => 'invalid_request', code => 'not_found', detail => 'Not found.', attr => undef };
 
-sub verr {
-    my ($detail, $attr, $code) = @_;
-    return { type => 'validation_error', code => $code // 'invalid_input', detail => $detail, attr => $attr };
-}
-
-sub denied {
-    return { type => 'authentication_error', code => 'permission_denied', detail => $_[0], attr => undef };
-}
-
-sub act {
-    my ($method, $d, $action, $body, %o) = @_;
-    my $p = exists $o{project} ? delete $o{project} : $P;
-    return $t->api($method => "/api/projects/$p/dashboards/$d/$action/", body => $body, %o);
-}
+# $method {base}/:dashboard/:action/ ; project => other project id
+sub act { dashboard_action($t, $P, @_) }
 sub copy_tile { my ($dest, $from, $tile, %o) = @_; act(POST => $dest, 'copy_tile', { fromDashboardId => $from, tileId => $tile }, %o) }
 sub move_tile { my ($src, $to, $tile, %o) = @_; act(POST => $src, 'move_tile', { to_dashboard => $to, tile => { id => $tile } }, %o) }
-
-sub answer_is {
-    my ($r, $status, $body, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    is $r->{status}, $status, "$name: $status" or diag $r->{raw};
-    is_deeply $r->{json}, $body, "$name: body" or diag $r->{raw};
-}
 
 # the answer is the detail of dashboard $d, as GET gives it (last_accessed_at
 # aside: GET writes it)
@@ -73,10 +53,8 @@ sub is_detail_of {
     is_deeply \%a, \%b, "$name: the same detail as GET";
 }
 
-sub snapshot {
-    return { map { $_ => $t->sql_rows("SELECT * FROM $_ ORDER BY id") }
-             qw(posthog_dashboard posthog_dashboardtile posthog_text posthog_dashboarditem posthog_buttontile) };
-}
+sub snapshot { $t->snapshot(qw(posthog_dashboard posthog_dashboardtile posthog_text posthog_dashboarditem
+                                 posthog_buttontile)) }
 
 sub tile_row { $t->row(posthog_dashboardtile => $_[0]) }
 sub tiles_of { [ map { $_->[0] } @{ $t->sql('SELECT id FROM posthog_dashboardtile WHERE dashboard_id = $1 ORDER BY id', $_[0]) } ] }
@@ -91,31 +69,11 @@ sub button_tile {
                                                  layouts => {}, filters_overrides => {}, deleted => 0 })->{id};
 }
 
-$t->sql(q{
-    CREATE FUNCTION test_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF NEW.color = 'boom' AND (TG_OP = 'INSERT'
-             OR NEW.layouts IS DISTINCT FROM OLD.layouts
-             OR NEW.deleted IS DISTINCT FROM OLD.deleted
-             OR NEW.dashboard_id IS DISTINCT FROM OLD.dashboard_id) THEN
-            RAISE EXCEPTION 'test trigger: boom';
-        END IF;
-        RETURN NEW;
-    END $$});
-sub boom_on  { $t->sql('CREATE TRIGGER test_boom BEFORE INSERT OR UPDATE ON posthog_dashboardtile
-                        FOR EACH ROW EXECUTE FUNCTION test_boom()') }
-sub boom_off { $t->sql('DROP TRIGGER IF EXISTS test_boom ON posthog_dashboardtile') }
-$t->allow_log(qr/test trigger: boom/);
+tile_boom($t);
 
-my $member = $t->fixture_user(org => $w->{org}, level => 1, team => $P);
-my $member_key = $t->fixture_key(user => $member);
-my $read_key = $t->fixture_key(user => $U, scopes => ['dashboard:read']);
-my $P2 = $t->fixture_project(org => $w->{org});
-my $scoped_key = $t->fixture_key(user => $U, scoped_teams => [$P2]);
-my $org3 = $t->fixture_org;
-my $P3 = $t->fixture_project(org => $org3);
-my $u3 = $t->fixture_user(org => $org3, level => 8);
-my $ENV2 = $t->fixture_team(project => $P);            # second environment of project P
+my %f = permission_fixtures($t, $w);
+my ($member, $member_key, $read_key, $P2, $scoped_key, $org3, $P3, $u3, $ENV2) =
+    @f{qw(member member_key read_key P2 scoped_key org3 P3 u3 ENV2)};
 
 my $L1 = { sm => { x => 0, y => 0, w => 6, h => 5 }, xs => { x => 0, y => 0, w => 1, h => 5 } };
 my $L2 = { sm => { x => 6, y => 3, w => 4, h => 2 } };
@@ -307,9 +265,9 @@ subtest 'copy_tile: a failure midway leaves nothing' => sub {
     my $dest = $t->fixture_dashboard(team => $P, user => $U);
     my $tile = $t->fixture_insight_tile(dashboard => $src, layouts => $L1, color => 'boom');
     my $before = snapshot();
-    boom_on();
+    boom_on($t);
     my $r = copy_tile($dest, $src, $tile);
-    boom_off();
+    boom_off($t);
     answer_is $r, 500, $SERVER_ERROR, 'the copy INSERT fails';
     is_deeply snapshot(), $before, 'nothing written';
 };
@@ -454,9 +412,9 @@ subtest 'move_tile: a failure midway leaves nothing' => sub {
     my ($tile, $ins) = $t->fixture_insight_tile(dashboard => $src, layouts => $L1, color => 'boom');
     my $stale = $t->fixture_insight_tile(dashboard => $dest, insight => $ins, layouts => $L2, deleted => 1);
     my $before = snapshot();
-    boom_on();
+    boom_on($t);
     my $r = move_tile($src, $dest, $tile);
-    boom_off();
+    boom_off($t);
     answer_is $r, 500, $SERVER_ERROR, 'the UPDATE of the tile fails after the stale row was deleted';
     is_deeply snapshot(), $before, 'the stale row is back, the tile is still on the source';
     ok tile_row($stale), 'stale row present';

@@ -14,45 +14,21 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
+use Dash::Actions qw(advanced_world dashboard_action permission_fixtures);
+use Dash::Errors qw(verr denied answer_is $SERVER_ERROR $NOT_FOUND);
 
 my $t = Dash->new;
-my $ADV = [ { key => 'advanced_permissions', name => 'Advanced permissions' } ];
-my $w = $t->world(org => { available_product_features => $ADV });
+my $w = advanced_world($t);
 my $P = $w->{project};
 my $U = $w->{user};
 
 # ---------------------------------------------------------------------------
 # helpers
 
-my $SERVER_ERROR = { type => 'server_error', code => 'error', detail => 'A server error occurred.', attr => undef };
-my $NOT_FOUND = { type => 'invalid_request', code => 'not_found', detail => 'Not found.', attr => undef };
+# POST {base}/:dashboard/reorder_tiles/ ; project => other project id
+sub reorder { my ($d, @rest) = @_; dashboard_action($t, $P, POST => $d, 'reorder_tiles', @rest) }
 
-sub verr {
-    my ($detail, $attr, $code) = @_;
-    return { type => 'validation_error', code => $code // 'invalid_input', detail => $detail, attr => $attr };
-}
-
-sub denied {
-    return { type => 'authentication_error', code => 'permission_denied', detail => $_[0], attr => undef };
-}
-
-sub reorder {
-    my ($d, $body, %o) = @_;
-    my $p = exists $o{project} ? delete $o{project} : $P;
-    return $t->api(POST => "/api/projects/$p/dashboards/$d/reorder_tiles/", body => $body, %o);
-}
-
-sub answer_is {
-    my ($r, $status, $body, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    is $r->{status}, $status, "$name: $status" or diag $r->{raw};
-    is_deeply $r->{json}, $body, "$name: body" or diag $r->{raw};
-}
-
-sub snapshot {
-    return { map { $_ => $t->sql_rows("SELECT * FROM $_ ORDER BY id") }
-             qw(posthog_dashboard posthog_dashboardtile posthog_text posthog_dashboarditem) };
-}
+sub snapshot { $t->snapshot(qw(posthog_dashboard posthog_dashboardtile posthog_text posthog_dashboarditem)) }
 
 sub tile_row { $t->row(posthog_dashboardtile => $_[0]) }
 
@@ -242,14 +218,9 @@ subtest 'reorder_tiles: validation errors' => sub {
 };
 
 subtest 'reorder_tiles: 404s and permissions' => sub {
-    my $member = $t->fixture_user(org => $w->{org}, level => 1, team => $P);
-    my $member_key = $t->fixture_key(user => $member);
-    my $read_key = $t->fixture_key(user => $U, scopes => ['dashboard:read']);
-    my $P2 = $t->fixture_project(org => $w->{org});
-    my $scoped_key = $t->fixture_key(user => $U, scoped_teams => [$P2]);
-    my $org3 = $t->fixture_org;
-    my $P3 = $t->fixture_project(org => $org3);
-    my $u3 = $t->fixture_user(org => $org3, level => 8);
+    my %f = permission_fixtures($t, $w, env2 => 0);
+    my ($member, $member_key, $read_key, $P2, $scoped_key, $org3, $P3, $u3) =
+        @f{qw(member member_key read_key P2 scoped_key org3 P3 u3)};
 
     my $open = $t->fixture_dashboard(team => $P, user => $U);
     my $locked = $t->fixture_dashboard(team => $P, user => $U, restriction_level => 37);
@@ -282,22 +253,14 @@ subtest 'reorder_tiles: 404s and permissions' => sub {
 };
 
 subtest 'reorder_tiles: a failure midway leaves nothing' => sub {
-    $t->sql(q{
-        CREATE FUNCTION test_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.color = 'boom' AND NEW.layouts IS DISTINCT FROM OLD.layouts THEN
-                RAISE EXCEPTION 'test trigger: boom';
-            END IF;
-            RETURN NEW;
-        END $$});
-    $t->allow_log(qr/test trigger: boom/);
+    $t->failing_trigger(test_boom => q{NEW.color = 'boom' AND NEW.layouts IS DISTINCT FROM OLD.layouts});
     my $d = $t->fixture_dashboard(team => $P, user => $U);
     my @ids = map { scalar $t->fixture_text_tile(dashboard => $d, body => "t$_", layouts => { sm => R(0, 10 * $_, 6, 5) },
                                           ($_ == 3 ? (color => 'boom') : ())) } 1 .. 3;
     my $before = snapshot();
-    $t->sql('CREATE TRIGGER test_boom BEFORE UPDATE ON posthog_dashboardtile FOR EACH ROW EXECUTE FUNCTION test_boom()');
+    $t->trigger_on(test_boom => 'posthog_dashboardtile', 'UPDATE');
     my $r = reorder($d, { tile_order => \@ids, layout => 'two_column' });
-    $t->sql('DROP TRIGGER test_boom ON posthog_dashboardtile');
+    $t->trigger_off(test_boom => 'posthog_dashboardtile');
     answer_is $r, 500, $SERVER_ERROR, 'the third tile cannot be written';
     is_deeply snapshot(), $before, 'the first two keep their layouts';
 };

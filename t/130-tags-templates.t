@@ -17,10 +17,11 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
+use Dash::Actions qw(advanced_world dashboard_action permission_fixtures);
+use Dash::Errors qw(verr denied answer_is $SERVER_ERROR);
 
 my $t = Dash->new;
-my $ADV = [ { key => 'advanced_permissions', name => 'Advanced permissions' } ];
-my $w = $t->world(org => { available_product_features => $ADV });
+my $w = advanced_world($t);
 my $P = $w->{project};
 my $U = $w->{user};
 
@@ -29,40 +30,17 @@ my $U = $w->{user};
 
 my $TRUE = JSON::PP::true;
 my $FALSE = JSON::PP::false;
-my $SERVER_ERROR = { type => 'server_error', code => 'error', detail => 'A server error occurred.', attr => undef };
 my $SESSION_ONLY = { type => 'authentication_error', code => 'permission_denied',
                      detail => 'This action does not support personal API key access', attr => undef };
 
-sub verr {
-    my ($detail, $attr, $code) = @_;
-    return { type => 'validation_error', code => $code // 'invalid_input', detail => $detail, attr => $attr };
-}
-
-sub denied {
-    return { type => 'authentication_error', code => 'permission_denied', detail => $_[0], attr => undef };
-}
-
-sub collection {
-    my ($action, $body, %o) = @_;
-    my $p = exists $o{project} ? delete $o{project} : $P;
-    return $t->api(POST => "/api/projects/$p/dashboards/$action/", (defined $body ? (body => $body) : ()), %o);
-}
+# POST {base}/:action/ ; project => other project id
+sub collection { dashboard_action($t, $P, POST => undef, @_) }
 sub bulk     { collection('bulk_update_tags', @_) }
 sub from_json { collection('create_from_template_json', @_) }
 sub unlisted { collection('create_unlisted_dashboard', @_) }
 
-sub answer_is {
-    my ($r, $status, $body, $name) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    is $r->{status}, $status, "$name: $status" or diag $r->{raw};
-    is_deeply $r->{json}, $body, "$name: body" or diag $r->{raw};
-}
-
-sub snapshot {
-    return { map { $_ => $t->sql_rows("SELECT * FROM $_ ORDER BY id") }
-             qw(posthog_dashboard posthog_dashboardtile posthog_text posthog_dashboarditem
-                posthog_tag posthog_taggeditem) };
-}
+sub snapshot { $t->snapshot(qw(posthog_dashboard posthog_dashboardtile posthog_text posthog_dashboarditem
+                                 posthog_tag posthog_taggeditem)) }
 
 sub tags_of {
     return [ map { $_->[0] } @{ $t->sql(q{SELECT tg.name FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
@@ -107,15 +85,9 @@ sub tile_shapes {
                                                $_->{layouts} // {} ]) } @$tiles ];
 }
 
-my $member = $t->fixture_user(org => $w->{org}, level => 1, team => $P);
-my $member_key = $t->fixture_key(user => $member);
-my $read_key = $t->fixture_key(user => $U, scopes => ['dashboard:read']);
-my $write_key = $t->fixture_key(user => $U, scopes => ['dashboard:write']);
-my $P2 = $t->fixture_project(org => $w->{org});
-my $scoped_key = $t->fixture_key(user => $U, scoped_teams => [$P2]);
-my $org3 = $t->fixture_org;
-my $P3 = $t->fixture_project(org => $org3);
-my $ENV2 = $t->fixture_team(project => $P);
+my %f = permission_fixtures($t, $w, write_key => 1, u3 => 0);
+my ($member, $member_key, $read_key, $write_key, $P2, $scoped_key, $org3, $P3, $ENV2) =
+    @f{qw(member member_key read_key write_key P2 scoped_key org3 P3 ENV2)};
 
 # ===========================================================================
 # bulk_update_tags (7.16)
@@ -253,19 +225,11 @@ subtest 'bulk_update_tags: permissions' => sub {
 
 subtest 'bulk_update_tags: a failure midway leaves nothing' => sub {
     my @d = map { $t->fixture_dashboard(team => $P, user => $U, tags => ['mid']) } 1 .. 3;
-    $t->sql(qq{
-        CREATE FUNCTION test_boom_tag() RETURNS trigger LANGUAGE plpgsql AS \$\$
-        BEGIN
-            IF NEW.dashboard_id = $d[2] THEN
-                RAISE EXCEPTION 'test trigger: boom';
-            END IF;
-            RETURN NEW;
-        END \$\$});
-    $t->allow_log(qr/test trigger: boom/);
+    $t->failing_trigger(test_boom_tag => "NEW.dashboard_id = $d[2]");
     my $before = snapshot();
-    $t->sql('CREATE TRIGGER test_boom_tag BEFORE INSERT ON posthog_taggeditem FOR EACH ROW EXECUTE FUNCTION test_boom_tag()');
+    $t->trigger_on(test_boom_tag => 'posthog_taggeditem', 'INSERT');
     my $r = bulk({ ids => \@d, action => 'set', tags => [qw(brand-new other)] });
-    $t->sql('DROP TRIGGER test_boom_tag ON posthog_taggeditem');
+    $t->trigger_off(test_boom_tag => 'posthog_taggeditem');
     answer_is $r, 500, $SERVER_ERROR, 'the third dashboard cannot be tagged';
     is_deeply snapshot(), $before, 'the first two keep their tags, no tag created';
 };
@@ -486,20 +450,12 @@ subtest 'create_unlisted_dashboard: 8 parallel requests, exactly one 201' => sub
 
 subtest 'create_unlisted_dashboard: a failure midway leaves nothing' => sub {
     my $p = $t->fixture_project(org => $w->{org});
-    $t->sql(qq{
-        CREATE FUNCTION test_boom_tile() RETURNS trigger LANGUAGE plpgsql AS \$\$
-        BEGIN
-            IF NEW.team_id = $p AND NEW.text_id IS NULL THEN
-                RAISE EXCEPTION 'test trigger: boom';
-            END IF;
-            RETURN NEW;
-        END \$\$});
-    $t->allow_log(qr/test trigger: boom/);
+    $t->failing_trigger(test_boom_tile => "NEW.team_id = $p AND NEW.text_id IS NULL");
     my $before = snapshot();
-    $t->sql('CREATE TRIGGER test_boom_tile BEFORE INSERT ON posthog_dashboardtile FOR EACH ROW EXECUTE FUNCTION test_boom_tile()');
+    $t->trigger_on(test_boom_tile => 'posthog_dashboardtile', 'INSERT');
     my $r = unlisted({ tag => 'llm-analytics' }, project => $p);
     my $r2 = from_json({ template => template_json() }, project => $p);
-    $t->sql('DROP TRIGGER test_boom_tile ON posthog_dashboardtile');
+    $t->trigger_off(test_boom_tile => 'posthog_dashboardtile');
     answer_is $r, 500, $SERVER_ERROR, 'create_unlisted_dashboard: the first insight tile cannot be written';
     answer_is $r2, 500, $SERVER_ERROR, 'create_from_template_json: the same';
     is_deeply snapshot(), $before, 'no dashboard, text, insight or tag row left';

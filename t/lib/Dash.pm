@@ -815,6 +815,57 @@ sub row {
 
 sub quote { Dash::Cluster::quote($_[1]) }
 
+# every row of these tables, by id: { table => [ rows as hashrefs ] }, to
+# compare before and after a request that must change nothing
+sub snapshot {
+    my ($self, @tables) = @_;
+    return { map { $_ => $self->sql_rows("SELECT * FROM $_ ORDER BY id") } @tables };
+}
+
+# the state of some tables as one string, to compare before and after a
+# request that must change nothing: $t->db_state(table => 'rows' | 'count', ...)
+# gives, in that order, each table's row count and, for 'rows', the md5 of
+# all its rows by id, joined with ' | '
+sub db_state {
+    my ($self, @spec) = @_;
+    my @parts;
+    while (my ($table, $what) = splice @spec, 0, 2) {
+        croak "bad table name" unless $table =~ /^\w+$/;
+        push @parts, "(SELECT count(*) FROM $table)";
+        push @parts, "(SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x.id), '')) FROM $table x)"
+            if $what eq 'rows';
+    }
+    return $self->sql_value("SELECT concat_ws(' | ', " . join(', ', @parts) . ')');
+}
+
+# A trigger function $name() that makes a write fail: it raises
+# 'test trigger: boom' when $condition (SQL on NEW, OLD, TG_OP) holds. That
+# message is allowed in the error log. trigger_on/trigger_off attach it as a
+# BEFORE ... FOR EACH ROW trigger of the same name, and drop it.
+sub failing_trigger {
+    my ($self, $name, $condition) = @_;
+    croak "bad trigger name" unless $name =~ /^\w+$/;
+    $self->sql(qq{
+        CREATE FUNCTION $name() RETURNS trigger LANGUAGE plpgsql AS \$\$
+        BEGIN
+            IF $condition THEN
+                RAISE EXCEPTION 'test trigger: boom';
+            END IF;
+            RETURN NEW;
+        END \$\$});
+    $self->allow_log(qr/test trigger: boom/);
+}
+
+sub trigger_on {
+    my ($self, $name, $table, $events) = @_;
+    $self->sql("CREATE TRIGGER $name BEFORE $events ON $table FOR EACH ROW EXECUTE FUNCTION $name()");
+}
+
+sub trigger_off {
+    my ($self, $name, $table) = @_;
+    $self->sql("DROP TRIGGER IF EXISTS $name ON $table");
+}
+
 # ---------------------------------------------------------------------------
 # PostgreSQL control (private clusters only for stop/start)
 
