@@ -4,20 +4,22 @@
 -- the key order is PostHog's.  All STABLE, read-only.
 
 -- [{id, dashboard_id, deleted}] of the non-deleted tiles on non-deleted
--- dashboards that show an insight / text / button / widget (DashboardTileBasic).
-CREATE OR REPLACE FUNCTION ngx_dashboards_tile_refs(p_insight_id int, p_text_id int,
-                                                    p_button_tile_id uuid, p_widget_id uuid)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-        SELECT coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
-                                                   'deleted', t.deleted) ORDER BY t.id), '[]'::json)
-          FROM posthog_dashboardtile t
-          JOIN posthog_dashboard d ON d.id = t.dashboard_id
-         WHERE (t.insight_id = p_insight_id OR t.text_id = p_text_id
-                OR t.button_tile_id = p_button_tile_id OR t.widget_id = p_widget_id)
-           AND t.deleted IS DISTINCT FROM true AND NOT d.deleted);
-END
+-- dashboards that show a text / button / widget (DashboardTileBasic); the
+-- caller passes one id and NULL for the others.  A set-returning SQL function
+-- so that it is inlined where it is used, as
+--   (SELECT r.refs FROM ngx_dashboards_tile_refs(<text id>, NULL, NULL) r),
+-- and the NULL branches fold away when the caller's plan is made (as a
+-- function of its own, with the OR of all columns, it was planned again on
+-- every call).
+DROP FUNCTION IF EXISTS ngx_dashboards_tile_refs(int, int, uuid, uuid);
+CREATE OR REPLACE FUNCTION ngx_dashboards_tile_refs(p_text_id int, p_button_tile_id uuid, p_widget_id uuid)
+RETURNS TABLE(refs json) LANGUAGE sql STABLE AS $$
+    SELECT coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
+                                               'deleted', t.deleted) ORDER BY t.id), '[]'::json)
+      FROM posthog_dashboardtile t
+      JOIN posthog_dashboard d ON d.id = t.dashboard_id
+     WHERE (t.text_id = p_text_id OR t.button_tile_id = p_button_tile_id OR t.widget_id = p_widget_id)
+       AND t.deleted IS DISTINCT FROM true AND NOT d.deleted
 $$;
 
 -- tags of a dashboard or an insight, sorted names
@@ -53,7 +55,7 @@ BEGIN
             'last_modified_at', ngx_dashboards_ts((x).last_modified_at),
             'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (x).last_modified_by_id),
             'team', (x).team_id,
-            'dashboard_tiles', ngx_dashboards_tile_refs(NULL, (x).id, NULL, NULL)));
+            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs((x).id, NULL, NULL) r)));
 END
 $$;
 
@@ -72,7 +74,7 @@ BEGIN
             'last_modified_at', ngx_dashboards_ts((b).last_modified_at),
             'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (b).last_modified_by_id),
             'team', (b).team_id,
-            'dashboard_tiles', ngx_dashboards_tile_refs(NULL, NULL, (b).id, NULL)));
+            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs(NULL, (b).id, NULL) r)));
 END
 $$;
 
@@ -91,7 +93,7 @@ BEGIN
             'last_modified_at', ngx_dashboards_ts((w).last_modified_at),
             'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (w).last_modified_by_id),
             'team', (w).team_id,
-            'dashboard_tiles', ngx_dashboards_tile_refs(NULL, NULL, NULL, (w).id)));
+            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs(NULL, NULL, (w).id) r)));
 END
 $$;
 
