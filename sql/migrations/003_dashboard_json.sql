@@ -22,25 +22,37 @@ RETURNS TABLE(refs json) LANGUAGE sql STABLE AS $$
        AND t.deleted IS DISTINCT FROM true AND NOT d.deleted
 $$;
 
--- tags of a dashboard or an insight, sorted names
-CREATE OR REPLACE FUNCTION ngx_dashboards_dashboard_tags(p_dashboard_id int)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-        SELECT coalesce(json_agg(tg.name ORDER BY tg.name), '[]'::json)
-          FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
-         WHERE ti.dashboard_id = p_dashboard_id);
-END
+-- The tag names of a dashboard or an insight (one id, NULL for the other),
+-- sorted by code point (Python's sorted(), whatever the database's
+-- collation).  Inlined where used:
+--   (SELECT tn.names FROM ngx_dashboards_tag_names(d.id, NULL) tn)
+DROP FUNCTION IF EXISTS ngx_dashboards_dashboard_tags(int);
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_tags(int);
+CREATE OR REPLACE FUNCTION ngx_dashboards_tag_names(p_dashboard_id int, p_insight_id int)
+RETURNS TABLE(names json) LANGUAGE sql STABLE AS $$
+    SELECT coalesce(json_agg(tg.name ORDER BY tg.name COLLATE "C"), '[]'::json)
+      FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
+     WHERE ti.dashboard_id = p_dashboard_id OR ti.insight_id = p_insight_id
 $$;
 
-CREATE OR REPLACE FUNCTION ngx_dashboards_insight_tags(p_insight_id int)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-        SELECT coalesce(json_agg(tg.name ORDER BY tg.name), '[]'::json)
-          FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
-         WHERE ti.insight_id = p_insight_id);
-END
+-- last_viewed_at of an object for a user: the latest posthog_filesystemviewlog
+-- row of that type and ref (ts text, NULL when never viewed).  Inlined.
+CREATE OR REPLACE FUNCTION ngx_dashboards_last_viewed(p_team_id int, p_user_id int, p_type text, p_ref text)
+RETURNS TABLE(viewed_at text) LANGUAGE sql STABLE AS $$
+    SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
+     WHERE v.team_id = p_team_id AND v.user_id = p_user_id AND v.type = p_type AND v.ref = p_ref
+$$;
+
+-- The looked-up fields the list and the detail of a dashboard share: the
+-- user's last view, is_shared (the first sharing configuration's enabled)
+-- and the tag names.  Inlined: CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(..) x.
+CREATE OR REPLACE FUNCTION ngx_dashboards_dashboard_extras(p_dashboard_id int, p_team_id int, p_user_id int)
+RETURNS TABLE(last_viewed_at text, is_shared boolean, tags json) LANGUAGE sql STABLE AS $$
+    SELECT (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed(p_team_id, p_user_id, 'dashboard',
+                                                               p_dashboard_id::text) lv),
+           coalesce((SELECT s.enabled FROM posthog_sharingconfiguration s
+                      WHERE s.dashboard_id = p_dashboard_id ORDER BY s.id LIMIT 1), false),
+           (SELECT tn.names FROM ngx_dashboards_tag_names(p_dashboard_id, NULL) tn)
 $$;
 
 -- Text (§5.4)
@@ -181,7 +193,7 @@ BEGIN
             'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (i).created_by_id),
             'description', (i).description,
             'updated_at', ngx_dashboards_ts((i).updated_at),
-            'tags', ngx_dashboards_insight_tags((i).id),
+            'tags', (SELECT tn.names FROM ngx_dashboards_tag_names(NULL, (i).id) tn),
             'favorited', (i).favorited,
             'saved', (i).saved,
             'last_modified_at', ngx_dashboards_ts((i).last_modified_at),
@@ -198,9 +210,8 @@ BEGIN
             'types', NULL,
             'resolved_date_range', NULL,
             'alerts', '[]'::json,
-            'last_viewed_at', (SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
-                                WHERE v.team_id = (i).team_id AND v.user_id = p_user_id
-                                  AND v.type = 'insight' AND v.ref = (i).short_id),
+            'last_viewed_at', (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed((i).team_id, p_user_id, 'insight',
+                                                                                   (i).short_id) lv),
             'search_match_type', NULL,
             'filters_hash', NULL)
           FROM (SELECT coalesce(json_agg(t.dashboard_id ORDER BY t.id), '[]'::json) AS dashboards,
@@ -321,18 +332,15 @@ BEGIN
             'created_at', ngx_dashboards_ts(d.created_at),
             'created_by', ngx_dashboards_user_json(u),
             'last_accessed_at', ngx_dashboards_ts(d.last_accessed_at),
-            'last_viewed_at', (SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
-                                WHERE v.team_id = d.team_id AND v.user_id = p_user_id
-                                  AND v.type = 'dashboard' AND v.ref = d.id::text),
-            'is_shared', coalesce((SELECT s.enabled FROM posthog_sharingconfiguration s
-                                    WHERE s.dashboard_id = d.id ORDER BY s.id LIMIT 1), false),
+            'last_viewed_at', x.last_viewed_at,
+            'is_shared', x.is_shared,
             'deleted', d.deleted,
             'creation_mode', d.creation_mode,
             'filters', coalesce(ngx_dashboards_merge(d.filters, p_filters_override), '{}'::jsonb),
             'variables', coalesce(ngx_dashboards_merge(d.variables, p_variables_override), '{}'::jsonb),
             'breakdown_colors', d.breakdown_colors,
             'data_color_theme_id', d.data_color_theme_id,
-            'tags', ngx_dashboards_dashboard_tags(d.id),
+            'tags', x.tags,
             'restriction_level', d.restriction_level,
             'effective_restriction_level', p.effective_restriction_level,
             'effective_privilege_level', p.effective_privilege_level,
@@ -350,6 +358,7 @@ BEGIN
           LEFT JOIN posthog_user u ON u.id = d.created_by_id
          CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                                  p_user_id, p_level, p_adv) p
+         CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
          WHERE d.id = p_id);
 END
 $$;

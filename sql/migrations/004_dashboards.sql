@@ -624,14 +624,11 @@ BEGIN
                    'created_at', ngx_dashboards_ts(d.created_at),
                    'created_by', ngx_dashboards_user_json(u),
                    'last_accessed_at', ngx_dashboards_ts(d.last_accessed_at),
-                   'last_viewed_at', (SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
-                                       WHERE v.team_id = d.team_id AND v.user_id = p_user_id
-                                         AND v.type = 'dashboard' AND v.ref = d.id::text),
-                   'is_shared', coalesce((SELECT s.enabled FROM posthog_sharingconfiguration s
-                                           WHERE s.dashboard_id = d.id ORDER BY s.id LIMIT 1), false),
+                   'last_viewed_at', x.last_viewed_at,
+                   'is_shared', x.is_shared,
                    'deleted', d.deleted,
                    'creation_mode', d.creation_mode,
-                   'tags', ngx_dashboards_dashboard_tags(d.id),
+                   'tags', x.tags,
                    'restriction_level', d.restriction_level,
                    'effective_restriction_level', p.effective_restriction_level,
                    'effective_privilege_level', p.effective_privilege_level,
@@ -646,6 +643,7 @@ BEGIN
                  LEFT JOIN posthog_user u ON u.id = d.created_by_id
                 CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                                         p_user_id, c.level, c.adv) p
+                CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
            ), '[]'::json);
 END $$;
 

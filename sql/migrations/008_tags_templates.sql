@@ -222,11 +222,9 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM posthog_taggeditem ti WHERE ti.tag_id = tg.id);
 
     RETURN json_build_object(
-        'updated', (SELECT coalesce(json_agg(json_build_object('id', e.id, 'tags',
-                                        (SELECT coalesce(json_agg(tg.name ORDER BY tg.name COLLATE "C"), '[]'::json)
-                                           FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
-                                          WHERE ti.dashboard_id = e.id)) ORDER BY e.n), '[]'::json)
-                      FROM unnest(v_edit) WITH ORDINALITY e(id, n)),
+        'updated', (SELECT coalesce(json_agg(json_build_object('id', e.id, 'tags', tn.names) ORDER BY e.n), '[]'::json)
+                      FROM unnest(v_edit) WITH ORDINALITY e(id, n)
+                     CROSS JOIN LATERAL ngx_dashboards_tag_names(e.id, NULL) tn),
         'skipped', v_skipped);
 END $$;
 
