@@ -314,6 +314,9 @@ END $$;
 
 -- p_level: the user's organization membership level; p_adv: the organization
 -- has the advanced-permissions feature.  Inlined into the calling query.
+-- OFFSET 0 keeps b a subquery of its own: pulled up, its privilege lookup
+-- was copied into every output that uses the privilege level and ran up to
+-- twice per dashboard.
 CREATE OR REPLACE FUNCTION ngx_dashboards_perms(
     p_dashboard_id int, p_restriction_level int, p_created_by_id int,
     p_user_id int, p_level int, p_adv boolean)
@@ -335,5 +338,6 @@ LANGUAGE sql STABLE AS $$
                         ELSE coalesce((SELECT pr.level::int FROM ee_dashboardprivilege pr
                                         WHERE pr.dashboard_id = p_dashboard_id
                                           AND pr.user_id = p_user_id), 21)
-                   END AS ep) b
+                   END AS ep
+            OFFSET 0) b
 $$;
