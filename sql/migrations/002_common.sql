@@ -341,3 +341,34 @@ LANGUAGE sql STABLE AS $$
                    END AS ep
             OFFSET 0) b
 $$;
+
+-- The dashboard of a write on /dashboards/:id/ (update, the tile actions),
+-- as PostHog's get_object() + CanEditDashboard: in the project and not
+-- deleted (with p_restore deleted ones too: a PATCH that restores), else
+-- 404; editable by the user, else 403.  With p_lock its row is locked FOR
+-- NO KEY UPDATE first (then read with a fresh snapshot), so that writes to
+-- one dashboard run one after the other; ngx_dashboards_check_edit only
+-- checks (p_lock false).
+DROP FUNCTION IF EXISTS ngx_dashboards_edit_target(int, bigint, int, int, boolean);
+CREATE OR REPLACE FUNCTION ngx_dashboards_edit_target(p_id int, p_project_id bigint, p_user_id int,
+                                                      p_level int, p_adv boolean,
+                                                      p_restore boolean DEFAULT false,
+                                                      p_lock boolean DEFAULT true)
+RETURNS posthog_dashboard LANGUAGE plpgsql AS $$
+DECLARE
+    d posthog_dashboard;
+BEGIN
+    IF p_lock THEN
+        PERFORM 1 FROM posthog_dashboard WHERE id = p_id FOR NO KEY UPDATE;
+    END IF;
+    SELECT x.* INTO d FROM posthog_dashboard x JOIN posthog_team t ON t.id = x.team_id
+     WHERE x.id = p_id AND t.project_id = p_project_id AND (NOT x.deleted OR coalesce(p_restore, false));
+    IF NOT FOUND THEN
+        PERFORM ngx_dashboards_not_found();
+    END IF;
+    IF NOT (SELECT p.can_edit FROM ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                                         p_user_id, p_level, p_adv) p) THEN
+        PERFORM ngx_dashboards_denied('You don''t have edit permissions for this dashboard.');
+    END IF;
+    RETURN d;
+END $$;

@@ -783,7 +783,6 @@ RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     c record;
     d posthog_dashboard;
-    p record;
     v_quick jsonb;
     v_restore boolean;
     v_delete boolean;
@@ -794,20 +793,9 @@ BEGIN
     p_body := coalesce(p_body, '{}'::jsonb);
 
     -- a deleted dashboard is found only when the body asks to restore it
-    SELECT x.* INTO d FROM posthog_dashboard x JOIN posthog_team t ON t.id = x.team_id
-     WHERE x.id = p_id AND t.project_id = c.project_id
-       AND (NOT x.deleted OR (p_body ? 'deleted' AND jsonb_typeof(p_body -> 'deleted') <> 'null'
-                              AND NOT coalesce(ngx_dashboards_jbool(p_body -> 'deleted', 'deleted'), true)))
-       FOR UPDATE OF x;
-    IF NOT FOUND THEN
-        PERFORM ngx_dashboards_not_found();
-    END IF;
-
-    SELECT * INTO p FROM ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                              p_user_id, c.level, c.adv);
-    IF NOT p.can_edit THEN
-        PERFORM ngx_dashboards_denied('You don''t have edit permissions for this dashboard.');
-    END IF;
+    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv,
+             p_body ? 'deleted' AND jsonb_typeof(p_body -> 'deleted') <> 'null'
+             AND NOT coalesce(ngx_dashboards_jbool(p_body -> 'deleted', 'deleted'), true));
 
     -- serializer field validation
     IF p_body ? 'quick_filter_ids' THEN
@@ -828,7 +816,9 @@ BEGIN
 
     PERFORM ngx_dashboards_check_restriction_level(p_body);
 
-    IF p_body ? 'restriction_level' AND NOT p.can_restrict THEN
+    IF p_body ? 'restriction_level'
+       AND NOT (SELECT p.can_restrict FROM ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                                                p_user_id, c.level, c.adv) p) THEN
         PERFORM ngx_dashboards_denied('Only the dashboard owner and project admins have the restriction rights '
                                       'required to change the dashboard''s restriction level.');
     END IF;

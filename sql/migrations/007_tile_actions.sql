@@ -7,29 +7,6 @@
 
 -- helpers ------------------------------------------------------------------------
 
--- The dashboard of an object action's URL, as PostHog's get_object() +
--- CanEditDashboard: in the project and not deleted (else 404), editable by
--- the user (else 403).  The row is locked (FOR NO KEY UPDATE) so that tile
--- actions on one dashboard run one after the other.
-CREATE OR REPLACE FUNCTION ngx_dashboards_edit_target(p_id int, p_project_id bigint, p_user_id int,
-                                                      p_level int, p_adv boolean)
-RETURNS posthog_dashboard LANGUAGE plpgsql AS $$
-DECLARE
-    d posthog_dashboard;
-BEGIN
-    SELECT x.* INTO d FROM posthog_dashboard x JOIN posthog_team t ON t.id = x.team_id
-     WHERE x.id = p_id AND t.project_id = p_project_id AND NOT x.deleted
-       FOR NO KEY UPDATE OF x;
-    IF NOT FOUND THEN
-        PERFORM ngx_dashboards_not_found();
-    END IF;
-    IF NOT (SELECT p.can_edit FROM ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                         p_user_id, p_level, p_adv) p) THEN
-        PERFORM ngx_dashboards_denied('You don''t have edit permissions for this dashboard.');
-    END IF;
-    RETURN d;
-END $$;
-
 -- A number of a layout box, or p_default when missing or not a number.
 CREATE OR REPLACE FUNCTION ngx_dashboards_layout_num(p_box jsonb, p_key text, p_default numeric)
 RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
