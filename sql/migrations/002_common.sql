@@ -148,6 +148,33 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Python's str() of a JSON value (for messages that format a request value).
+CREATE OR REPLACE FUNCTION ngx_dashboards_pystr(p_value jsonb, p_nested boolean DEFAULT false)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE jsonb_typeof(p_value)
+        WHEN 'string' THEN CASE WHEN NOT p_nested THEN p_value #>> '{}'
+                                WHEN strpos(p_value #>> '{}', '''') > 0 AND strpos(p_value #>> '{}', '"') = 0
+                                THEN '"' || replace(p_value #>> '{}', '\', '\\') || '"'
+                                ELSE '''' || replace(replace(p_value #>> '{}', '\', '\\'), '''', '\''') || '''' END
+        WHEN 'boolean' THEN CASE WHEN p_value = 'true'::jsonb THEN 'True' ELSE 'False' END
+        WHEN 'null' THEN 'None'
+        WHEN 'array' THEN '[' || coalesce((SELECT string_agg(ngx_dashboards_pystr(e, true), ', ' ORDER BY n)
+                                             FROM jsonb_array_elements(p_value) WITH ORDINALITY a(e, n)), '') || ']'
+        WHEN 'object' THEN '{' || coalesce((SELECT string_agg(ngx_dashboards_pystr(to_jsonb(k), true) || ': '
+                                                              || ngx_dashboards_pystr(v, true), ', ')
+                                              FROM jsonb_each(p_value) e(k, v)), '') || '}'
+        ELSE p_value::text END
+$$;
+
+-- Python's type name of a JSON value, for DRF messages.
+CREATE OR REPLACE FUNCTION ngx_dashboards_pytype(p_value jsonb)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE jsonb_typeof(p_value)
+        WHEN 'object' THEN 'dict' WHEN 'array' THEN 'list' WHEN 'string' THEN 'str' WHEN 'boolean' THEN 'bool'
+        WHEN 'number' THEN CASE WHEN (p_value #>> '{}') ~ '^-?\d+$' THEN 'int' ELSE 'float' END
+        ELSE 'NoneType' END
+$$;
+
 -- tagify(): Python's str.strip().lower()
 CREATE OR REPLACE FUNCTION ngx_dashboards_tagify(text)
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$

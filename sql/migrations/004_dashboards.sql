@@ -22,8 +22,7 @@ BEGIN
     END IF;
     IF jsonb_typeof(p_tags) <> 'array' THEN
         PERFORM ngx_dashboards_validation(format('Expected a list of items but got type "%s".',
-            CASE jsonb_typeof(p_tags) WHEN 'object' THEN 'dict' WHEN 'string' THEN 'str'
-                 WHEN 'number' THEN 'int' WHEN 'boolean' THEN 'bool' END), 'tags', 'not_a_list');
+                                                 ngx_dashboards_pytype(p_tags)), 'tags', 'not_a_list');
     END IF;
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_tags) e WHERE jsonb_typeof(e) NOT IN ('string', 'number')) THEN
         PERFORM ngx_dashboards_validation('Not a valid string.', 'tags');
@@ -87,8 +86,7 @@ BEGIN
     END IF;
     IF jsonb_typeof(p_value) <> 'array' THEN
         PERFORM ngx_dashboards_validation(format('Expected a list of items but got type "%s".',
-            CASE jsonb_typeof(p_value) WHEN 'object' THEN 'dict' WHEN 'string' THEN 'str'
-                 WHEN 'number' THEN 'int' WHEN 'boolean' THEN 'bool' END), 'quick_filter_ids', 'not_a_list');
+                                                 ngx_dashboards_pytype(p_value)), 'quick_filter_ids', 'not_a_list');
     END IF;
     FOR e IN SELECT value FROM jsonb_array_elements(p_value) LOOP
         BEGIN
@@ -328,6 +326,28 @@ BEGIN
     RETURN v_id;
 END $$;
 
+-- The "text" / "button_tile" object (p_key) of a PATCH tiles element: a
+-- dictionary (else 400 <key>__non_field_errors), with its creator: the
+-- organization member given as created_by (modified by the caller), else
+-- the caller (not modified).
+CREATE OR REPLACE FUNCTION ngx_dashboards_tile_content(p_tile jsonb, p_key text, p_org uuid, p_user_id int,
+                                                       OUT content jsonb, OUT created_by int, OUT modified_by int)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    content := p_tile -> p_key;
+    IF jsonb_typeof(content) <> 'object' THEN
+        PERFORM ngx_dashboards_validation(format('Invalid data. Expected a dictionary, but got %s.',
+                                                 ngx_dashboards_pytype(content)), p_key || '__non_field_errors');
+    END IF;
+    IF ngx_dashboards_truthy(content -> 'created_by') THEN
+        created_by := ngx_dashboards_org_user(p_org, content -> 'created_by');
+        modified_by := p_user_id;
+    ELSE
+        created_by := p_user_id;
+        modified_by := NULL;
+    END IF;
+END $$;
+
 -- restriction_level must be 21 or 37 (C normally checks this already)
 CREATE OR REPLACE FUNCTION ngx_dashboards_check_restriction_level(p_body jsonb)
 RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
@@ -400,19 +420,8 @@ BEGIN
     END IF;
 
     IF ngx_dashboards_truthy(p_tile -> 'text') THEN
-        v_content := p_tile -> 'text';
-        IF jsonb_typeof(v_content) <> 'object' THEN
-            PERFORM ngx_dashboards_validation(format('Invalid data. Expected a dictionary, but got %s.',
-                CASE jsonb_typeof(v_content) WHEN 'string' THEN 'str' WHEN 'array' THEN 'list'
-                     WHEN 'number' THEN 'int' ELSE 'bool' END), 'text__non_field_errors');
-        END IF;
-        IF ngx_dashboards_truthy(v_content -> 'created_by') THEN
-            v_created_by := ngx_dashboards_org_user(p_org, v_content -> 'created_by');
-            v_modified_by := p_user_id;
-        ELSE
-            v_created_by := p_user_id;
-            v_modified_by := NULL;
-        END IF;
+        SELECT * INTO v_content, v_created_by, v_modified_by
+          FROM ngx_dashboards_tile_content(p_tile, 'text', p_org, p_user_id);
         v_body := ngx_dashboards_jstr(v_content -> 'body', 'text__body', 4000,
                                       'Text body cannot exceed 4000 characters');
 
@@ -439,19 +448,8 @@ BEGIN
             RETURNING id INTO v_text_id;
         END IF;
     ELSIF ngx_dashboards_truthy(p_tile -> 'button_tile') THEN
-        v_content := p_tile -> 'button_tile';
-        IF jsonb_typeof(v_content) <> 'object' THEN
-            PERFORM ngx_dashboards_validation(format('Invalid data. Expected a dictionary, but got %s.',
-                CASE jsonb_typeof(v_content) WHEN 'string' THEN 'str' WHEN 'array' THEN 'list'
-                     WHEN 'number' THEN 'int' ELSE 'bool' END), 'button_tile__non_field_errors');
-        END IF;
-        IF ngx_dashboards_truthy(v_content -> 'created_by') THEN
-            v_created_by := ngx_dashboards_org_user(p_org, v_content -> 'created_by');
-            v_modified_by := p_user_id;
-        ELSE
-            v_created_by := p_user_id;
-            v_modified_by := NULL;
-        END IF;
+        SELECT * INTO v_content, v_created_by, v_modified_by
+          FROM ngx_dashboards_tile_content(p_tile, 'button_tile', p_org, p_user_id);
         -- ButtonTileSerializer: url and text required, placement left|right, style primary|secondary
         IF NOT v_content ? 'url' THEN
             PERFORM ngx_dashboards_validation('This field is required.', 'button_tile__url', 'required');
