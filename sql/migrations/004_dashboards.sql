@@ -8,7 +8,76 @@ DROP FUNCTION IF EXISTS ngx_dashboards_copy_tile(int, int, int, int, boolean, js
 
 -- write helpers ---------------------------------------------------------------
 
--- Tags of a dashboard or an insight (exactly one of the ids), §6.3:
+-- The ids of the team's tags named p_names (exact names; NULLs and
+-- duplicates ignored), created when missing.  INSERT ... ON CONFLICT makes
+-- concurrent requests agree on one row per (name, team); each tag is then
+-- locked FOR KEY SHARE until the end of the transaction, so that the orphan
+-- clean-up of a concurrent request (ngx_dashboards_drop_orphan_tags) cannot
+-- delete it before this transaction's tagged items are committed (their
+-- foreign key check would fail: a 500).  A tag deleted between the insert
+-- and the lock is created again.
+CREATE OR REPLACE FUNCTION ngx_dashboards_tag_ids(p_team_id int, p_names text[])
+RETURNS uuid[] LANGUAGE plpgsql AS $$
+DECLARE
+    v_names text[] := ARRAY(SELECT DISTINCT n FROM unnest(p_names) n WHERE n IS NOT NULL);
+    v_ids uuid[];
+BEGIN
+    LOOP
+        INSERT INTO posthog_tag (id, name, team_id)
+        SELECT gen_random_uuid(), n, p_team_id FROM unnest(v_names) n
+        ON CONFLICT (name, team_id) DO NOTHING;
+        v_ids := ARRAY(SELECT tg.id FROM posthog_tag tg
+                        WHERE tg.team_id = p_team_id AND tg.name = ANY (v_names)
+                        FOR KEY SHARE);
+        EXIT WHEN cardinality(v_ids) = cardinality(v_names);
+    END LOOP;
+    RETURN v_ids;
+END $$;
+
+-- Deletes the tags of these teams that no item uses any more (PostHog
+-- cleans up after every tag change).  Tags a concurrent request is linking
+-- (locked by ngx_dashboards_tag_ids) are skipped; the candidates are locked
+-- first and checked again with a fresh snapshot, so that an item committed
+-- in between keeps its tag.
+CREATE OR REPLACE FUNCTION ngx_dashboards_drop_orphan_tags(p_team_ids int[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids uuid[];
+BEGIN
+    v_ids := ARRAY(SELECT tg.id FROM posthog_tag tg
+                    WHERE tg.team_id = ANY (p_team_ids)
+                      AND NOT EXISTS (SELECT 1 FROM posthog_taggeditem ti WHERE ti.tag_id = tg.id)
+                    FOR UPDATE SKIP LOCKED);
+    IF cardinality(v_ids) > 0 THEN
+        DELETE FROM posthog_tag tg
+         WHERE tg.id = ANY (v_ids)
+           AND NOT EXISTS (SELECT 1 FROM posthog_taggeditem ti WHERE ti.tag_id = tg.id);
+    END IF;
+END $$;
+
+-- Links the team's tags p_names (exact names, created when missing) to a
+-- dashboard or an insight (one id, NULL for the other), keeping the tags it
+-- has.  Returns the ids of the tags named.
+DROP FUNCTION IF EXISTS ngx_dashboards_add_tags(int, int, text[]);
+CREATE OR REPLACE FUNCTION ngx_dashboards_add_tags(p_team_id int, p_dashboard_id int, p_insight_id int,
+                                                   p_names text[])
+RETURNS uuid[] LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids uuid[] := ngx_dashboards_tag_ids(p_team_id, p_names);
+BEGIN
+    IF p_dashboard_id IS NOT NULL THEN
+        INSERT INTO posthog_taggeditem (id, tag_id, dashboard_id)
+        SELECT gen_random_uuid(), t, p_dashboard_id FROM unnest(v_ids) t
+        ON CONFLICT (tag_id, dashboard_id) WHERE dashboard_id IS NOT NULL DO NOTHING;
+    ELSE
+        INSERT INTO posthog_taggeditem (id, tag_id, insight_id)
+        SELECT gen_random_uuid(), t, p_insight_id FROM unnest(v_ids) t
+        ON CONFLICT (tag_id, insight_id) WHERE insight_id IS NOT NULL DO NOTHING;
+    END IF;
+    RETURN v_ids;
+END $$;
+
+-- Tags of a dashboard or an insight (one id, NULL for the other), §6.3:
 -- tagify + dedupe, get-or-create posthog_tag, link, unlink the others, drop
 -- the team's orphan tags.  p_tags NULL (key absent or JSON null) = no change.
 CREATE OR REPLACE FUNCTION ngx_dashboards_set_tags(p_team_id int, p_dashboard_id int,
@@ -16,6 +85,7 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_set_tags(p_team_id int, p_dashboard_id
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_names text[];
+    v_ids uuid[];
 BEGIN
     IF p_tags IS NULL OR jsonb_typeof(p_tags) = 'null' THEN
         RETURN;
@@ -34,42 +104,13 @@ BEGIN
         PERFORM ngx_dashboards_validation('Ensure this field has no more than 255 characters.', 'tags', 'max_length');
     END IF;
 
-    INSERT INTO posthog_tag (id, name, team_id)
-    SELECT gen_random_uuid(), n, p_team_id FROM unnest(v_names) n
-    ON CONFLICT (name, team_id) DO NOTHING;
-
+    v_ids := ngx_dashboards_add_tags(p_team_id, p_dashboard_id, p_insight_id, v_names);
     IF p_dashboard_id IS NOT NULL THEN
-        INSERT INTO posthog_taggeditem (id, tag_id, dashboard_id)
-        SELECT gen_random_uuid(), tg.id, p_dashboard_id
-          FROM posthog_tag tg WHERE tg.team_id = p_team_id AND tg.name = ANY (v_names)
-        ON CONFLICT (tag_id, dashboard_id) WHERE dashboard_id IS NOT NULL DO NOTHING;
-        DELETE FROM posthog_taggeditem ti USING posthog_tag tg
-         WHERE ti.dashboard_id = p_dashboard_id AND tg.id = ti.tag_id AND NOT (tg.name = ANY (v_names));
+        DELETE FROM posthog_taggeditem ti WHERE ti.dashboard_id = p_dashboard_id AND NOT (ti.tag_id = ANY (v_ids));
     ELSE
-        INSERT INTO posthog_taggeditem (id, tag_id, insight_id)
-        SELECT gen_random_uuid(), tg.id, p_insight_id
-          FROM posthog_tag tg WHERE tg.team_id = p_team_id AND tg.name = ANY (v_names)
-        ON CONFLICT (tag_id, insight_id) WHERE insight_id IS NOT NULL DO NOTHING;
-        DELETE FROM posthog_taggeditem ti USING posthog_tag tg
-         WHERE ti.insight_id = p_insight_id AND tg.id = ti.tag_id AND NOT (tg.name = ANY (v_names));
+        DELETE FROM posthog_taggeditem ti WHERE ti.insight_id = p_insight_id AND NOT (ti.tag_id = ANY (v_ids));
     END IF;
-
-    DELETE FROM posthog_tag tg
-     WHERE tg.team_id = p_team_id
-       AND NOT EXISTS (SELECT 1 FROM posthog_taggeditem ti WHERE ti.tag_id = tg.id);
-END $$;
-
--- Adds tags by exact name (templates), keeping existing ones.
-CREATE OR REPLACE FUNCTION ngx_dashboards_add_tags(p_team_id int, p_dashboard_id int, p_names text[])
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO posthog_tag (id, name, team_id)
-    SELECT gen_random_uuid(), n, p_team_id FROM unnest(p_names) n WHERE n IS NOT NULL
-    ON CONFLICT (name, team_id) DO NOTHING;
-    INSERT INTO posthog_taggeditem (id, tag_id, dashboard_id)
-    SELECT gen_random_uuid(), tg.id, p_dashboard_id
-      FROM posthog_tag tg WHERE tg.team_id = p_team_id AND tg.name = ANY (p_names)
-    ON CONFLICT (tag_id, dashboard_id) WHERE dashboard_id IS NOT NULL DO NOTHING;
+    PERFORM ngx_dashboards_drop_orphan_tags(ARRAY[p_team_id]);
 END $$;
 
 -- quick_filter_ids (§5.3): canonical lowercase UUID strings that must exist
@@ -130,18 +171,9 @@ BEGIN
       FROM posthog_dashboarditem i WHERE i.id = p_insight_id
     RETURNING id INTO v_id;
 
-    INSERT INTO posthog_tag (id, name, team_id)
-    SELECT gen_random_uuid(), tg.name, p_team_id
-      FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
-     WHERE ti.insight_id = p_insight_id
-    ON CONFLICT (name, team_id) DO NOTHING;
-    INSERT INTO posthog_taggeditem (id, tag_id, insight_id)
-    SELECT gen_random_uuid(), nt.id, v_id
-      FROM posthog_taggeditem ti
-      JOIN posthog_tag tg ON tg.id = ti.tag_id
-      JOIN posthog_tag nt ON nt.name = tg.name AND nt.team_id = p_team_id
-     WHERE ti.insight_id = p_insight_id
-    ON CONFLICT (tag_id, insight_id) WHERE insight_id IS NOT NULL DO NOTHING;
+    PERFORM ngx_dashboards_add_tags(p_team_id, NULL, v_id,
+        ARRAY(SELECT tg.name FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
+               WHERE ti.insight_id = p_insight_id));
     RETURN v_id;
 END $$;
 
@@ -233,7 +265,7 @@ BEGIN
            filters = coalesce(nullif(p_tpl -> 'dashboard_filters', 'null'::jsonb), '{}'::jsonb),
            description = coalesce(p_tpl ->> 'dashboard_description', '')
      WHERE id = p_dashboard_id;
-    PERFORM ngx_dashboards_add_tags(p_team_id, p_dashboard_id,
+    PERFORM ngx_dashboards_add_tags(p_team_id, p_dashboard_id, NULL,
         ARRAY(SELECT e #>> '{}' FROM jsonb_array_elements(
                   CASE WHEN jsonb_typeof(p_tpl -> 'tags') = 'array' THEN p_tpl -> 'tags' ELSE '[]' END) e
                WHERE jsonb_typeof(e) = 'string'));

@@ -147,6 +147,8 @@ DECLARE
     v_tags text[];
     v_edit int[];
     v_teams int[];
+    v_team int;
+    v_tag_ids uuid[] := '{}';
     v_skipped json;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
@@ -176,12 +178,12 @@ BEGIN
     v_edit := coalesce(v_edit, '{}');
 
     IF v_action IN ('add', 'set') THEN
-        INSERT INTO posthog_tag (id, name, team_id)
-        SELECT gen_random_uuid(), n, tm FROM unnest(v_teams) tm, unnest(v_tags) n
-        ON CONFLICT (name, team_id) DO NOTHING;
+        FOREACH v_team IN ARRAY coalesce(v_teams, '{}') LOOP
+            v_tag_ids := v_tag_ids || ngx_dashboards_tag_ids(v_team, v_tags);
+        END LOOP;
         INSERT INTO posthog_taggeditem (id, tag_id, dashboard_id)
         SELECT gen_random_uuid(), tg.id, d.id
-          FROM posthog_dashboard d JOIN posthog_tag tg ON tg.team_id = d.team_id AND tg.name = ANY (v_tags)
+          FROM posthog_dashboard d JOIN posthog_tag tg ON tg.team_id = d.team_id AND tg.id = ANY (v_tag_ids)
          WHERE d.id = ANY (v_edit)
         ON CONFLICT (tag_id, dashboard_id) WHERE dashboard_id IS NOT NULL DO NOTHING;
     END IF;
@@ -190,9 +192,7 @@ BEGIN
          WHERE ti.dashboard_id = ANY (v_edit) AND tg.id = ti.tag_id
            AND (tg.name = ANY (v_tags)) = (v_action = 'remove');
     END IF;
-    DELETE FROM posthog_tag tg
-     WHERE tg.team_id = ANY (v_teams)
-       AND NOT EXISTS (SELECT 1 FROM posthog_taggeditem ti WHERE ti.tag_id = tg.id);
+    PERFORM ngx_dashboards_drop_orphan_tags(v_teams);
 
     RETURN json_build_object(
         'updated', (SELECT coalesce(json_agg(json_build_object('id', e.id, 'tags', tn.names) ORDER BY e.n), '[]'::json)
@@ -267,7 +267,7 @@ BEGIN
     v_id := ngx_dashboards_new_dashboard(c.team_id, p_user_id, tpl.template_name,
                                          coalesce(tpl.dashboard_description, ''), '{}'::jsonb, 'unlisted');
     PERFORM ngx_dashboards_apply_template_json(v_id, c.team_id, p_user_id, to_jsonb(tpl));
-    PERFORM ngx_dashboards_add_tags(c.team_id, v_id, ARRAY[v_name]);
+    PERFORM ngx_dashboards_add_tags(c.team_id, v_id, NULL, ARRAY[v_name]);
     UPDATE posthog_dashboard
        SET filters = CASE WHEN jsonb_typeof(tpl.dashboard_filters) = 'object' THEN tpl.dashboard_filters
                           ELSE '{}'::jsonb END || '{"__template_version": 1}'::jsonb
