@@ -223,6 +223,14 @@ DECLARE
     t posthog_dashboardtile;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    -- both dashboards are written: their rows are locked, in id order (a
+    -- move the other way waits instead of deadlocking), before the checks,
+    -- so that a copy_tile / move_tile into the destination cannot slip in
+    -- between the check for the same content there and the move
+    PERFORM 1 FROM posthog_dashboard x JOIN posthog_team tm ON tm.id = x.team_id
+      WHERE x.id IN (p_id, ngx_dashboards_jint(p_body -> 'to_dashboard')) AND tm.project_id = c.project_id
+      ORDER BY x.id
+        FOR NO KEY UPDATE OF x;
     d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv);
 
     SELECT * INTO t FROM posthog_dashboardtile

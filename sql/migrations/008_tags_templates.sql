@@ -159,6 +159,20 @@ BEGIN
     SELECT coalesce(array_agg(DISTINCT ngx_dashboards_tagify(e #>> '{}')), '{}') INTO v_tags
       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_body -> 'tags') = 'array' THEN p_body -> 'tags' ELSE '[]' END) e;
 
+    -- the dashboards whose tags change are locked (in id order), as every
+    -- other write to a dashboard locks it: a PATCH of the tags runs before
+    -- or after, not interleaved
+    PERFORM 1 FROM posthog_dashboard d
+      JOIN posthog_team tm ON tm.id = d.team_id AND tm.project_id = c.project_id
+     CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                             p_user_id, c.level, c.adv) p
+     WHERE d.id IN (SELECT (e #>> '{}')::numeric::bigint
+                      FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_body -> 'ids') = 'array'
+                                                     THEN p_body -> 'ids' ELSE '[]' END) e)
+       AND NOT d.deleted AND p.can_edit
+     ORDER BY d.id
+       FOR NO KEY UPDATE OF d;
+
     SELECT array_agg(f.did ORDER BY f.n) FILTER (WHERE f.can_edit),
            array_agg(DISTINCT f.team_id) FILTER (WHERE f.can_edit),
            coalesce(json_agg(json_build_object('id', f.id, 'reason',
