@@ -207,10 +207,8 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'role_at_organization', (u).role_at_organization) END
 $$;
 
-CREATE OR REPLACE FUNCTION ngx_dashboards_user_basic(p_user_id int)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = p_user_id
-$$;
+-- (ngx_dashboards_user_basic(id) had no caller)
+DROP FUNCTION IF EXISTS ngx_dashboards_user_basic(int);
 
 -- organizations --------------------------------------------------------------
 
