@@ -346,11 +346,15 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_org_user(p_org uuid, p_user jsonb)
 RETURNS int LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_id int;
+    v_num numeric;
 BEGIN
     IF jsonb_typeof(p_user -> 'id') = 'number' OR (p_user ->> 'id') ~ '^\s*-?\d{1,9}\s*$' THEN
-        SELECT m.user_id INTO v_id FROM posthog_organizationmembership m
-         WHERE m.organization_id = p_org AND m.user_id = trunc((p_user ->> 'id')::numeric)::int
-           AND (p_user ->> 'id')::numeric = trunc((p_user ->> 'id')::numeric);
+        v_num := (p_user ->> 'id')::numeric;
+        -- an integer in int range (a larger number is no user: 400, not a cast error)
+        IF v_num = trunc(v_num) AND abs(v_num) <= 2147483647 THEN
+            SELECT m.user_id INTO v_id FROM posthog_organizationmembership m
+             WHERE m.organization_id = p_org AND m.user_id = v_num::int;
+        END IF;
     END IF;
     IF v_id IS NULL THEN
         PERFORM ngx_dashboards_validation('User not found in this organization.', NULL);
