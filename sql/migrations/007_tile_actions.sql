@@ -240,18 +240,12 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM ngx_dashboards_not_found();
     END IF;
-    SELECT x.* INTO dest FROM posthog_dashboard x JOIN posthog_team tm ON tm.id = x.team_id
-     WHERE x.id = ngx_dashboards_jint(p_body -> 'to_dashboard') AND tm.project_id = c.project_id AND NOT x.deleted;
-    IF NOT FOUND THEN
-        PERFORM ngx_dashboards_not_found();
-    END IF;
-    IF NOT (SELECT p.can_edit FROM ngx_dashboards_perms(dest.id, dest.restriction_level, dest.created_by_id,
-                                                         p_user_id, c.level, c.adv) p) THEN
-        -- PostHog checks the destination with the viewset's object permissions
-        -- (CanEditDashboard) first, so its message is the generic one; the
-        -- explicit "... for the destination dashboard." check after it never fires
-        PERFORM ngx_dashboards_denied('You don''t have edit permissions for this dashboard.');
-    END IF;
+    -- the destination as the URL dashboard: 404, then 403.  PostHog checks it
+    -- with the viewset's object permissions (CanEditDashboard) first, so its
+    -- message is the generic one; the explicit "... for the destination
+    -- dashboard." check after it never fires
+    dest := ngx_dashboards_edit_target(ngx_dashboards_jint(p_body -> 'to_dashboard'), c.project_id,
+                                       p_user_id, c.level, c.adv);
 
     IF EXISTS (SELECT 1 FROM posthog_dashboardtile o
                 WHERE o.dashboard_id = dest.id AND o.id <> t.id AND o.deleted IS DISTINCT FROM true
