@@ -120,6 +120,27 @@ BEGIN
     RETURN v;
 END $$;
 
+-- Key p_key of p_obj read as a required DRF CharField that may be neither
+-- null nor blank: 400 'required', 'null', as jstr, then 'blank'.
+CREATE OR REPLACE FUNCTION ngx_dashboards_jstr_required(p_obj jsonb, p_key text, p_attr text, p_max int,
+                                                        p_max_message text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v text;
+BEGIN
+    IF NOT p_obj ? p_key THEN
+        PERFORM ngx_dashboards_validation('This field is required.', p_attr, 'required');
+    END IF;
+    IF jsonb_typeof(p_obj -> p_key) = 'null' THEN
+        PERFORM ngx_dashboards_validation('This field may not be null.', p_attr, 'null');
+    END IF;
+    v := ngx_dashboards_jstr(p_obj -> p_key, p_attr, p_max, p_max_message);
+    IF v = '' THEN
+        PERFORM ngx_dashboards_validation('This field may not be blank.', p_attr, 'blank');
+    END IF;
+    RETURN v;
+END $$;
+
 -- A JSON value read as a DRF datetime.  Naive values are taken as UTC (the
 -- session time zone plays no part).  400 when the format is wrong.
 CREATE OR REPLACE FUNCTION ngx_dashboards_jtimestamp(p_value jsonb, p_attr text)

@@ -487,17 +487,8 @@ BEGIN
         SELECT * INTO v_content, v_created_by, v_modified_by
           FROM ngx_dashboards_tile_content(p_tile, 'button_tile', p_org, p_user_id);
         -- ButtonTileSerializer: url and text required, placement left|right, style primary|secondary
-        IF NOT v_content ? 'url' THEN
-            PERFORM ngx_dashboards_validation('This field is required.', 'button_tile__url', 'required');
-        END IF;
-        IF jsonb_typeof(v_content -> 'url') = 'null' THEN
-            PERFORM ngx_dashboards_validation('This field may not be null.', 'button_tile__url', 'null');
-        END IF;
-        v_url := ngx_dashboards_jstr(v_content -> 'url', 'button_tile__url', 2000,
-                                     'Button URL cannot exceed 2000 characters');
-        IF v_url = '' THEN
-            PERFORM ngx_dashboards_validation('This field may not be blank.', 'button_tile__url', 'blank');
-        END IF;
+        v_url := ngx_dashboards_jstr_required(v_content, 'url', 'button_tile__url', 2000,
+                                              'Button URL cannot exceed 2000 characters');
         IF left(v_url, 1) = '/' THEN
             IF v_url !~ '^/[a-zA-Z0-9._~:/?#\[\]@!$&''()*+,;=%-]*$' THEN
                 PERFORM ngx_dashboards_validation('Pathname must start with / and contain valid URL path characters',
@@ -506,17 +497,8 @@ BEGIN
         ELSIF v_url !~* '^https?://[^\s/?#]+\.?[^\s]*$' THEN
             PERFORM ngx_dashboards_validation('Must be a valid URL or a pathname starting with /', 'button_tile__url');
         END IF;
-        IF NOT v_content ? 'text' THEN
-            PERFORM ngx_dashboards_validation('This field is required.', 'button_tile__text', 'required');
-        END IF;
-        IF jsonb_typeof(v_content -> 'text') = 'null' THEN
-            PERFORM ngx_dashboards_validation('This field may not be null.', 'button_tile__text', 'null');
-        END IF;
-        v_label := ngx_dashboards_jstr(v_content -> 'text', 'button_tile__text', 200,
-                                       'Button text cannot exceed 200 characters');
-        IF v_label = '' THEN
-            PERFORM ngx_dashboards_validation('This field may not be blank.', 'button_tile__text', 'blank');
-        END IF;
+        v_label := ngx_dashboards_jstr_required(v_content, 'text', 'button_tile__text', 200,
+                                                'Button text cannot exceed 200 characters');
         v_placement := coalesce(v_content ->> 'placement', 'left');
         IF v_placement NOT IN ('left', 'right') THEN
             PERFORM ngx_dashboards_validation(format('"%s" is not a valid choice.', v_placement),
