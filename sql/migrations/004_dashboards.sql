@@ -593,6 +593,8 @@ DECLARE
     v_exclude boolean := coalesce(ngx_dashboards_truthy(p_query -> 'exclude_generated'), false);
     v_tag_ids uuid[];
     v_search_tag_ids uuid[];
+    v_count bigint;
+    v_page int[];
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
 
@@ -606,7 +608,8 @@ BEGIN
                                    WHERE t.project_id = c.project_id AND strpos(lower(tg.name), v_search) > 0);
     END IF;
 
-    RETURN QUERY
+    -- the matching dashboards: their count and the ids of the page, in
+    -- order (planned for each call, so that the optional filters fold away)
     WITH m AS MATERIALIZED (
         SELECT d.id, d.name, d.pinned,
                coalesce(lower(d.name) = v_search, false) AS exact_name
@@ -624,13 +627,18 @@ BEGIN
                 OR strpos(lower(d.description), v_search) > 0
                 OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
                              WHERE ti.tag_id = ANY (v_search_tag_ids)))
-    ), page AS (
-        SELECT m.id, m.exact_name, m.pinned, m.name
-          FROM m
-         ORDER BY m.exact_name DESC, m.pinned DESC, m.name, m.id
-         LIMIT v_limit OFFSET v_offset
     )
     SELECT (SELECT count(*) FROM m),
+           ARRAY(SELECT m.id FROM m
+                  ORDER BY m.exact_name DESC, m.pinned DESC, m.name, m.id
+                  LIMIT v_limit OFFSET v_offset)
+      INTO v_count, v_page;
+
+    -- the page.  One plan for every call: level and adv reach perms through
+    -- k, so they do not fold into a plan of their own (the custom plan would
+    -- win and the statement would be planned again on every call)
+    RETURN QUERY
+    SELECT v_count,
            coalesce((
                SELECT json_agg(json_build_object(
                    'id', d.id,
@@ -653,12 +661,13 @@ BEGIN
                    'last_refresh', ngx_dashboards_ts(d.last_refresh),
                    'team_id', d.team_id,
                    'search_match_type', CASE WHEN v_search IS NOT NULL THEN 'exact' END)
-                   ORDER BY pg.exact_name DESC, pg.pinned DESC, pg.name, pg.id)
-                 FROM page pg
+                   ORDER BY pg.n)
+                 FROM unnest(v_page) WITH ORDINALITY AS pg(id, n)
                  JOIN posthog_dashboard d ON d.id = pg.id
                  LEFT JOIN posthog_user u ON u.id = d.created_by_id
+                CROSS JOIN (SELECT c.level AS level, c.adv AS adv OFFSET 0) k
                 CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                        p_user_id, c.level, c.adv) p
+                                                        p_user_id, k.level, k.adv) p
                 CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
            ), '[]'::json);
 END $$;
