@@ -807,37 +807,17 @@ ngx_int_t
 ngx_http_dashboards_invalid(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, ngx_http_dashboards_verr_t *err)
 {
-    cJSON       *deleted, *b;
-    ngx_uint_t   restore;
+    cJSON      *deleted;
+    ngx_int_t   restore;
 
     ctx->verr = *err;
 
     /* PATCH {"deleted": false} reaches a deleted dashboard (restore) */
 
-    restore = 0;
-
     deleted = cJSON_IsObject(ctx->body)
               ? cJSON_GetObjectItemCaseSensitive(ctx->body, "deleted") : NULL;
 
-    if (deleted) {
-        b = cJSON_IsString(deleted) ? NULL : deleted;
-
-        if ((b && cJSON_IsFalse(b))
-            || (b && cJSON_IsNumber(b) && b->valuedouble == 0)
-            || (cJSON_IsString(deleted)
-                && (ngx_strcasecmp((u_char *) deleted->valuestring,
-                                   (u_char *) "false") == 0
-                    || ngx_strcmp(deleted->valuestring, "0") == 0
-                    || ngx_strcasecmp((u_char *) deleted->valuestring,
-                                      (u_char *) "no") == 0
-                    || ngx_strcasecmp((u_char *) deleted->valuestring,
-                                      (u_char *) "off") == 0
-                    || ngx_strcasecmp((u_char *) deleted->valuestring,
-                                      (u_char *) "n") == 0)))
-        {
-            restore = 1;
-        }
-    }
+    restore = deleted ? ngx_http_dashboards_is_false(deleted) : 0;
 
     ngx_http_dashboards_base_values(ctx);
     ctx->query.values[3] = (ctx->object_id >= 0)

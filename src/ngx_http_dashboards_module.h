@@ -369,6 +369,7 @@ ngx_int_t ngx_http_dashboards_validate(ngx_http_request_t *r, cJSON *in,
     ngx_http_dashboards_verr_t *err);
 ngx_int_t ngx_http_dashboards_send_verr(ngx_http_request_t *r,
     ngx_http_dashboards_verr_t *err);
+ngx_int_t ngx_http_dashboards_is_false(cJSON *item);
 ngx_int_t ngx_http_dashboards_body_param(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, const ngx_http_dashboards_field_t *fields,
     const char **param, ngx_http_dashboards_verr_t *err);

@@ -28,6 +28,7 @@ static ngx_int_t ngx_http_dashboards_integer(ngx_http_request_t *r,
     cJSON *item, const ngx_http_dashboards_field_t *f, ngx_str_t *path,
     cJSON **out, ngx_http_dashboards_verr_t *err);
 static ngx_int_t ngx_http_dashboards_boolean(cJSON *item, cJSON **out);
+
 static ngx_int_t ngx_http_dashboards_datetime(u_char *p, size_t len);
 static ngx_int_t ngx_http_dashboards_uuid(u_char *src, size_t len,
     u_char *dst);
@@ -653,6 +654,29 @@ invalid:
 }
 
 
+/* 1: a value DRF reads as false (true, null or not a boolean: 0) */
+
+ngx_int_t
+ngx_http_dashboards_is_false(cJSON *item)
+{
+    ngx_int_t   rc;
+    cJSON      *v;
+
+    v = NULL;
+
+    rc = ngx_http_dashboards_boolean(item, &v);
+
+    if (rc != NGX_OK || v == NULL) {
+        return 0;
+    }
+
+    rc = cJSON_IsFalse(v);
+    cJSON_Delete(v);
+
+    return rc;
+}
+
+
 static ngx_int_t
 ngx_http_dashboards_boolean(cJSON *item, cJSON **out)
 {
@@ -660,11 +684,14 @@ ngx_http_dashboards_boolean(cJSON *item, cJSON **out)
     ngx_uint_t   i;
     const char  *s;
 
+    /* DRF's BooleanField TRUE_VALUES and FALSE_VALUES */
+
     static const char  *yes[] = { "true", "True", "TRUE", "on", "On", "ON",
-                                  "yes", "Yes", "YES", "y", "Y", "1", NULL };
+                                  "yes", "Yes", "YES", "y", "Y", "t", "T",
+                                  "1", NULL };
     static const char  *no[] = { "false", "False", "FALSE", "off", "Off",
-                                 "OFF", "no", "No", "NO", "n", "N", "0",
-                                 NULL };
+                                 "OFF", "no", "No", "NO", "n", "N", "f", "F",
+                                 "0", NULL };
 
     if (cJSON_IsBool(item)) {
         *out = cJSON_CreateBool(cJSON_IsTrue(item));
