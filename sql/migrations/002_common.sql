@@ -234,16 +234,28 @@ DROP FUNCTION IF EXISTS ngx_dashboards_user_basic(int);
 -- organizations --------------------------------------------------------------
 
 -- available_product_features holds [{"key": ..}] (PostHog) or ["key"]: both count.
+-- PL/pgSQL over the elements: every expression is a plain one (as SQL, its
+-- EXISTS subquery kept it from being inlined, and its body was parsed and
+-- planned again in every statement that called it).
 CREATE OR REPLACE FUNCTION ngx_dashboards_has_feature(p_features jsonb, p_keys text[])
-RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN jsonb_typeof(p_features) = 'array' THEN EXISTS (
-        SELECT 1 FROM jsonb_array_elements(p_features) e
-         WHERE CASE jsonb_typeof(e)
-                   WHEN 'object' THEN e ->> 'key'
-                   WHEN 'string' THEN e #>> '{}'
-               END = ANY (p_keys))
-    ELSE false END
-$$;
+RETURNS boolean LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    e jsonb;
+BEGIN
+    IF jsonb_typeof(p_features) IS DISTINCT FROM 'array' THEN
+        RETURN false;
+    END IF;
+    FOR i IN 0 .. jsonb_array_length(p_features) - 1 LOOP
+        e := p_features -> i;
+        IF (CASE jsonb_typeof(e)
+                WHEN 'object' THEN e ->> 'key'
+                WHEN 'string' THEN e #>> '{}'
+            END) = ANY (p_keys) THEN
+            RETURN true;
+        END IF;
+    END LOOP;
+    RETURN false;
+END $$;
 
 CREATE OR REPLACE FUNCTION ngx_dashboards_has_advanced_permissions(p_features jsonb)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -257,6 +269,9 @@ $$;
 -- checks, in this order: team exists (404), key's scoped organizations (403),
 -- organization membership (403), and the organization's personal-API-key
 -- setting (403, only with the organization_security_settings feature).
+-- One statement reads all of it.  Callers may assign it,
+--   c := ngx_dashboards_ctx(..)
+-- (a plain expression for PL/pgSQL, cheaper than SELECT * INTO c FROM ..).
 CREATE OR REPLACE FUNCTION ngx_dashboards_ctx(
     p_user_id int, p_project_id int, p_scoped_orgs text,
     OUT team_id int, OUT project_id bigint, OUT organization_id uuid,
@@ -266,12 +281,18 @@ DECLARE
     v_features jsonb;
     v_keys_allowed boolean;
     v_org_name text;
+    v_member boolean;
 BEGIN
     SELECT t.id, t.project_id, t.organization_id, t.timezone,
-           o.available_product_features, o.members_can_use_personal_api_keys, o.name
-      INTO team_id, project_id, organization_id, timezone, v_features, v_keys_allowed, v_org_name
+           o.available_product_features, o.members_can_use_personal_api_keys, o.name,
+           ngx_dashboards_has_advanced_permissions(o.available_product_features),
+           m.level, m.user_id IS NOT NULL
+      INTO team_id, project_id, organization_id, timezone, v_features, v_keys_allowed, v_org_name,
+           adv, level, v_member
       FROM posthog_team t
       JOIN posthog_organization o ON o.id = t.organization_id
+      LEFT JOIN posthog_organizationmembership m ON m.organization_id = t.organization_id
+                                                AND m.user_id = p_user_id
      WHERE t.id = p_project_id;
     IF NOT FOUND THEN
         PERFORM ngx_dashboards_fail(404, 'invalid_request', 'not_found', 'Project not found.', NULL);
@@ -283,21 +304,17 @@ BEGIN
             'API key does not have access to the requested organization: ID %s.', organization_id));
     END IF;
 
-    SELECT m.level INTO level
-      FROM posthog_organizationmembership m
-     WHERE m.organization_id = ngx_dashboards_ctx.organization_id AND m.user_id = p_user_id;
-    IF NOT FOUND THEN
+    IF NOT v_member THEN
         PERFORM ngx_dashboards_denied('You don''t have access to the project.');
     END IF;
 
-    IF NOT v_keys_allowed AND level < 8
-       AND ngx_dashboards_has_feature(v_features, ARRAY['organization_security_settings']) THEN
-        PERFORM ngx_dashboards_denied(format(
-            'Organization ''%s'' does not allow using personal API keys. '
-            'Contact an admin to enable personal API keys for this organization.', v_org_name));
+    IF NOT v_keys_allowed AND level < 8 THEN
+        IF ngx_dashboards_has_feature(v_features, ARRAY['organization_security_settings']) THEN
+            PERFORM ngx_dashboards_denied(format(
+                'Organization ''%s'' does not allow using personal API keys. '
+                'Contact an admin to enable personal API keys for this organization.', v_org_name));
+        END IF;
     END IF;
-
-    adv := ngx_dashboards_has_advanced_permissions(v_features);
 END $$;
 
 -- DELETE: the same checks, nothing else (C then answers 405).

@@ -55,58 +55,101 @@ RETURNS TABLE(last_viewed_at text, is_shared boolean, tags json) LANGUAGE sql ST
            (SELECT tn.names FROM ngx_dashboards_tag_names(p_dashboard_id, NULL) tn)
 $$;
 
--- Text (§5.4)
-CREATE OR REPLACE FUNCTION ngx_dashboards_text_json(x posthog_text)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-        SELECT json_build_object(
-            'id', (x).id,
-            'body', (x).body,
-            'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (x).created_by_id),
-            'last_modified_at', ngx_dashboards_ts((x).last_modified_at),
-            'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (x).last_modified_by_id),
-            'team', (x).team_id,
-            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs((x).id, NULL, NULL) r)));
-END
+-- The JSON objects of tiles and their contents are built by set-returning SQL
+-- functions, which the planner inlines into the statement that uses them, as
+--   LEFT JOIN LATERAL ngx_dashboards_text_obj(t.text_id, ..) xo ON true
+-- so that the tiles of a dashboard (and the whole detail) are one statement:
+-- no nested statement per tile, no row values built to pass rows around.
+
+-- (the former per-row helpers, replaced by the *_obj functions below)
+DROP FUNCTION IF EXISTS ngx_dashboards_text_json(posthog_text);
+DROP FUNCTION IF EXISTS ngx_dashboards_button_json(posthog_buttontile);
+DROP FUNCTION IF EXISTS ngx_dashboards_widget_json(posthog_dashboardwidget);
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_json(posthog_dashboarditem, int, int, boolean, text);
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_json(posthog_dashboarditem, int, int, boolean, text, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(posthog_dashboardtile, posthog_dashboarditem,
+    posthog_text, posthog_buttontile, posthog_dashboardwidget, bigint, int, int, boolean, text);
+DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(posthog_dashboardtile, posthog_dashboarditem,
+    posthog_text, posthog_buttontile, posthog_dashboardwidget, bigint, int, int, boolean, text, jsonb);
+
+-- The user object (UserBasicSerializer) of a user id: no row for NULL or an
+-- unknown id.  OFFSET 0 keeps it a subquery of its own, so that, joined as
+--   LEFT JOIN LATERAL ngx_dashboards_user_obj(x.created_by_id) cu ON true
+-- the object is built below the join, where the planner can put a Memoize
+-- node: the tiles of a dashboard mostly share their authors.
+CREATE OR REPLACE FUNCTION ngx_dashboards_user_obj(p_user_id int)
+RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
+    SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = p_user_id OFFSET 0
+$$;
+
+-- The user object of p_user_id where p_owner (the object of p_owner_id,
+-- built once by the caller: a dashboard's creator) can stand for it.
+-- Inlined as an expression.
+CREATE OR REPLACE FUNCTION ngx_dashboards_user_or_owner(p_user_id int, p_owner_id int, p_owner json)
+RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_user_id IS NULL THEN NULL
+                WHEN p_user_id = p_owner_id THEN p_owner
+                ELSE (SELECT o.j FROM ngx_dashboards_user_obj(p_user_id) o) END
+$$;
+
+-- Text (§5.4); no row for NULL or an unknown id.  Joined as
+--   LEFT JOIN LATERAL ngx_dashboards_text_obj(t.text_id, ..) xo ON true
+-- p_owner_id / p_owner: see ngx_dashboards_user_or_owner (NULL, NULL: none).
+DROP FUNCTION IF EXISTS ngx_dashboards_text_obj(int);
+CREATE OR REPLACE FUNCTION ngx_dashboards_text_obj(p_text_id int, p_owner_id int, p_owner json)
+RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+            'id', x.id,
+            'body', x.body,
+            'created_by', cu.j,
+            'last_modified_at', ngx_dashboards_ts(x.last_modified_at),
+            'last_modified_by', mu.j,
+            'team', x.team_id,
+            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs(x.id, NULL, NULL) r))
+      FROM posthog_text x
+     CROSS JOIN LATERAL ngx_dashboards_user_or_owner(x.created_by_id, p_owner_id, p_owner) cu
+     CROSS JOIN LATERAL ngx_dashboards_user_or_owner(x.last_modified_by_id, p_owner_id, p_owner) mu
+     WHERE x.id = p_text_id
 $$;
 
 -- Button tile (§5.4)
-CREATE OR REPLACE FUNCTION ngx_dashboards_button_json(b posthog_buttontile)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-        SELECT json_build_object(
-            'id', (b).id,
-            'url', (b).url,
-            'text', (b).text,
-            'placement', (b).placement,
-            'style', (b).style,
-            'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (b).created_by_id),
-            'last_modified_at', ngx_dashboards_ts((b).last_modified_at),
-            'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (b).last_modified_by_id),
-            'team', (b).team_id,
-            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs(NULL, (b).id, NULL) r)));
-END
+CREATE OR REPLACE FUNCTION ngx_dashboards_button_obj(p_button_id uuid)
+RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+            'id', b.id,
+            'url', b.url,
+            'text', b.text,
+            'placement', b.placement,
+            'style', b.style,
+            'created_by', ngx_dashboards_user_json(cu),
+            'last_modified_at', ngx_dashboards_ts(b.last_modified_at),
+            'last_modified_by', ngx_dashboards_user_json(mu),
+            'team', b.team_id,
+            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs(NULL, b.id, NULL) r))
+      FROM posthog_buttontile b
+      LEFT JOIN posthog_user cu ON cu.id = b.created_by_id
+      LEFT JOIN posthog_user mu ON mu.id = b.last_modified_by_id
+     WHERE b.id = p_button_id
 $$;
 
 -- Widget (§5.4)
-CREATE OR REPLACE FUNCTION ngx_dashboards_widget_json(w posthog_dashboardwidget)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-        SELECT json_build_object(
-            'id', (w).id,
-            'widget_type', (w).widget_type,
-            'name', (w).name,
-            'description', (w).description,
-            'config', (w).config,
-            'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (w).created_by_id),
-            'last_modified_at', ngx_dashboards_ts((w).last_modified_at),
-            'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (w).last_modified_by_id),
-            'team', (w).team_id,
-            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs(NULL, NULL, (w).id) r)));
-END
+CREATE OR REPLACE FUNCTION ngx_dashboards_widget_obj(p_widget_id uuid)
+RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+            'id', w.id,
+            'widget_type', w.widget_type,
+            'name', w.name,
+            'description', w.description,
+            'config', w.config,
+            'created_by', ngx_dashboards_user_json(cu),
+            'last_modified_at', ngx_dashboards_ts(w.last_modified_at),
+            'last_modified_by', ngx_dashboards_user_json(mu),
+            'team', w.team_id,
+            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs(NULL, NULL, w.id) r))
+      FROM posthog_dashboardwidget w
+      LEFT JOIN posthog_user cu ON cu.id = w.created_by_id
+      LEFT JOIN posthog_user mu ON mu.id = w.last_modified_by_id
+     WHERE w.id = p_widget_id
 $$;
 
 -- Insight (§5.5).  No query engine yet: result and cache fields are
@@ -165,22 +208,22 @@ BEGIN
 END
 $$;
 
-DROP FUNCTION IF EXISTS ngx_dashboards_insight_json(posthog_dashboarditem, int, int, boolean, text);
-CREATE OR REPLACE FUNCTION ngx_dashboards_insight_json(i posthog_dashboarditem, p_user_id int,
-                                                       p_level int, p_adv boolean, p_timezone text,
-                                                       p_filters jsonb DEFAULT NULL)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-        SELECT json_build_object(
-            'id', (i).id,
-            'short_id', (i).short_id,
-            'name', (i).name,
-            'derived_name', (i).derived_name,
-            'filters', (i).filters,
-            'query', ngx_dashboards_apply_filters((i).query, p_filters),
-            'order', (i)."order",
-            'deleted', (i).deleted,
+-- The insight object; p_filters: see ngx_dashboards_apply_filters;
+-- p_owner_id / p_owner: see ngx_dashboards_user_or_owner.
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb);
+CREATE OR REPLACE FUNCTION ngx_dashboards_insight_obj(p_insight_id int, p_user_id int, p_level int,
+                                                      p_adv boolean, p_timezone text, p_filters jsonb,
+                                                      p_owner_id int, p_owner json)
+RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+            'id', i.id,
+            'short_id', i.short_id,
+            'name', i.name,
+            'derived_name', i.derived_name,
+            'filters', i.filters,
+            'query', ngx_dashboards_apply_filters(i.query, p_filters),
+            'order', i."order",
+            'deleted', i.deleted,
             'dashboards', r.dashboards,
             'dashboard_tiles', r.tiles,
             'last_refresh', NULL,
@@ -189,19 +232,19 @@ BEGIN
             'result', NULL,
             'hasMore', NULL,
             'columns', NULL,
-            'created_at', ngx_dashboards_ts((i).created_at),
-            'created_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (i).created_by_id),
-            'description', (i).description,
-            'updated_at', ngx_dashboards_ts((i).updated_at),
-            'tags', (SELECT tn.names FROM ngx_dashboards_tag_names(NULL, (i).id) tn),
-            'favorited', (i).favorited,
-            'saved', (i).saved,
-            'last_modified_at', ngx_dashboards_ts((i).last_modified_at),
-            'last_modified_by', (SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = (i).last_modified_by_id),
-            'is_sample', (i).is_sample,
+            'created_at', ngx_dashboards_ts(i.created_at),
+            'created_by', cu.j,
+            'description', i.description,
+            'updated_at', ngx_dashboards_ts(i.updated_at),
+            'tags', (SELECT tn.names FROM ngx_dashboards_tag_names(NULL, i.id) tn),
+            'favorited', i.favorited,
+            'saved', i.saved,
+            'last_modified_at', ngx_dashboards_ts(i.last_modified_at),
+            'last_modified_by', mu.j,
+            'is_sample', i.is_sample,
             'effective_restriction_level', r.er,
             'effective_privilege_level', r.ep,
-            'user_access_level', CASE WHEN coalesce((i).created_by_id = p_user_id, false) OR p_level >= 8 THEN 'manager'
+            'user_access_level', CASE WHEN coalesce(i.created_by_id = p_user_id, false) OR p_level >= 8 THEN 'manager'
                                       WHEN r.ep >= 37 THEN 'editor' ELSE 'viewer' END,
             'timezone', p_timezone,
             'is_cached', false,
@@ -210,51 +253,99 @@ BEGIN
             'types', NULL,
             'resolved_date_range', NULL,
             'alerts', '[]'::json,
-            'last_viewed_at', (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed((i).team_id, p_user_id, 'insight',
-                                                                                   (i).short_id) lv),
+            'last_viewed_at', (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed(i.team_id, p_user_id, 'insight',
+                                                                                   i.short_id) lv),
             'search_match_type', NULL,
             'filters_hash', NULL)
-          FROM (SELECT coalesce(json_agg(t.dashboard_id ORDER BY t.id), '[]'::json) AS dashboards,
-                       coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
-                                                           'deleted', t.deleted) ORDER BY t.id), '[]'::json) AS tiles,
-                       coalesce(max(p.effective_restriction_level), 21) AS er,
-                       CASE WHEN count(*) = 0 OR bool_or(p.can_edit) THEN 37 ELSE 21 END AS ep
-                  FROM posthog_dashboardtile t
-                  JOIN posthog_dashboard d ON d.id = t.dashboard_id
-                 CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                         p_user_id, p_level, p_adv) p
-                 WHERE t.insight_id = (i).id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r);
-END
+      FROM posthog_dashboarditem i
+     CROSS JOIN LATERAL ngx_dashboards_user_or_owner(i.created_by_id, p_owner_id, p_owner) cu
+     CROSS JOIN LATERAL ngx_dashboards_user_or_owner(i.last_modified_by_id, p_owner_id, p_owner) mu
+     CROSS JOIN LATERAL (
+            SELECT coalesce(json_agg(t.dashboard_id ORDER BY t.id), '[]'::json) AS dashboards,
+                   coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
+                                                       'deleted', t.deleted) ORDER BY t.id), '[]'::json) AS tiles,
+                   coalesce(max(p.effective_restriction_level), 21) AS er,
+                   CASE WHEN count(*) = 0 OR bool_or(p.can_edit) THEN 37 ELSE 21 END AS ep
+              FROM posthog_dashboardtile t
+              JOIN posthog_dashboard d ON d.id = t.dashboard_id
+             CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                                     p_user_id, p_level, p_adv) p
+             WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
+     WHERE i.id = p_insight_id
 $$;
 
--- One tile (§5.4); i / x / b / w are the rows of its insight, text, button
--- and widget (NULL rows for the others); p_order is its position (NULL for
--- the tile endpoints, which have no order in their context).
-DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(posthog_dashboardtile, posthog_dashboarditem,
-    posthog_text, posthog_buttontile, posthog_dashboardwidget, bigint, int, int, boolean, text);
-CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(t posthog_dashboardtile, i posthog_dashboarditem,
-                                                      x posthog_text, b posthog_buttontile,
-                                                      w posthog_dashboardwidget, p_order bigint,
-                                                      p_user_id int, p_level int, p_adv boolean, p_timezone text,
-                                                      p_filters jsonb DEFAULT NULL)
+-- One tile (§5.4) from its columns and the objects of its content (NULL for
+-- the others); p_order is its position (NULL for the tile endpoints, which
+-- have no order in their context).  Inlined.
+CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(p_id int, p_insight json, p_text json, p_button json,
+                                                      p_widget json, p_layouts jsonb, p_color text,
+                                                      p_filters_overrides jsonb, p_show_description boolean,
+                                                      p_transparent_background boolean, p_order bigint)
 RETURNS json LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
-        'id', (t).id,
-        'insight', CASE WHEN (t).insight_id IS NULL THEN NULL
-                        ELSE ngx_dashboards_insight_json(i, p_user_id, p_level, p_adv, p_timezone,
-                                 CASE WHEN ngx_dashboards_truthy((t).filters_overrides)
-                                      THEN (t).filters_overrides ELSE p_filters END) END,
-        'text', CASE WHEN (t).text_id IS NULL THEN NULL ELSE ngx_dashboards_text_json(x) END,
-        'button_tile', CASE WHEN (t).button_tile_id IS NULL THEN NULL ELSE ngx_dashboards_button_json(b) END,
-        'widget', CASE WHEN (t).widget_id IS NULL THEN NULL ELSE ngx_dashboards_widget_json(w) END,
-        'layouts', (t).layouts,
-        'color', (t).color,
-        'filters_overrides', (t).filters_overrides,
-        'show_description', (t).show_description,
-        'transparent_background', (t).transparent_background,
+        'id', p_id,
+        'insight', p_insight,
+        'text', p_text,
+        'button_tile', p_button,
+        'widget', p_widget,
+        'layouts', p_layouts,
+        'color', p_color,
+        'filters_overrides', p_filters_overrides,
+        'show_description', p_show_description,
+        'transparent_background', p_transparent_background,
         'order', p_order,
         'last_refresh', NULL,
         'is_cached', false)
+$$;
+
+-- The tiles of a dashboard (§5.4, §6.1) as a JSON array: not soft-deleted,
+-- insight (if any) not deleted; sorted by layouts.<size>.y, then .x (100
+-- when missing or not a number), stable over insight."order" (NULLs last)
+-- and tile id; "order" is the position after sorting.  Inlined:
+--   CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, ...) tj
+-- p_text_only (a constant in the caller's statement) leaves out what only
+-- insight, button and widget tiles need, which makes a much smaller plan to
+-- start for each call: "complete" is then false (and tiles NULL) when the
+-- dashboard has a tile of another kind, and the caller runs the statement
+-- again with p_text_only false.  p_owner_id / p_owner: the dashboard's
+-- creator and its user object (see ngx_dashboards_user_or_owner).
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean);
+CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id int, p_level int,
+                                                p_adv boolean, p_timezone text, p_layout_size text,
+                                                p_filters jsonb, p_text_only boolean,
+                                                p_owner_id int, p_owner json)
+RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
+               coalesce(json_agg(ngx_dashboards_tile_object(
+                   s.id,
+                   CASE WHEN p_text_only OR s.insight_id IS NULL THEN NULL
+                        ELSE (SELECT o.j FROM ngx_dashboards_insight_obj(s.insight_id, p_user_id, p_level, p_adv,
+                                  p_timezone, CASE WHEN ngx_dashboards_truthy(s.filters_overrides)
+                                                   THEN s.filters_overrides ELSE p_filters END,
+                                  p_owner_id, p_owner) o) END,
+                   xo.j,
+                   CASE WHEN p_text_only OR s.button_tile_id IS NULL THEN NULL
+                        ELSE (SELECT o.j FROM ngx_dashboards_button_obj(s.button_tile_id) o) END,
+                   CASE WHEN p_text_only OR s.widget_id IS NULL THEN NULL
+                        ELSE (SELECT o.j FROM ngx_dashboards_widget_obj(s.widget_id) o) END,
+                   s.layouts, s.color, s.filters_overrides, s.show_description, s.transparent_background,
+                   s.ord) ORDER BY s.ord), '[]'::json) END,
+           NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false)
+      FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
+                   t.filters_overrides, t.show_description, t.transparent_background,
+                   row_number() OVER (ORDER BY
+                       CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'y') = 'number'
+                            THEN (t.layouts -> p_layout_size ->> 'y')::numeric ELSE 100 END,
+                       CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'x') = 'number'
+                            THEN (t.layouts -> p_layout_size ->> 'x')::numeric ELSE 100 END,
+                       CASE WHEN NOT p_text_only THEN i."order" END NULLS LAST, t.id) - 1 AS ord
+              FROM posthog_dashboardtile t
+              LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
+             WHERE t.dashboard_id = p_dashboard_id
+               AND t.deleted IS DISTINCT FROM true
+               AND (p_text_only OR t.insight_id IS NULL OR NOT i.deleted)) s
+      LEFT JOIN LATERAL ngx_dashboards_text_obj(s.text_id, p_owner_id, p_owner) xo ON true
 $$;
 
 -- A tile by id (create_text_tile / update_text_tile answers: "order" null).
@@ -263,20 +354,25 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_tile_json(p_tile_id int, p_user_id int
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (
-        SELECT ngx_dashboards_tile_object(t, i, x, b, w, NULL, p_user_id, p_level, p_adv, p_timezone)
+        SELECT ngx_dashboards_tile_object(
+                   t.id,
+                   CASE WHEN t.insight_id IS NULL THEN NULL
+                        ELSE (SELECT o.j FROM ngx_dashboards_insight_obj(t.insight_id, p_user_id, p_level, p_adv,
+                                  p_timezone, CASE WHEN ngx_dashboards_truthy(t.filters_overrides)
+                                                   THEN t.filters_overrides END, NULL, NULL) o) END,
+                   (SELECT o.j FROM ngx_dashboards_text_obj(t.text_id, NULL, NULL) o),
+                   CASE WHEN t.button_tile_id IS NULL THEN NULL
+                        ELSE (SELECT o.j FROM ngx_dashboards_button_obj(t.button_tile_id) o) END,
+                   CASE WHEN t.widget_id IS NULL THEN NULL
+                        ELSE (SELECT o.j FROM ngx_dashboards_widget_obj(t.widget_id) o) END,
+                   t.layouts, t.color, t.filters_overrides, t.show_description, t.transparent_background,
+                   NULL)
           FROM posthog_dashboardtile t
-          LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
-          LEFT JOIN posthog_text x ON x.id = t.text_id
-          LEFT JOIN posthog_buttontile b ON b.id = t.button_tile_id
-          LEFT JOIN posthog_dashboardwidget w ON w.id = t.widget_id
          WHERE t.id = p_tile_id);
 END
 $$;
 
--- The tiles of a dashboard (§5.4, §6.1): not soft-deleted, insight (if any)
--- not deleted; sorted by layouts.<size>.y, then .x (100 when missing or not a
--- number), stable over insight."order" (NULLs last) and tile id; "order" is
--- the position after sorting.
+-- The tiles of a dashboard (the detail inlines ngx_dashboards_tiles instead).
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles_json(int, int, int, boolean, text, text);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles_json(p_dashboard_id int, p_user_id int, p_level int,
                                                      p_adv boolean, p_timezone text,
@@ -284,26 +380,8 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_tiles_json(p_dashboard_id int, p_user_
                                                      p_filters jsonb DEFAULT NULL)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    RETURN (
-        SELECT coalesce(json_agg(ngx_dashboards_tile_object(s.t, s.i, s.x, s.b, s.w, s.ord,
-                                                            p_user_id, p_level, p_adv, p_timezone,
-                                                            p_filters)
-                                 ORDER BY s.ord), '[]'::json)
-          FROM (SELECT t, i, x, b, w,
-                       row_number() OVER (ORDER BY
-                           CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'y') = 'number'
-                                THEN (t.layouts -> p_layout_size ->> 'y')::numeric ELSE 100 END,
-                           CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'x') = 'number'
-                                THEN (t.layouts -> p_layout_size ->> 'x')::numeric ELSE 100 END,
-                           i."order" NULLS LAST, t.id) - 1 AS ord
-                  FROM posthog_dashboardtile t
-                  LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
-                  LEFT JOIN posthog_text x ON x.id = t.text_id
-                  LEFT JOIN posthog_buttontile b ON b.id = t.button_tile_id
-                  LEFT JOIN posthog_dashboardwidget w ON w.id = t.widget_id
-                 WHERE t.dashboard_id = p_dashboard_id
-                   AND t.deleted IS DISTINCT FROM true
-                   AND (t.insight_id IS NULL OR NOT i.deleted)) s);
+    RETURN (SELECT tj.tiles FROM ngx_dashboards_tiles(p_dashboard_id, p_user_id, p_level, p_adv, p_timezone,
+                                                      p_layout_size, p_filters, false, NULL, NULL) tj);
 END
 $$;
 
@@ -317,20 +395,19 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- Detail (§5.3), keys in PostHog's order, with tiles and search_match_type.
--- p_level / p_adv / p_timezone come from ngx_dashboards_ctx.
-CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_level int, p_adv boolean,
-                                                 p_timezone text, p_filters_override jsonb DEFAULT NULL,
-                                                 p_variables_override jsonb DEFAULT NULL)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (
-        SELECT json_build_object(
+-- p_level / p_adv / p_timezone come from ngx_dashboards_ctx.  Inlined;
+-- p_text_only: see ngx_dashboards_tiles (j is NULL when incomplete).
+CREATE OR REPLACE FUNCTION ngx_dashboards_detail_obj(p_id int, p_user_id int, p_level int, p_adv boolean,
+                                                     p_timezone text, p_filters_override jsonb,
+                                                     p_variables_override jsonb, p_text_only boolean)
+RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN tj.complete THEN json_build_object(
             'id', d.id,
             'name', d.name,
             'description', d.description,
             'pinned', d.pinned,
             'created_at', ngx_dashboards_ts(d.created_at),
-            'created_by', ngx_dashboards_user_json(u),
+            'created_by', u.j,
             'last_accessed_at', ngx_dashboards_ts(d.last_accessed_at),
             'last_viewed_at', x.last_viewed_at,
             'is_shared', x.is_shared,
@@ -351,14 +428,38 @@ BEGIN
             'persisted_variables', CASE WHEN ngx_dashboards_truthy(d.variables) THEN d.variables END,
             'team_id', d.team_id,
             'quick_filter_ids', coalesce(d.quick_filter_ids, '[]'::jsonb),
-            'tiles', ngx_dashboards_tiles_json(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',
-                                               ngx_dashboards_merge(d.filters, p_filters_override)),
-            'search_match_type', NULL)
-          FROM posthog_dashboard d
-          LEFT JOIN posthog_user u ON u.id = d.created_by_id
-         CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                 p_user_id, p_level, p_adv) p
-         CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
-         WHERE d.id = p_id);
+            'tiles', tj.tiles,
+            'search_match_type', NULL) END
+      FROM posthog_dashboard d
+      LEFT JOIN LATERAL ngx_dashboards_user_obj(d.created_by_id) u ON true
+     CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',
+                                             ngx_dashboards_merge(d.filters, p_filters_override), p_text_only,
+                                             d.created_by_id, u.j) tj
+     CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                             p_user_id, p_level, p_adv) p
+     CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
+     WHERE d.id = p_id
+$$;
+
+-- The detail as a function: p_text_only true (a hint: the caller saw only
+-- text tiles) tries the small statement first.
+DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb);
+CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_level int, p_adv boolean,
+                                                 p_timezone text, p_filters_override jsonb DEFAULT NULL,
+                                                 p_variables_override jsonb DEFAULT NULL,
+                                                 p_text_only boolean DEFAULT false)
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v json;
+BEGIN
+    IF p_text_only THEN
+        v := (SELECT o.j FROM ngx_dashboards_detail_obj(p_id, p_user_id, p_level, p_adv, p_timezone,
+                                                        p_filters_override, p_variables_override, true) o);
+        IF v IS NOT NULL THEN
+            RETURN v;
+        END IF;
+    END IF;
+    RETURN (SELECT o.j FROM ngx_dashboards_detail_obj(p_id, p_user_id, p_level, p_adv, p_timezone,
+                                                      p_filters_override, p_variables_override, false) o);
 END
 $$;

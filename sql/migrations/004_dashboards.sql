@@ -577,6 +577,10 @@ END $$;
 -- GET list (§7.1).  Read-only.  Search: case-insensitive substring of name,
 -- description or a tag name (% and _ are literal); every hit is "exact"
 -- (no trigram matching); full-name matches first, then pinned, name, id.
+-- Three statements, one snapshot (STABLE): the count, the ids of the page
+-- (without a search, in the order of the partial index on (pinned DESC,
+-- name), so only the page is read), then the page's JSON, whose tags, last
+-- views and sharing are each read for the whole page at once.
 CREATE OR REPLACE FUNCTION ngx_dashboards_list(p_user_id int, p_project_id int, p_scoped_orgs text, p_query jsonb)
 RETURNS TABLE(count bigint, results json)
 LANGUAGE plpgsql STABLE AS $$
@@ -586,9 +590,7 @@ DECLARE
     v_offset bigint := CASE WHEN (p_query ->> 'offset') ~ '^\d{1,18}$' THEN (p_query ->> 'offset')::bigint ELSE 0 END;
     -- PostHog strips the term (normalize_search_term); blank = no search
     v_search text := nullif(lower(btrim(p_query ->> 'search', E' \t\n\r\f\v')), '');
-    v_tags text[] := ARRAY(SELECT jsonb_array_elements_text(
-                         CASE WHEN jsonb_typeof(p_query -> 'tags') = 'array' THEN p_query -> 'tags'
-                              ELSE '[]'::jsonb END));
+    v_tags text[];
     v_mode text := nullif(p_query ->> 'creation_mode', '');
     v_exclude boolean := coalesce(ngx_dashboards_truthy(p_query -> 'exclude_generated'), false);
     v_tag_ids uuid[];
@@ -596,10 +598,11 @@ DECLARE
     v_count bigint;
     v_page int[];
 BEGIN
-    SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    c := ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
 
     -- the (few) tags that match, once, instead of per dashboard
-    IF cardinality(v_tags) > 0 THEN
+    IF jsonb_typeof(p_query -> 'tags') = 'array' AND jsonb_array_length(p_query -> 'tags') > 0 THEN
+        v_tags := ARRAY(SELECT jsonb_array_elements_text(p_query -> 'tags'));
         v_tag_ids := ARRAY(SELECT tg.id FROM posthog_tag tg JOIN posthog_team t ON t.id = tg.team_id
                             WHERE t.project_id = c.project_id AND tg.name = ANY (v_tags));
     END IF;
@@ -608,11 +611,27 @@ BEGIN
                                    WHERE t.project_id = c.project_id AND strpos(lower(tg.name), v_search) > 0);
     END IF;
 
-    -- the matching dashboards: their count and the ids of the page, in
-    -- order (planned for each call, so that the optional filters fold away)
-    WITH m AS MATERIALIZED (
-        SELECT d.id, d.name, d.pinned,
-               coalesce(lower(d.name) = v_search, false) AS exact_name
+    -- the matching dashboards: their count, then the ids of the page in
+    -- order (both planned for each call, so that the optional filters fold
+    -- away: the ORDER BY of the page then matches idx_dashboard_deleted_team_id
+    -- when there is no search)
+    SELECT count(*) INTO v_count
+      FROM posthog_dashboard d
+      JOIN posthog_team t ON t.id = d.team_id
+     WHERE t.project_id = c.project_id
+       AND NOT d.deleted
+       AND CASE WHEN v_mode IS NOT NULL THEN d.creation_mode = v_mode
+                ELSE d.creation_mode <> 'unlisted' END
+       AND (NOT v_exclude OR d.name IS NULL OR NOT starts_with(d.name, 'Generated Dashboard'))
+       AND (v_tag_ids IS NULL OR d.id IN (
+               SELECT ti.dashboard_id FROM posthog_taggeditem ti WHERE ti.tag_id = ANY (v_tag_ids)))
+       AND (v_search IS NULL
+            OR strpos(lower(d.name), v_search) > 0
+            OR strpos(lower(d.description), v_search) > 0
+            OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
+                         WHERE ti.tag_id = ANY (v_search_tag_ids)));
+    v_page := ARRAY(
+        SELECT d.id
           FROM posthog_dashboard d
           JOIN posthog_team t ON t.id = d.team_id
          WHERE t.project_id = c.project_id
@@ -627,16 +646,14 @@ BEGIN
                 OR strpos(lower(d.description), v_search) > 0
                 OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
                              WHERE ti.tag_id = ANY (v_search_tag_ids)))
-    )
-    SELECT (SELECT count(*) FROM m),
-           ARRAY(SELECT m.id FROM m
-                  ORDER BY m.exact_name DESC, m.pinned DESC, m.name, m.id
-                  LIMIT v_limit OFFSET v_offset)
-      INTO v_count, v_page;
+         ORDER BY coalesce(lower(d.name) = v_search, false) DESC, d.pinned DESC, d.name, d.id
+         LIMIT v_limit OFFSET v_offset);
 
     -- the page.  One plan for every call: level and adv reach perms through
     -- k, so they do not fold into a plan of their own (the custom plan would
-    -- win and the statement would be planned again on every call)
+    -- win and the statement would be planned again on every call).  Tags
+    -- (sorted in a subquery, json_agg keeps that order), last views and
+    -- sharing (the first configuration) of the page are read in one pass each.
     RETURN QUERY
     SELECT v_count,
            coalesce((
@@ -646,13 +663,13 @@ BEGIN
                    'description', d.description,
                    'pinned', d.pinned,
                    'created_at', ngx_dashboards_ts(d.created_at),
-                   'created_by', ngx_dashboards_user_json(u),
+                   'created_by', u.j,
                    'last_accessed_at', ngx_dashboards_ts(d.last_accessed_at),
-                   'last_viewed_at', x.last_viewed_at,
-                   'is_shared', x.is_shared,
+                   'last_viewed_at', ngx_dashboards_ts(lv.viewed_at),
+                   'is_shared', coalesce(sh.enabled, false),
                    'deleted', d.deleted,
                    'creation_mode', d.creation_mode,
-                   'tags', x.tags,
+                   'tags', coalesce(tn.names, '[]'::json),
                    'restriction_level', d.restriction_level,
                    'effective_restriction_level', p.effective_restriction_level,
                    'effective_privilege_level', p.effective_privilege_level,
@@ -664,11 +681,26 @@ BEGIN
                    ORDER BY pg.n)
                  FROM unnest(v_page) WITH ORDINALITY AS pg(id, n)
                  JOIN posthog_dashboard d ON d.id = pg.id
-                 LEFT JOIN posthog_user u ON u.id = d.created_by_id
+                 LEFT JOIN LATERAL ngx_dashboards_user_obj(d.created_by_id) u ON true
+                 LEFT JOIN (SELECT v.team_id, v.ref, max(v.viewed_at) AS viewed_at
+                              FROM posthog_filesystemviewlog v
+                             WHERE v.user_id = p_user_id AND v.type = 'dashboard'
+                               AND v.ref = ANY (v_page::text[])
+                               AND v.team_id IN (SELECT t.id FROM posthog_team t WHERE t.project_id = c.project_id)
+                             GROUP BY v.team_id, v.ref) lv ON lv.team_id = d.team_id AND lv.ref = d.id::text
+                 LEFT JOIN (SELECT DISTINCT ON (s.dashboard_id) s.dashboard_id, s.enabled
+                              FROM posthog_sharingconfiguration s
+                             WHERE s.dashboard_id = ANY (v_page)
+                             ORDER BY s.dashboard_id, s.id) sh ON sh.dashboard_id = d.id
+                 LEFT JOIN (SELECT o.dashboard_id, json_agg(o.name) AS names
+                              FROM (SELECT ti.dashboard_id, tg.name
+                                      FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
+                                     WHERE ti.dashboard_id = ANY (v_page)
+                                     ORDER BY ti.dashboard_id, tg.name COLLATE "C") o
+                             GROUP BY o.dashboard_id) tn ON tn.dashboard_id = d.id
                 CROSS JOIN (SELECT c.level AS level, c.adv AS adv OFFSET 0) k
                 CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                                         p_user_id, k.level, k.adv) p
-                CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
            ), '[]'::json);
 END $$;
 
@@ -781,9 +813,17 @@ RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     c record;
     v_accessed timestamptz;
+    v_text_only boolean;
 BEGIN
-    SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
-    SELECT d.last_accessed_at INTO v_accessed
+    c := ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    -- v_text_only: only text tiles, the detail's small statement will do
+    -- (a hint: that statement checks it again).  bool_and, not NOT EXISTS
+    -- (.. text_id IS NULL): that one could be planned on the index of
+    -- text_id, whose NULLs are all the insight tiles of every dashboard.
+    SELECT d.last_accessed_at,
+           coalesce((SELECT bool_and(x.text_id IS NOT NULL) FROM posthog_dashboardtile x
+                      WHERE x.dashboard_id = d.id AND x.deleted IS DISTINCT FROM true), true)
+      INTO v_accessed, v_text_only
       FROM posthog_dashboard d JOIN posthog_team t ON t.id = d.team_id
      WHERE d.id = p_id AND t.project_id = c.project_id AND NOT d.deleted;
     IF NOT FOUND THEN
@@ -798,7 +838,7 @@ BEGIN
                         FOR UPDATE SKIP LOCKED);
     END IF;
     RETURN ngx_dashboards_detail(p_id, p_user_id, c.level, c.adv, c.timezone,
-                                 p_filters_override, p_variables_override);
+                                 p_filters_override, p_variables_override, v_text_only);
 END $$;
 
 -- PUT / PATCH (§7.4, §6.2).  Both write only the keys present in the body.
