@@ -74,9 +74,9 @@ DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(posthog_dashboardtile, postho
 
 -- The user object (UserBasicSerializer) of a user id: no row for NULL or an
 -- unknown id.  OFFSET 0 keeps it a subquery of its own, so that, joined as
---   LEFT JOIN LATERAL ngx_dashboards_user_obj(x.created_by_id) cu ON true
+--   LEFT JOIN LATERAL ngx_dashboards_user_obj(d.created_by_id) u ON true
 -- the object is built below the join, where the planner can put a Memoize
--- node: the tiles of a dashboard mostly share their authors.
+-- node (the dashboards of a list page mostly share their creators).
 CREATE OR REPLACE FUNCTION ngx_dashboards_user_obj(p_user_id int)
 RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
     SELECT ngx_dashboards_user_json(u) FROM posthog_user u WHERE u.id = p_user_id OFFSET 0
@@ -372,18 +372,9 @@ BEGIN
 END
 $$;
 
--- The tiles of a dashboard (the detail inlines ngx_dashboards_tiles instead).
+-- (ngx_dashboards_tiles_json had no caller left: the detail inlines ngx_dashboards_tiles)
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles_json(int, int, int, boolean, text, text);
-CREATE OR REPLACE FUNCTION ngx_dashboards_tiles_json(p_dashboard_id int, p_user_id int, p_level int,
-                                                     p_adv boolean, p_timezone text,
-                                                     p_layout_size text DEFAULT 'sm',
-                                                     p_filters jsonb DEFAULT NULL)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (SELECT tj.tiles FROM ngx_dashboards_tiles(p_dashboard_id, p_user_id, p_level, p_adv, p_timezone,
-                                                      p_layout_size, p_filters, false, NULL, NULL) tj);
-END
-$$;
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles_json(int, int, int, boolean, text, text, jsonb);
 
 -- shallow merge of an override object over a stored object
 CREATE OR REPLACE FUNCTION ngx_dashboards_merge(p_stored jsonb, p_override jsonb)

@@ -577,10 +577,11 @@ END $$;
 -- GET list (§7.1).  Read-only.  Search: case-insensitive substring of name,
 -- description or a tag name (% and _ are literal); every hit is "exact"
 -- (no trigram matching); full-name matches first, then pinned, name, id.
--- Three statements, one snapshot (STABLE): the count, the ids of the page
--- (without a search, in the order of the partial index on (pinned DESC,
--- name), so only the page is read), then the page's JSON, whose tags, last
--- views and sharing are each read for the whole page at once.
+-- Statements of one snapshot (STABLE): the ids of the page (without a
+-- search, in the order of the partial index on (pinned DESC, name), so
+-- only the page is read), the count (unless this is the last page), then
+-- the page's JSON, whose tags, last views and sharing are each read for the
+-- whole page at once.
 CREATE OR REPLACE FUNCTION ngx_dashboards_list(p_user_id int, p_project_id int, p_scoped_orgs text, p_query jsonb)
 RETURNS TABLE(count bigint, results json)
 LANGUAGE plpgsql STABLE AS $$
@@ -611,25 +612,10 @@ BEGIN
                                    WHERE t.project_id = c.project_id AND strpos(lower(tg.name), v_search) > 0);
     END IF;
 
-    -- the matching dashboards: their count, then the ids of the page in
-    -- order (both planned for each call, so that the optional filters fold
-    -- away: the ORDER BY of the page then matches idx_dashboard_deleted_team_id
-    -- when there is no search)
-    SELECT count(*) INTO v_count
-      FROM posthog_dashboard d
-      JOIN posthog_team t ON t.id = d.team_id
-     WHERE t.project_id = c.project_id
-       AND NOT d.deleted
-       AND CASE WHEN v_mode IS NOT NULL THEN d.creation_mode = v_mode
-                ELSE d.creation_mode <> 'unlisted' END
-       AND (NOT v_exclude OR d.name IS NULL OR NOT starts_with(d.name, 'Generated Dashboard'))
-       AND (v_tag_ids IS NULL OR d.id IN (
-               SELECT ti.dashboard_id FROM posthog_taggeditem ti WHERE ti.tag_id = ANY (v_tag_ids)))
-       AND (v_search IS NULL
-            OR strpos(lower(d.name), v_search) > 0
-            OR strpos(lower(d.description), v_search) > 0
-            OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
-                         WHERE ti.tag_id = ANY (v_search_tag_ids)));
+    -- the matching dashboards: the ids of the page in order, then their
+    -- count unless the page tells it (planned for each call, so that the
+    -- optional filters fold away: the ORDER BY of the page then matches
+    -- idx_dashboard_deleted_team_id when there is no search)
     v_page := ARRAY(
         SELECT d.id
           FROM posthog_dashboard d
@@ -648,12 +634,32 @@ BEGIN
                              WHERE ti.tag_id = ANY (v_search_tag_ids)))
          ORDER BY coalesce(lower(d.name) = v_search, false) DESC, d.pinned DESC, d.name, d.id
          LIMIT v_limit OFFSET v_offset);
+    IF cardinality(v_page) < v_limit AND (cardinality(v_page) > 0 OR v_offset = 0) THEN
+        -- the last page
+        v_count := v_offset + cardinality(v_page);
+    ELSE
+        SELECT count(*) INTO v_count
+          FROM posthog_dashboard d
+          JOIN posthog_team t ON t.id = d.team_id
+         WHERE t.project_id = c.project_id
+           AND NOT d.deleted
+           AND CASE WHEN v_mode IS NOT NULL THEN d.creation_mode = v_mode
+                    ELSE d.creation_mode <> 'unlisted' END
+           AND (NOT v_exclude OR d.name IS NULL OR NOT starts_with(d.name, 'Generated Dashboard'))
+           AND (v_tag_ids IS NULL OR d.id IN (
+                   SELECT ti.dashboard_id FROM posthog_taggeditem ti WHERE ti.tag_id = ANY (v_tag_ids)))
+           AND (v_search IS NULL
+                OR strpos(lower(d.name), v_search) > 0
+                OR strpos(lower(d.description), v_search) > 0
+                OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
+                             WHERE ti.tag_id = ANY (v_search_tag_ids)));
+    END IF;
 
     -- the page.  One plan for every call: level and adv reach perms through
     -- k, so they do not fold into a plan of their own (the custom plan would
-    -- win and the statement would be planned again on every call).  Tags
-    -- (sorted in a subquery, json_agg keeps that order), last views and
-    -- sharing (the first configuration) of the page are read in one pass each.
+    -- win and the statement would be planned again on every call).  Tags,
+    -- last views and sharing (the first configuration) of the page are read
+    -- in one pass each.
     RETURN QUERY
     SELECT v_count,
            coalesce((
@@ -692,12 +698,10 @@ BEGIN
                               FROM posthog_sharingconfiguration s
                              WHERE s.dashboard_id = ANY (v_page)
                              ORDER BY s.dashboard_id, s.id) sh ON sh.dashboard_id = d.id
-                 LEFT JOIN (SELECT o.dashboard_id, json_agg(o.name) AS names
-                              FROM (SELECT ti.dashboard_id, tg.name
-                                      FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
-                                     WHERE ti.dashboard_id = ANY (v_page)
-                                     ORDER BY ti.dashboard_id, tg.name COLLATE "C") o
-                             GROUP BY o.dashboard_id) tn ON tn.dashboard_id = d.id
+                 LEFT JOIN (SELECT ti.dashboard_id, json_agg(tg.name ORDER BY tg.name COLLATE "C") AS names
+                              FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
+                             WHERE ti.dashboard_id = ANY (v_page)
+                             GROUP BY ti.dashboard_id) tn ON tn.dashboard_id = d.id
                 CROSS JOIN (SELECT c.level AS level, c.adv AS adv OFFSET 0) k
                 CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                                         p_user_id, k.level, k.adv) p
