@@ -734,7 +734,6 @@ ngx_http_dashboards_run(ngx_http_request_t *r,
     q->stmt = stmt;
     q->handler = handler;
     q->retries = 0;
-    q->done = 0;
     q->read_only = (stmt == NGX_HTTP_DASHBOARDS_SQL_LIST);
 
     ngx_http_dashboards_pool_query(q);

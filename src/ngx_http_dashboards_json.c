@@ -103,22 +103,24 @@ ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
     off_t                       len;
     u_char                     *p;
     ngx_int_t                   rc;
-    ngx_str_t                   text;
+    ngx_str_t                   text, type;
     ngx_chain_t                *cl;
     ngx_http_dashboards_ctx_t  *ctx;
 
+    type = ngx_http_dashboards_json_type;
+
+    len = 0;
+
+    for (cl = out; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
     ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
 
-    if (ctx && ctx->format_txt && out) {
-        /* ?format=txt: the whole answer rendered as text */
+    if (ctx && ctx->format_txt && len) {
+        /* ?format=txt: the whole answer rendered as text, in one buffer */
 
-        len = 0;
-
-        for (cl = out; cl; cl = cl->next) {
-            len += ngx_buf_size(cl->buf);
-        }
-
-        p = ngx_pnalloc(r->pool, len + 1);
+        p = ngx_pnalloc(r->pool, len);
         if (p == NULL) {
             return NGX_ERROR;
         }
@@ -131,8 +133,9 @@ ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
 
         text.len = p - text.data;
 
-        rc = ngx_http_dashboards_text(r, text.data, text.len, &text);
-        if (rc == NGX_ERROR) {
+        if (ngx_http_dashboards_text(r, text.data, text.len, &text)
+            == NGX_ERROR)
+        {
             return NGX_ERROR;
         }
 
@@ -142,29 +145,11 @@ ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
         out->buf->temporary = 0;
         out->next = NULL;
 
-        r->headers_out.status = status;
-        r->headers_out.content_length_n = text.len;
-        ngx_str_set(&r->headers_out.content_type,
-                    "text/plain; charset=utf-8");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-        r->headers_out.content_type_lowcase = NULL;
-        out->buf->last_buf = (r == r->main) ? 1 : 0;
-        out->buf->last_in_chain = 1;
-
-        rc = ngx_http_send_header(r);
-
-        if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-            return rc;
-        }
-
-        return ngx_http_output_filter(r, out);
+        len = text.len;
+        ngx_str_set(&type, "text/plain; charset=utf-8");
     }
 
-    len = 0;
-
     for (cl = out; cl; cl = cl->next) {
-        len += ngx_buf_size(cl->buf);
-
         if (cl->next == NULL) {
             cl->buf->last_buf = (r == r->main) ? 1 : 0;
             cl->buf->last_in_chain = 1;
@@ -175,8 +160,8 @@ ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
     r->headers_out.content_length_n = len;
 
     if (len || status != NGX_HTTP_NO_CONTENT) {
-        r->headers_out.content_type = ngx_http_dashboards_json_type;
-        r->headers_out.content_type_len = ngx_http_dashboards_json_type.len;
+        r->headers_out.content_type = type;
+        r->headers_out.content_type_len = type.len;
         r->headers_out.content_type_lowcase = NULL;
     }
 
@@ -319,22 +304,6 @@ ngx_http_dashboards_server_error(ngx_http_request_t *r)
     return ngx_http_dashboards_fail(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                     "server_error", "error",
                                     "A server error occurred.", NULL);
-}
-
-
-ngx_int_t
-ngx_http_dashboards_send_cjson(ngx_http_request_t *r, ngx_uint_t status,
-    cJSON *json)
-{
-    char    *text;
-    size_t   len;
-
-    text = ngx_http_dashboards_print(r, json, &len);
-    if (text == NULL) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_dashboards_send_str(r, status, (u_char *) text, len);
 }
 
 

@@ -128,7 +128,6 @@ struct ngx_http_dashboards_pgconn_s {
     ngx_http_dashboards_pg_state_e  state;
     uint64_t                      prepared;     /* bit per statement */
     ngx_uint_t                    stmt;         /* being prepared */
-    ngx_uint_t                    requests;
     unsigned                      fresh:1;      /* not yet used */
     unsigned                      connected:1;
 };
@@ -159,7 +158,6 @@ struct ngx_http_dashboards_query_s {
 
     unsigned                      read_only:1;
     unsigned                      waiting:1;
-    unsigned                      done:1;
 };
 
 
@@ -250,7 +248,6 @@ struct ngx_http_dashboards_ctx_s {
     ngx_uint_t                    status;       /* success status */
     ngx_int_t                     list_limit;
     ngx_int_t                     list_offset;
-    void                         *data;         /* endpoint's own */
 
     u_char                        user_id[NGX_INT_T_LEN + 1];
     u_char                        project_arg[NGX_INT_T_LEN + 1];
@@ -265,7 +262,6 @@ struct ngx_http_dashboards_ctx_s {
 
     unsigned                      error_sent:1;
     unsigned                      format_txt:1;
-    unsigned                      body_read:1;
     unsigned                      method_allowed:1;
 };
 
@@ -351,8 +347,6 @@ ngx_int_t ngx_http_dashboards_send_error(ngx_http_request_t *r,
     ngx_str_t *detail, const char *attr);
 ngx_int_t ngx_http_dashboards_send_empty(ngx_http_request_t *r,
     ngx_uint_t status);
-ngx_int_t ngx_http_dashboards_send_cjson(ngx_http_request_t *r,
-    ngx_uint_t status, cJSON *json);
 ngx_int_t ngx_http_dashboards_fail(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, const char *code, const char *detail,
     const char *attr);

@@ -563,7 +563,6 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
         }
 
         pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
-        pc->requests++;
 
         ngx_http_dashboards_pool_result(pc, res);
         return;

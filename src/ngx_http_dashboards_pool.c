@@ -460,8 +460,6 @@ ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q, PGresult *res,
     bp = NULL;
     ngx_str_null(&body);
 
-    q->done = 1;
-
     if (res) {
         cln = ngx_pool_cleanup_add(r->pool, 0);
         if (cln == NULL) {
