@@ -183,6 +183,51 @@ subtest 'text tile shape' => sub {
     }, 'values';
 };
 
+subtest 'button and widget tile shapes' => sub {
+    my $d = $t->fixture_dashboard(team => $P, user => $w->{user}, name => 'Buttons');
+    my $b = $t->insert(posthog_buttontile => { url => 'https://example.com/docs', text => 'Docs',
+                                               placement => 'right', style => 'secondary',
+                                               created_by_id => $w->{user}, team_id => $P,
+                                               last_modified_at => '2024-03-04 05:06:07+00' });
+    my $wd = $t->insert(posthog_dashboardwidget => { widget_type => 'experiment', name => 'Exp',
+                                                     description => 'About it', config => { id => 7 },
+                                                     last_modified_by_id => $w->{user}, team_id => $P,
+                                                     last_modified_at => '2024-03-05 00:00:00.25+00' });
+    my $bt = $t->insert(posthog_dashboardtile => { dashboard_id => $d, button_tile_id => $b->{id}, team_id => $P,
+                                                   layouts => { sm => { x => 0, y => 0 } } })->{id};
+    my $wt = $t->insert(posthog_dashboardtile => { dashboard_id => $d, widget_id => $wd->{id}, team_id => $P,
+                                                   layouts => { sm => { x => 0, y => 1 } } })->{id};
+    # the same widget on a deleted dashboard: not among its dashboard_tiles
+    my $g = $t->fixture_dashboard(team => $P, user => $w->{user}, name => 'Gone', deleted => 1);
+    $t->insert(posthog_dashboardtile => { dashboard_id => $g, widget_id => $wd->{id}, team_id => $P, layouts => {} });
+
+    my $r = get($d);
+    is $r->{status}, 200, 'status';
+    is_deeply okeys($r->{raw}, 'tiles', 0, 'button_tile'),
+        [qw(id url text placement style created_by last_modified_at last_modified_by team dashboard_tiles)],
+        'button keys in order';
+    is_deeply okeys($r->{raw}, 'tiles', 1, 'widget'),
+        [qw(id widget_type name description config created_by last_modified_at last_modified_by team
+            dashboard_tiles)], 'widget keys in order';
+    my ($t0, $t1) = @{ $r->{json}{tiles} };
+    is_deeply [ $t0->{id}, $t0->{insight}, $t0->{text}, $t0->{widget}, $t0->{order} ], [ $bt, undef, undef, undef, 0 ],
+        'button tile first, nothing else on it';
+    is_deeply $t0->{button_tile}, {
+        id => $b->{id}, url => 'https://example.com/docs', text => 'Docs', placement => 'right',
+        style => 'secondary', created_by => user_json($w->{user}), last_modified_at => '2024-03-04T05:06:07.000000Z',
+        last_modified_by => undef, team => $P,
+        dashboard_tiles => [ { id => $bt, dashboard_id => $d, deleted => undef } ],
+    }, 'button values';
+    is_deeply [ $t1->{id}, $t1->{insight}, $t1->{text}, $t1->{button_tile}, $t1->{order} ], [ $wt, undef, undef, undef, 1 ],
+        'widget tile second';
+    is_deeply $t1->{widget}, {
+        id => $wd->{id}, widget_type => 'experiment', name => 'Exp', description => 'About it', config => { id => 7 },
+        created_by => undef, last_modified_at => '2024-03-05T00:00:00.250000Z',
+        last_modified_by => user_json($w->{user}), team => $P,
+        dashboard_tiles => [ { id => $wt, dashboard_id => $d, deleted => undef } ],
+    }, 'widget values';
+};
+
 subtest 'insight tile shape' => sub {
     my $d = $t->fixture_dashboard(team => $P, user => $w->{user}, name => 'Insight');
     my $other = $t->fixture_dashboard(team => $P, user => $w->{user}, name => 'Insight 2');

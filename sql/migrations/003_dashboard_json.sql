@@ -152,6 +152,25 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
      WHERE w.id = p_widget_id
 $$;
 
+-- The button and widget objects as PL/pgSQL functions: a statement that
+-- calls them carries a function call instead of their plans, which would
+-- otherwise be started with every statement that lists tiles (PostgreSQL
+-- initialises every subplan of a statement, used or not).  Their own plans
+-- are cached per session and started only for such tiles.
+CREATE OR REPLACE FUNCTION ngx_dashboards_button_json(p_button_id uuid)
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT o.j FROM ngx_dashboards_button_obj(p_button_id) o);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ngx_dashboards_widget_json(p_widget_id uuid)
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT o.j FROM ngx_dashboards_widget_obj(p_widget_id) o);
+END
+$$;
+
 -- Insight (§5.5).  No query engine yet: result and cache fields are
 -- null/false.  Permissions, simple equivalent of UserInsightPermissions:
 -- effective_restriction_level = highest effective restriction of the
@@ -326,9 +345,9 @@ RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
                                   p_owner_id, p_owner) o) END,
                    xo.j,
                    CASE WHEN p_text_only OR s.button_tile_id IS NULL THEN NULL
-                        ELSE (SELECT o.j FROM ngx_dashboards_button_obj(s.button_tile_id) o) END,
+                        ELSE ngx_dashboards_button_json(s.button_tile_id) END,
                    CASE WHEN p_text_only OR s.widget_id IS NULL THEN NULL
-                        ELSE (SELECT o.j FROM ngx_dashboards_widget_obj(s.widget_id) o) END,
+                        ELSE ngx_dashboards_widget_json(s.widget_id) END,
                    s.layouts, s.color, s.filters_overrides, s.show_description, s.transparent_background,
                    s.ord) ORDER BY s.ord), '[]'::json) END,
            NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false)
@@ -362,9 +381,9 @@ BEGIN
                                                    THEN t.filters_overrides END, NULL, NULL) o) END,
                    (SELECT o.j FROM ngx_dashboards_text_obj(t.text_id, NULL, NULL) o),
                    CASE WHEN t.button_tile_id IS NULL THEN NULL
-                        ELSE (SELECT o.j FROM ngx_dashboards_button_obj(t.button_tile_id) o) END,
+                        ELSE ngx_dashboards_button_json(t.button_tile_id) END,
                    CASE WHEN t.widget_id IS NULL THEN NULL
-                        ELSE (SELECT o.j FROM ngx_dashboards_widget_obj(t.widget_id) o) END,
+                        ELSE ngx_dashboards_widget_json(t.widget_id) END,
                    t.layouts, t.color, t.filters_overrides, t.show_description, t.transparent_background,
                    NULL)
           FROM posthog_dashboardtile t
