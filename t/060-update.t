@@ -317,6 +317,7 @@ subtest 'deleted: true soft-deletes the dashboard and its tiles' => sub {
     is $r->{status}, 200, 'status 200';
     is $r->{json}{deleted}, $T, 'response deleted true';
     is drow($d)->{deleted}, $T, 'row deleted';
+    is_deeply $r->{json}{tiles}, [], 'response: no tiles (all soft-deleted)';
     is_deeply [ map { $_->{deleted} } @{ $t->sql_rows('SELECT deleted FROM posthog_dashboardtile
                                                        WHERE dashboard_id = $1 ORDER BY id', $d) } ],
         [ $T, $T, $T ], 'every tile deleted';
@@ -378,6 +379,9 @@ subtest 'deleted: false restores; otherwise a deleted dashboard is 404' => sub {
         [ $F, $F ], 'tiles restored';
     is $t->row(posthog_dashboarditem => $ins)->{deleted}, $F, 'insight restored';
     is scalar @{ $r->{json}{tiles} }, 2, 'tiles in the response';
+    my ($text_tile) = grep { $_->{text} } @{ $r->{json}{tiles} };
+    is_deeply $text_tile->{text}{dashboard_tiles}, [ { id => $t1, dashboard_id => $d, deleted => $F } ],
+        'text.dashboard_tiles lists the restored tile';
     is $t->api(GET => "/api/projects/$P/dashboards/$d/")->{status}, 200, 'GET: 200 again';
 
     my $d2 = dash(name => 'Phoenix 2', deleted => 1);

@@ -5,21 +5,28 @@
 
 -- [{id, dashboard_id, deleted}] of the non-deleted tiles on non-deleted
 -- dashboards that show a text / button / widget (DashboardTileBasic); the
--- caller passes one id and NULL for the others.  A set-returning SQL function
+-- caller passes one id and NULL for the others.  p_dashboard_id / p_live:
+-- the dashboard being shown and whether it is not deleted, which saves
+-- looking it up for its own tiles (NULL, NULL: look up every dashboard).
+-- A set-returning SQL function
 -- so that it is inlined where it is used, as
 --   (SELECT r.refs FROM ngx_dashboards_tile_refs(<text id>, NULL, NULL) r),
 -- and the NULL branches fold away when the caller's plan is made (as a
 -- function of its own, with the OR of all columns, it was planned again on
 -- every call).
 DROP FUNCTION IF EXISTS ngx_dashboards_tile_refs(int, int, uuid, uuid);
-CREATE OR REPLACE FUNCTION ngx_dashboards_tile_refs(p_text_id int, p_button_tile_id uuid, p_widget_id uuid)
+DROP FUNCTION IF EXISTS ngx_dashboards_tile_refs(int, uuid, uuid);
+CREATE OR REPLACE FUNCTION ngx_dashboards_tile_refs(p_text_id int, p_button_tile_id uuid, p_widget_id uuid,
+                                                    p_dashboard_id int DEFAULT NULL,
+                                                    p_live boolean DEFAULT NULL)
 RETURNS TABLE(refs json) LANGUAGE sql STABLE AS $$
     SELECT coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
                                                'deleted', t.deleted) ORDER BY t.id), '[]'::json)
       FROM posthog_dashboardtile t
-      JOIN posthog_dashboard d ON d.id = t.dashboard_id
      WHERE (t.text_id = p_text_id OR t.button_tile_id = p_button_tile_id OR t.widget_id = p_widget_id)
-       AND t.deleted IS DISTINCT FROM true AND NOT d.deleted
+       AND t.deleted IS DISTINCT FROM true
+       AND CASE WHEN t.dashboard_id = p_dashboard_id THEN p_live
+                ELSE NOT (SELECT d.deleted FROM posthog_dashboard d WHERE d.id = t.dashboard_id) END
 $$;
 
 -- The tag names of a dashboard or an insight (one id, NULL for the other),
@@ -94,9 +101,13 @@ $$;
 
 -- Text (§5.4); no row for NULL or an unknown id.  Joined as
 --   LEFT JOIN LATERAL ngx_dashboards_text_obj(t.text_id, ..) xo ON true
--- p_owner_id / p_owner: see ngx_dashboards_user_or_owner (NULL, NULL: none).
+-- p_owner_id / p_owner: see ngx_dashboards_user_or_owner (NULL, NULL: none);
+-- p_dashboard_id / p_live: see ngx_dashboards_tile_refs.
 DROP FUNCTION IF EXISTS ngx_dashboards_text_obj(int);
-CREATE OR REPLACE FUNCTION ngx_dashboards_text_obj(p_text_id int, p_owner_id int, p_owner json)
+DROP FUNCTION IF EXISTS ngx_dashboards_text_obj(int, int, json);
+CREATE OR REPLACE FUNCTION ngx_dashboards_text_obj(p_text_id int, p_owner_id int, p_owner json,
+                                                   p_dashboard_id int DEFAULT NULL,
+                                                   p_live boolean DEFAULT NULL)
 RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
             'id', x.id,
@@ -105,7 +116,8 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
             'last_modified_at', ngx_dashboards_ts(x.last_modified_at),
             'last_modified_by', mu.j,
             'team', x.team_id,
-            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs(x.id, NULL, NULL) r))
+            'dashboard_tiles', (SELECT r.refs FROM ngx_dashboards_tile_refs(x.id, NULL, NULL,
+                                                                           p_dashboard_id, p_live) r))
       FROM posthog_text x
      CROSS JOIN LATERAL ngx_dashboards_user_or_owner(x.created_by_id, p_owner_id, p_owner) cu
      CROSS JOIN LATERAL ngx_dashboards_user_or_owner(x.last_modified_by_id, p_owner_id, p_owner) mu
@@ -327,13 +339,15 @@ $$;
 -- start for each call: "complete" is then false (and tiles NULL) when the
 -- dashboard has a tile of another kind, and the caller runs the statement
 -- again with p_text_only false.  p_owner_id / p_owner: the dashboard's
--- creator and its user object (see ngx_dashboards_user_or_owner).
+-- creator and its user object (see ngx_dashboards_user_or_owner); p_live:
+-- the dashboard is not deleted (see ngx_dashboards_tile_refs).
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean);
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id int, p_level int,
                                                 p_adv boolean, p_timezone text, p_layout_size text,
                                                 p_filters jsonb, p_text_only boolean,
-                                                p_owner_id int, p_owner json)
+                                                p_owner_id int, p_owner json, p_live boolean)
 RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
                coalesce(json_agg(ngx_dashboards_tile_object(
@@ -354,17 +368,17 @@ RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
       FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
                    t.filters_overrides, t.show_description, t.transparent_background,
                    row_number() OVER (ORDER BY
-                       CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'y') = 'number'
-                            THEN (t.layouts -> p_layout_size ->> 'y')::numeric ELSE 100 END,
-                       CASE WHEN jsonb_typeof(t.layouts -> p_layout_size -> 'x') = 'number'
-                            THEN (t.layouts -> p_layout_size ->> 'x')::numeric ELSE 100 END,
+                       CASE WHEN jsonb_typeof(t.layouts #> ARRAY[p_layout_size, 'y']) = 'number'
+                            THEN (t.layouts #> ARRAY[p_layout_size, 'y'])::numeric ELSE 100 END,
+                       CASE WHEN jsonb_typeof(t.layouts #> ARRAY[p_layout_size, 'x']) = 'number'
+                            THEN (t.layouts #> ARRAY[p_layout_size, 'x'])::numeric ELSE 100 END,
                        CASE WHEN NOT p_text_only THEN i."order" END NULLS LAST, t.id) - 1 AS ord
               FROM posthog_dashboardtile t
               LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
              WHERE t.dashboard_id = p_dashboard_id
                AND t.deleted IS DISTINCT FROM true
                AND (p_text_only OR t.insight_id IS NULL OR NOT i.deleted)) s
-      LEFT JOIN LATERAL ngx_dashboards_text_obj(s.text_id, p_owner_id, p_owner) xo ON true
+      LEFT JOIN LATERAL ngx_dashboards_text_obj(s.text_id, p_owner_id, p_owner, p_dashboard_id, p_live) xo ON true
 $$;
 
 -- A tile by id (create_text_tile / update_text_tile answers: "order" null).
@@ -444,7 +458,7 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
       LEFT JOIN LATERAL ngx_dashboards_user_obj(d.created_by_id) u ON true
      CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',
                                              ngx_dashboards_merge(d.filters, p_filters_override), p_text_only,
-                                             d.created_by_id, u.j) tj
+                                             d.created_by_id, u.j, NOT d.deleted) tj
      CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                              p_user_id, p_level, p_adv) p
      CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
