@@ -574,6 +574,30 @@ END $$;
 
 -- endpoints ---------------------------------------------------------------------
 
+-- The dashboards a list request matches (§7.1): the page and the count read
+-- the same set.  A set-returning SQL function, inlined into both statements,
+-- where the NULL / false filters fold away in the caller's plan.
+CREATE OR REPLACE FUNCTION ngx_dashboards_list_matches(p_project_id bigint, p_mode text, p_exclude boolean,
+                                                       p_tag_ids uuid[], p_search text,
+                                                       p_search_tag_ids uuid[])
+RETURNS TABLE(id int, name varchar, pinned boolean) LANGUAGE sql STABLE AS $$
+    SELECT d.id, d.name, d.pinned
+      FROM posthog_dashboard d
+      JOIN posthog_team t ON t.id = d.team_id
+     WHERE t.project_id = p_project_id
+       AND NOT d.deleted
+       AND CASE WHEN p_mode IS NOT NULL THEN d.creation_mode = p_mode
+                ELSE d.creation_mode <> 'unlisted' END
+       AND (NOT p_exclude OR d.name IS NULL OR NOT starts_with(d.name, 'Generated Dashboard'))
+       AND (p_tag_ids IS NULL OR d.id IN (
+               SELECT ti.dashboard_id FROM posthog_taggeditem ti WHERE ti.tag_id = ANY (p_tag_ids)))
+       AND (p_search IS NULL
+            OR strpos(lower(d.name), p_search) > 0
+            OR strpos(lower(d.description), p_search) > 0
+            OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
+                         WHERE ti.tag_id = ANY (p_search_tag_ids)))
+$$;
+
 -- GET list (§7.1).  Read-only.  Search: case-insensitive substring of name,
 -- description or a tag name (% and _ are literal); every hit is "exact"
 -- (no trigram matching); full-name matches first, then pinned, name, id.
@@ -617,42 +641,18 @@ BEGIN
     -- optional filters fold away: the ORDER BY of the page then matches
     -- idx_dashboard_deleted_team_id when there is no search)
     v_page := ARRAY(
-        SELECT d.id
-          FROM posthog_dashboard d
-          JOIN posthog_team t ON t.id = d.team_id
-         WHERE t.project_id = c.project_id
-           AND NOT d.deleted
-           AND CASE WHEN v_mode IS NOT NULL THEN d.creation_mode = v_mode
-                    ELSE d.creation_mode <> 'unlisted' END
-           AND (NOT v_exclude OR d.name IS NULL OR NOT starts_with(d.name, 'Generated Dashboard'))
-           AND (v_tag_ids IS NULL OR d.id IN (
-                   SELECT ti.dashboard_id FROM posthog_taggeditem ti WHERE ti.tag_id = ANY (v_tag_ids)))
-           AND (v_search IS NULL
-                OR strpos(lower(d.name), v_search) > 0
-                OR strpos(lower(d.description), v_search) > 0
-                OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
-                             WHERE ti.tag_id = ANY (v_search_tag_ids)))
-         ORDER BY coalesce(lower(d.name) = v_search, false) DESC, d.pinned DESC, d.name, d.id
+        SELECT m.id
+          FROM ngx_dashboards_list_matches(c.project_id, v_mode, v_exclude, v_tag_ids,
+                                           v_search, v_search_tag_ids) m
+         ORDER BY coalesce(lower(m.name) = v_search, false) DESC, m.pinned DESC, m.name, m.id
          LIMIT v_limit OFFSET v_offset);
     IF cardinality(v_page) < v_limit AND (cardinality(v_page) > 0 OR v_offset = 0) THEN
         -- the last page
         v_count := v_offset + cardinality(v_page);
     ELSE
         SELECT count(*) INTO v_count
-          FROM posthog_dashboard d
-          JOIN posthog_team t ON t.id = d.team_id
-         WHERE t.project_id = c.project_id
-           AND NOT d.deleted
-           AND CASE WHEN v_mode IS NOT NULL THEN d.creation_mode = v_mode
-                    ELSE d.creation_mode <> 'unlisted' END
-           AND (NOT v_exclude OR d.name IS NULL OR NOT starts_with(d.name, 'Generated Dashboard'))
-           AND (v_tag_ids IS NULL OR d.id IN (
-                   SELECT ti.dashboard_id FROM posthog_taggeditem ti WHERE ti.tag_id = ANY (v_tag_ids)))
-           AND (v_search IS NULL
-                OR strpos(lower(d.name), v_search) > 0
-                OR strpos(lower(d.description), v_search) > 0
-                OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
-                             WHERE ti.tag_id = ANY (v_search_tag_ids)));
+          FROM ngx_dashboards_list_matches(c.project_id, v_mode, v_exclude, v_tag_ids,
+                                           v_search, v_search_tag_ids) m;
     END IF;
 
     -- the page.  One plan for every call: level and adv reach perms through
