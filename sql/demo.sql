@@ -6,6 +6,7 @@
 -- team 1 "Demo Project", user demo@example.com (owner), a personal API key
 -- with scopes {*} stored as :key_hash, and three dashboards with text tiles,
 -- tags and one insight tile.  Does nothing when "Demo Org" already exists.
+-- Then, once, events, persons and insight tiles for the trends engine.
 \set ON_ERROR_STOP 1
 
 \if :{?key_hash}
@@ -132,6 +133,104 @@ UPDATE posthog_team SET primary_dashboard_id = (SELECT id FROM demo_dash WHERE n
 \echo demo.sql: created Demo Org, project 1 and three dashboards
 \else
 \echo demo.sql: Demo Org exists, nothing to do
+\endif
+
+-- Events, persons and insight tiles for the trends engine: about 100,000
+-- events over the last 30 days (pageviews with $current_url, $browser and
+-- $session_id, page leaves, sign-ups, purchases with a numeric revenue) by
+-- 2,000 persons, a third of them with a second distinct id (an anonymous id
+-- merged into an identified one).  Seeded once per team (setseed makes the
+-- shape repeatable; the dates follow today).
+SELECT NOT EXISTS (SELECT 1 FROM posthog_event WHERE team_id = 1)
+       AND EXISTS (SELECT 1 FROM posthog_team WHERE id = 1) AS demo_events_needed \gset
+
+\if :demo_events_needed
+SELECT setseed(0.42) AS demo_seed \gset
+
+INSERT INTO posthog_person (id, uuid, team_id, properties, created_at, is_identified, version)
+SELECT 900000 + g, gen_random_uuid(), 1,
+       jsonb_build_object('email', 'user' || g || '@example.com',
+                          'plan', (ARRAY['free', 'pro', 'enterprise'])[1 + g % 3],
+                          'country', (ARRAY['US', 'DE', 'FR', 'GB', 'BR', 'IN'])[1 + g % 6]),
+       now() - interval '30 days', g % 3 = 0, 0
+  FROM generate_series(1, 2000) g;
+
+INSERT INTO posthog_persondistinctid (team_id, person_id, distinct_id, version)
+SELECT 1, 900000 + g, 'user-' || g, 0 FROM generate_series(1, 2000) g
+UNION ALL
+SELECT 1, 900000 + g, 'anon-' || g, 0 FROM generate_series(1, 2000) g WHERE g % 3 = 0;
+
+CREATE TEMP TABLE demo_ev ON COMMIT DROP AS
+SELECT g,
+       1 + (hashint4(g) & 2147483647) % 2000 AS person,
+       now() - (random() * interval '30 days') AS ts,
+       random() AS r
+  FROM generate_series(1, 100000) g;
+
+INSERT INTO posthog_event (uuid, team_id, event, distinct_id, properties, "timestamp", created_at,
+        elements_chain)
+SELECT gen_random_uuid(), 1,
+       CASE WHEN e.r < 0.70 THEN '$pageview'
+            WHEN e.r < 0.90 THEN '$pageleave'
+            WHEN e.r < 0.96 THEN 'signed_up'
+            ELSE 'purchase' END,
+       CASE WHEN e.person % 3 = 0 AND e.g % 2 = 0 THEN 'anon-' ELSE 'user-' END || e.person,
+       jsonb_build_object(
+           '$current_url', 'https://demo.example.com/'
+               || (ARRAY['', 'pricing', 'docs', 'blog', 'signup', 'checkout'])[1 + e.g % 6],
+           '$browser', (ARRAY['Chrome', 'Chrome', 'Chrome', 'Safari', 'Firefox', 'Edge'])[1 + e.person % 6],
+           '$os', (ARRAY['Mac OS X', 'Windows', 'Linux', 'iOS', 'Android'])[1 + e.person % 5],
+           '$session_id', 'demo-session-' || e.person || '-' || to_char(e.ts, 'YYYYMMDD'))
+       || CASE WHEN e.r >= 0.96
+               THEN jsonb_build_object('revenue', round((5 + (e.g % 200))::numeric + 0.99, 2),
+                                       'currency', 'USD')
+               ELSE '{}'::jsonb END,
+       e.ts, e.ts, ''
+  FROM demo_ev e;
+
+WITH u AS (SELECT id FROM posthog_user WHERE email = 'demo@example.com'),
+d AS (SELECT id FROM posthog_dashboard WHERE team_id = 1 AND name = 'Product metrics' AND NOT deleted
+       ORDER BY id LIMIT 1),
+src (name, description, short_id, y, query) AS (VALUES
+    ('Daily active users', 'Unique persons per day, last 30 days', 'DemoDau1', 0,
+     '{"kind": "InsightVizNode", "source": {"kind": "TrendsQuery",
+       "series": [{"kind": "EventsNode", "event": "$pageview", "name": "$pageview", "math": "dau"}],
+       "interval": "day", "dateRange": {"date_from": "-30d", "date_to": null}, "properties": [],
+       "filterTestAccounts": false, "trendsFilter": {"display": "ActionsLineGraph"}}}'),
+    ('Sign-ups by browser', 'signed_up events broken down by $browser', 'DemoSgn1', 6,
+     '{"kind": "InsightVizNode", "source": {"kind": "TrendsQuery",
+       "series": [{"kind": "EventsNode", "event": "signed_up", "name": "signed_up", "math": "total"}],
+       "interval": "day", "dateRange": {"date_from": "-14d", "date_to": null}, "properties": [],
+       "filterTestAccounts": false, "trendsFilter": {"display": "ActionsLineGraph"},
+       "breakdownFilter": {"breakdown": "$browser", "breakdown_type": "event"}}}'),
+    ('Revenue', 'Sum of purchase revenue, last 30 days', 'DemoRev1', 12,
+     '{"kind": "InsightVizNode", "source": {"kind": "TrendsQuery",
+       "series": [{"kind": "EventsNode", "event": "purchase", "name": "purchase", "math": "sum",
+                   "math_property": "revenue"}],
+       "interval": "day", "dateRange": {"date_from": "-30d", "date_to": null}, "properties": [],
+       "filterTestAccounts": false, "trendsFilter": {"display": "BoldNumber"}}}'),
+    ('Weekly pageviews', 'Pageviews per week against the previous period', 'DemoWk1', 18,
+     '{"kind": "InsightVizNode", "source": {"kind": "TrendsQuery",
+       "series": [{"kind": "EventsNode", "event": "$pageview", "name": "$pageview", "math": "total"}],
+       "interval": "week", "dateRange": {"date_from": "-4w", "date_to": null}, "properties": [],
+       "filterTestAccounts": false, "trendsFilter": {"display": "ActionsLineGraph"},
+       "compareFilter": {"compare": true}}}')),
+ins AS (
+    INSERT INTO posthog_dashboarditem (name, derived_name, description, team_id, filters, query, "order",
+            deleted, saved, created_at, refreshing, created_by_id, is_sample, short_id, favorited,
+            last_modified_at, last_modified_by_id, updated_at, layouts, deprecated_tags)
+    SELECT s.name, NULL, s.description, 1, '{}'::jsonb, s.query::jsonb, 0, false, true, now(), false,
+           u.id, false, s.short_id, false, now(), u.id, now(), '{}'::jsonb, '{}'
+      FROM src s, u
+    RETURNING id, short_id)
+INSERT INTO posthog_dashboardtile (dashboard_id, insight_id, team_id, layouts, color, filters_overrides, deleted)
+SELECT d.id, ins.id, 1,
+       jsonb_build_object('sm', jsonb_build_object('x', 0, 'y', 4 + s.y, 'w', 12, 'h', 6),
+                          'xs', jsonb_build_object('x', 0, 'y', 4 + s.y, 'w', 1, 'h', 6)),
+       NULL, '{}'::jsonb, NULL
+  FROM ins JOIN src s ON s.short_id = ins.short_id, d;
+
+\echo demo.sql: seeded 100,000 events, 2,000 persons and four insight tiles
 \endif
 
 COMMIT;
