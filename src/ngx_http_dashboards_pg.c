@@ -30,6 +30,7 @@ static void ngx_http_dashboards_pg_idle_event(
     ngx_http_dashboards_pgconn_t *pc);
 static void ngx_http_dashboards_pg_failed(ngx_http_dashboards_pgconn_t *pc,
     const char *action);
+static void ngx_http_dashboards_pg_notice(void *arg, const PGresult *res);
 
 
 ngx_int_t
@@ -74,6 +75,8 @@ ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
     pc->server = s;
     pc->state = NGX_HTTP_DASHBOARDS_PG_CONNECTING;
     pc->fresh = 1;
+
+    PQsetNoticeReceiver(pg, ngx_http_dashboards_pg_notice, pc);
 
     if (ngx_http_dashboards_pg_wrap(pc, ngx_cycle->log) != NGX_OK) {
         PQfinish(pg);
@@ -306,34 +309,44 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
 static void
 ngx_http_dashboards_pg_poll(ngx_http_dashboards_pgconn_t *pc)
 {
+    ngx_msec_t                 left;
     PostgresPollingStatusType  st;
 
     for ( ;; ) {
 
+        /*
+         * libpq may close its socket and open another one during any call
+         * to PQconnectPoll() (the next host or address of the conninfo, a
+         * retry without SSL), and the new socket often gets the number of
+         * the old one: so the events are removed while the socket is
+         * surely the one registered, and whatever socket libpq has
+         * afterwards is registered anew
+         */
+
+        left = pc->server->db->connect_timeout;
+
+        if (pc->c->read->timer_set) {
+            left = pc->c->read->timer.key - ngx_current_msec;
+            if ((ngx_msec_int_t) left <= 0) {
+                left = 1;
+            }
+        }
+
+        ngx_http_dashboards_pg_unwrap(pc, 0);
+
         st = PQconnectPoll(pc->pg);
 
-        /* libpq may open a new socket while connecting */
-
-        if (PQsocket(pc->pg) != pc->c->fd && PQsocket(pc->pg) != -1) {
-            ngx_msec_t  left;
-
-            left = pc->server->db->connect_timeout;
-            if (pc->c->read->timer_set) {
-                left = pc->c->read->timer.key - ngx_current_msec;
-                if ((ngx_msec_int_t) left <= 0) {
-                    left = 1;
-                }
-            }
-
-            ngx_http_dashboards_pg_unwrap(pc, 1);
-
-            if (ngx_http_dashboards_pg_wrap(pc, ngx_cycle->log) != NGX_OK) {
-                ngx_http_dashboards_pg_failed(pc, "connecting to");
-                return;
-            }
-
-            ngx_add_timer(pc->c->read, left);
+        if (st == PGRES_POLLING_FAILED) {
+            ngx_http_dashboards_pg_failed(pc, "connecting to");
+            return;
         }
+
+        if (ngx_http_dashboards_pg_wrap(pc, ngx_cycle->log) != NGX_OK) {
+            ngx_http_dashboards_pg_failed(pc, "connecting to");
+            return;
+        }
+
+        ngx_add_timer(pc->c->read, left);
 
         switch (st) {
 
@@ -403,11 +416,13 @@ ngx_http_dashboards_pg_send(ngx_http_dashboards_pgconn_t *pc)
         ok = PQsendQueryPrepared(pc->pg, stmt->name, stmt->nparams,
                                  q->values, NULL, NULL, 0);
         pc->state = NGX_HTTP_DASHBOARDS_PG_EXECUTING;
+        q->sent = 1;
 
     } else {
         ok = PQsendQueryParams(pc->pg, stmt->sql, stmt->nparams, NULL,
                                q->values, NULL, NULL, 0);
         pc->state = NGX_HTTP_DASHBOARDS_PG_EXECUTING;
+        q->sent = 1;
     }
 
     if (!ok) {
@@ -570,6 +585,42 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
 }
 
 
+/*
+ * a kept-alive connection about to be used: whatever the server sent
+ * while it was idle is read first, so that a connection the server has
+ * already closed (a backend terminated, PostgreSQL restarted) is found
+ * dead before the statement is sent, and the statement can safely go to
+ * another connection
+ */
+
+ngx_int_t
+ngx_http_dashboards_pg_alive(ngx_http_dashboards_pgconn_t *pc)
+{
+    PGresult  *res;
+
+    if (!PQconsumeInput(pc->pg)) {
+        return NGX_ERROR;
+    }
+
+    while (!PQisBusy(pc->pg)) {
+        res = PQgetResult(pc->pg);
+        if (res == NULL) {
+            break;
+        }
+
+        PQclear(res);
+    }
+
+    /* a FATAL message may come before the end of the connection does */
+
+    if (pc->closing || PQstatus(pc->pg) != CONNECTION_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_dashboards_pg_idle_event(ngx_http_dashboards_pgconn_t *pc)
 {
@@ -594,9 +645,39 @@ ngx_http_dashboards_pg_idle_event(ngx_http_dashboards_pgconn_t *pc)
         PQclear(res);
     }
 
-    if (PQstatus(pc->pg) != CONNECTION_OK) {
+    if (PQstatus(pc->pg) != CONNECTION_OK || pc->closing) {
         ngx_http_dashboards_pg_close(pc);
     }
+}
+
+
+/*
+ * notices, and errors the server sends outside of a statement: a FATAL one
+ * (pg_terminate_backend(), a shutdown) means the server is closing the
+ * connection
+ */
+
+static void
+ngx_http_dashboards_pg_notice(void *arg, const PGresult *res)
+{
+    char                          *severity, *msg;
+    ngx_http_dashboards_pgconn_t  *pc;
+
+    pc = arg;
+
+    severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+    if (severity
+        && (ngx_strcmp(severity, "FATAL") == 0
+            || ngx_strcmp(severity, "PANIC") == 0))
+    {
+        pc->closing = 1;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "dashboards: PostgreSQL %s: %s",
+                  severity ? severity : "NOTICE", msg ? msg : "");
 }
 
 
