@@ -27,6 +27,13 @@
 
 #define NGX_HTTP_DASHBOARDS_MAX_ID       2147483647   /* PostgreSQL int */
 
+/*
+ * the version of the SQL functions this module needs: what
+ * ngx_dashboards.ngx_dashboards_version() returns (sql/migrations/
+ * 099_version.sql), checked once per new connection
+ */
+#define NGX_HTTP_DASHBOARDS_SQL_VERSION  "1"
+
 
 typedef struct ngx_http_dashboards_db_s      ngx_http_dashboards_db_t;
 typedef struct ngx_http_dashboards_server_s  ngx_http_dashboards_server_t;
@@ -117,6 +124,7 @@ struct ngx_http_dashboards_db_s {
 
 typedef enum {
     NGX_HTTP_DASHBOARDS_PG_CONNECTING = 0,
+    NGX_HTTP_DASHBOARDS_PG_CHECKING,            /* the functions' version */
     NGX_HTTP_DASHBOARDS_PG_IDLE,
     NGX_HTTP_DASHBOARDS_PG_PREPARING,
     NGX_HTTP_DASHBOARDS_PG_EXECUTING

@@ -31,6 +31,10 @@ static void ngx_http_dashboards_pg_idle_event(
 static void ngx_http_dashboards_pg_failed(ngx_http_dashboards_pgconn_t *pc,
     const char *action);
 static void ngx_http_dashboards_pg_notice(void *arg, const PGresult *res);
+static ngx_int_t ngx_http_dashboards_pg_check(
+    ngx_http_dashboards_pgconn_t *pc);
+static void ngx_http_dashboards_pg_checked(ngx_http_dashboards_pgconn_t *pc,
+    PGresult *res);
 
 
 ngx_int_t
@@ -249,7 +253,9 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
     if (ev->timedout) {
         ev->timedout = 0;
 
-        if (pc->state == NGX_HTTP_DASHBOARDS_PG_CONNECTING) {
+        if (pc->state == NGX_HTTP_DASHBOARDS_PG_CONNECTING
+            || pc->state == NGX_HTTP_DASHBOARDS_PG_CHECKING)
+        {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, NGX_ETIMEDOUT,
                           "dashboards: connecting to PostgreSQL timed out");
             ngx_http_dashboards_pg_failed(pc, NULL);
@@ -290,7 +296,7 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
         ngx_http_dashboards_pg_idle_event(pc);
         return;
 
-    default: /* PREPARING, EXECUTING */
+    default: /* CHECKING, PREPARING, EXECUTING */
 
         if (ngx_http_dashboards_pg_flush(pc) != NGX_OK) {
             ngx_http_dashboards_pg_failed(pc, "sending to");
@@ -367,17 +373,12 @@ ngx_http_dashboards_pg_poll(ngx_http_dashboards_pgconn_t *pc)
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                            "dashboards: connected to PostgreSQL %p", pc);
 
-            if (pc->c->read->timer_set) {
-                ngx_del_timer(pc->c->read);
+            /* connect_timeout goes on until the version is checked */
+
+            if (ngx_http_dashboards_pg_check(pc) != NGX_OK) {
+                ngx_http_dashboards_pg_failed(pc, "sending to");
             }
 
-            if (ngx_http_dashboards_pg_want_write(pc, 0) != NGX_OK) {
-                ngx_http_dashboards_pg_failed(pc, NULL);
-                return;
-            }
-
-            pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
-            ngx_http_dashboards_pool_release(pc);
             return;
 
         case PGRES_POLLING_FAILED:
@@ -389,6 +390,82 @@ ngx_http_dashboards_pg_poll(ngx_http_dashboards_pgconn_t *pc)
             continue;
         }
     }
+}
+
+
+/*
+ * a new connection asks for the version of the SQL functions before it
+ * serves any request, so that functions of an older or newer migration are
+ * never called with this module's statements
+ */
+
+static ngx_int_t
+ngx_http_dashboards_pg_check(ngx_http_dashboards_pgconn_t *pc)
+{
+    if (!PQsendQueryParams(pc->pg,
+                           "SELECT ngx_dashboards.ngx_dashboards_version()",
+                           0, NULL, NULL, NULL, NULL, 0))
+    {
+        return NGX_ERROR;
+    }
+
+    pc->state = NGX_HTTP_DASHBOARDS_PG_CHECKING;
+
+    return ngx_http_dashboards_pg_flush(pc);
+}
+
+
+static void
+ngx_http_dashboards_pg_checked(ngx_http_dashboards_pgconn_t *pc,
+    PGresult *res)
+{
+    char  *version;
+
+    if (res == NULL) {
+        ngx_http_dashboards_pg_failed(pc, "reading from");
+        return;
+    }
+
+    if (PQresultStatus(res) == PGRES_TUPLES_OK
+        && PQntuples(res) == 1 && PQnfields(res) == 1
+        && !PQgetisnull(res, 0, 0))
+    {
+        version = PQgetvalue(res, 0, 0);
+
+        if (ngx_strcmp(version, NGX_HTTP_DASHBOARDS_SQL_VERSION) == 0) {
+            PQclear(res);
+
+            if (pc->c->read->timer_set) {
+                ngx_del_timer(pc->c->read);
+            }
+
+            pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
+            ngx_http_dashboards_pool_release(pc);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "dashboards: the SQL functions in the database are "
+                      "version \"%s\", this module expects version \"%s\": "
+                      "apply sql/migrate of the module's release",
+                      version, NGX_HTTP_DASHBOARDS_SQL_VERSION);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "dashboards: no version of the SQL functions in the "
+                      "database (this module expects version \"%s\"; "
+                      "apply sql/migrate of the module's release): %s",
+                      NGX_HTTP_DASHBOARDS_SQL_VERSION,
+                      PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                      ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                      : PQresStatus(PQresultStatus(res)));
+    }
+
+    PQclear(res);
+
+    /* the query waiting for this connection is answered 503 */
+
+    ngx_http_dashboards_pg_failed(pc, NULL);
 }
 
 
@@ -508,6 +585,11 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
         res = pc->result;
         pc->result = NULL;
         q = pc->query;
+
+        if (pc->state == NGX_HTTP_DASHBOARDS_PG_CHECKING) {
+            ngx_http_dashboards_pg_checked(pc, res);
+            return;
+        }
 
         st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 

@@ -337,7 +337,8 @@ ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc)
     s = pc->server;
     q = pc->query;
     reused = !pc->fresh;
-    connecting = (pc->state == NGX_HTTP_DASHBOARDS_PG_CONNECTING);
+    connecting = (pc->state == NGX_HTTP_DASHBOARDS_PG_CONNECTING
+                  || pc->state == NGX_HTTP_DASHBOARDS_PG_CHECKING);
 
     pc->query = NULL;
 

@@ -427,7 +427,7 @@ is $t->api(GET => $list)->{status}, 200, 'pool_size 1: list answers';
     is $t->api(GET => $list)->{status}, 200, 'a terminated backend is replaced with prepared_statements off';
     sleep 0.2;
     $txt = slurp($log, $off1);
-    like $txt, qr/ngx_dashboards\s+LOG:\s+execute <unnamed>: SELECT count, results FROM\s+ngx_dashboards_list/,
+    like $txt, qr/ngx_dashboards\s+LOG:\s+execute <unnamed>: SELECT count, results FROM\s+ngx_dashboards\.ngx_dashboards_list/,
         'off: the list runs as an unnamed statement';
     unlike $txt, qr/ngx_dashboards\s+LOG:\s+execute ngxd_/, 'off: no named statement is executed';
     $t->sql(qq{ALTER DATABASE "${\ $t->db}" RESET log_statement});
