@@ -9,6 +9,8 @@
 -- Every check raises on failure; the last line prints "selftest: ok".
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
+-- the functions live in schema ngx_dashboards (sql/migrate)
+SET search_path = ngx_dashboards, public;
 
 -- helpers ----------------------------------------------------------------------
 

@@ -232,6 +232,7 @@ ngx_http_dashboards_find_db(ngx_conf_t *cf, ngx_str_t *name)
     db->queue_timeout = NGX_CONF_UNSET_MSEC;
     db->connect_timeout = NGX_CONF_UNSET_MSEC;
     db->query_timeout = NGX_CONF_UNSET_MSEC;
+    db->lock_timeout = NGX_CONF_UNSET_MSEC;
     db->prepared = NGX_CONF_UNSET;
     db->statement_timeout = NGX_CONF_UNSET;
     db->file = cf->conf_file->file.name.data;
@@ -304,6 +305,7 @@ ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_msec_value(db->queue_timeout, 5000);
     ngx_conf_init_msec_value(db->connect_timeout, 5000);
     ngx_conf_init_msec_value(db->query_timeout, 30000);
+    ngx_conf_init_msec_value(db->lock_timeout, 1000);
     ngx_conf_init_value(db->prepared, 1);
     ngx_conf_init_value(db->statement_timeout, 1);
 
@@ -325,8 +327,10 @@ ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * the conninfo string, parsed once (an invalid one is a configuration
  * error); with statement_timeout on, PostgreSQL itself cancels a statement
- * at query_timeout, so a timed-out request leaves nothing running: our
- * option goes first in "options", so an operator's own setting wins
+ * at query_timeout, so a timed-out request leaves nothing running; with
+ * lock_timeout, a statement waiting for a row lock held elsewhere gives up
+ * (55P03), so one hot row cannot hold every pooled connection: our options
+ * go first in "options", so an operator's own setting wins
  */
 
 static char *
@@ -400,8 +404,9 @@ ngx_http_dashboards_conninfo(ngx_conf_t *cf, ngx_http_dashboards_server_t *s)
         i++;
     }
 
-    if (db->statement_timeout || options) {
+    if (db->statement_timeout || db->lock_timeout || options) {
         len = sizeof("-c statement_timeout=ms ") + NGX_INT_T_LEN
+              + sizeof("-c lock_timeout=ms ") + NGX_INT_T_LEN
               + (options ? ngx_strlen(options) : 0);
 
         p = ngx_pnalloc(cf->pool, len);
@@ -416,6 +421,10 @@ ngx_http_dashboards_conninfo(ngx_conf_t *cf, ngx_http_dashboards_server_t *s)
         if (db->statement_timeout) {
             p = ngx_sprintf(p, "-c statement_timeout=%Mms ",
                             db->query_timeout);
+        }
+
+        if (db->lock_timeout) {
+            p = ngx_sprintf(p, "-c lock_timeout=%Mms ", db->lock_timeout);
         }
 
         if (options) {
@@ -549,6 +558,16 @@ ngx_http_dashboards_database_line(ngx_conf_t *cf, ngx_command_t *dummy,
                && ngx_strncmp(name->data, "query_timeout", 13) == 0)
     {
         msp = &db->query_timeout;
+
+    } else if (name->len == 12
+               && ngx_strncmp(name->data, "lock_timeout", 12) == 0)
+    {
+        if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+            db->lock_timeout = 0;
+            return NGX_CONF_OK;
+        }
+
+        msp = &db->lock_timeout;
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -27,6 +27,13 @@
 
 #define NGX_HTTP_DASHBOARDS_MAX_ID       2147483647   /* PostgreSQL int */
 
+/*
+ * the version of the SQL functions this module needs: what
+ * ngx_dashboards.ngx_dashboards_version() returns (sql/migrations/
+ * 099_version.sql), checked once per new connection
+ */
+#define NGX_HTTP_DASHBOARDS_SQL_VERSION  "1"
+
 
 typedef struct ngx_http_dashboards_db_s      ngx_http_dashboards_db_t;
 typedef struct ngx_http_dashboards_server_s  ngx_http_dashboards_server_t;
@@ -66,6 +73,13 @@ typedef struct {
     const char                   *name;
     const char                   *sql;
     int                           nparams;
+
+    /*
+     * changes nothing (but access timestamps): it may be sent again when
+     * the connection dies before its answer; any other statement is sent
+     * again only when it never reached the server
+     */
+    ngx_uint_t                    read_only;
 } ngx_http_dashboards_stmt_t;
 
 
@@ -99,6 +113,7 @@ struct ngx_http_dashboards_db_s {
     ngx_msec_t                    queue_timeout;
     ngx_msec_t                    connect_timeout;
     ngx_msec_t                    query_timeout;
+    ngx_msec_t                    lock_timeout;     /* 0: off */
     ngx_flag_t                    prepared;
     ngx_flag_t                    statement_timeout;
 
@@ -109,6 +124,7 @@ struct ngx_http_dashboards_db_s {
 
 typedef enum {
     NGX_HTTP_DASHBOARDS_PG_CONNECTING = 0,
+    NGX_HTTP_DASHBOARDS_PG_CHECKING,            /* the functions' version */
     NGX_HTTP_DASHBOARDS_PG_IDLE,
     NGX_HTTP_DASHBOARDS_PG_PREPARING,
     NGX_HTTP_DASHBOARDS_PG_EXECUTING
@@ -130,6 +146,7 @@ struct ngx_http_dashboards_pgconn_s {
     ngx_uint_t                    stmt;         /* being prepared */
     unsigned                      fresh:1;      /* not yet used */
     unsigned                      connected:1;
+    unsigned                      closing:1;    /* the server said FATAL */
 };
 
 
@@ -158,6 +175,7 @@ struct ngx_http_dashboards_query_s {
 
     unsigned                      read_only:1;
     unsigned                      waiting:1;
+    unsigned                      sent:1;       /* may have reached PG */
 };
 
 
@@ -315,6 +333,7 @@ ngx_int_t ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
 ngx_int_t ngx_http_dashboards_pg_send(ngx_http_dashboards_pgconn_t *pc);
 void ngx_http_dashboards_pg_close(ngx_http_dashboards_pgconn_t *pc);
 void ngx_http_dashboards_pg_idle(ngx_http_dashboards_pgconn_t *pc);
+ngx_int_t ngx_http_dashboards_pg_alive(ngx_http_dashboards_pgconn_t *pc);
 
 /* pool.c */
 void ngx_http_dashboards_pool_init(ngx_http_dashboards_server_t *s);

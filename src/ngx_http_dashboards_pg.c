@@ -30,6 +30,11 @@ static void ngx_http_dashboards_pg_idle_event(
     ngx_http_dashboards_pgconn_t *pc);
 static void ngx_http_dashboards_pg_failed(ngx_http_dashboards_pgconn_t *pc,
     const char *action);
+static void ngx_http_dashboards_pg_notice(void *arg, const PGresult *res);
+static ngx_int_t ngx_http_dashboards_pg_check(
+    ngx_http_dashboards_pgconn_t *pc);
+static void ngx_http_dashboards_pg_checked(ngx_http_dashboards_pgconn_t *pc,
+    PGresult *res);
 
 
 ngx_int_t
@@ -74,6 +79,8 @@ ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
     pc->server = s;
     pc->state = NGX_HTTP_DASHBOARDS_PG_CONNECTING;
     pc->fresh = 1;
+
+    PQsetNoticeReceiver(pg, ngx_http_dashboards_pg_notice, pc);
 
     if (ngx_http_dashboards_pg_wrap(pc, ngx_cycle->log) != NGX_OK) {
         PQfinish(pg);
@@ -246,7 +253,9 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
     if (ev->timedout) {
         ev->timedout = 0;
 
-        if (pc->state == NGX_HTTP_DASHBOARDS_PG_CONNECTING) {
+        if (pc->state == NGX_HTTP_DASHBOARDS_PG_CONNECTING
+            || pc->state == NGX_HTTP_DASHBOARDS_PG_CHECKING)
+        {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, NGX_ETIMEDOUT,
                           "dashboards: connecting to PostgreSQL timed out");
             ngx_http_dashboards_pg_failed(pc, NULL);
@@ -287,7 +296,7 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
         ngx_http_dashboards_pg_idle_event(pc);
         return;
 
-    default: /* PREPARING, EXECUTING */
+    default: /* CHECKING, PREPARING, EXECUTING */
 
         if (ngx_http_dashboards_pg_flush(pc) != NGX_OK) {
             ngx_http_dashboards_pg_failed(pc, "sending to");
@@ -306,34 +315,44 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
 static void
 ngx_http_dashboards_pg_poll(ngx_http_dashboards_pgconn_t *pc)
 {
+    ngx_msec_t                 left;
     PostgresPollingStatusType  st;
 
     for ( ;; ) {
 
+        /*
+         * libpq may close its socket and open another one during any call
+         * to PQconnectPoll() (the next host or address of the conninfo, a
+         * retry without SSL), and the new socket often gets the number of
+         * the old one: so the events are removed while the socket is
+         * surely the one registered, and whatever socket libpq has
+         * afterwards is registered anew
+         */
+
+        left = pc->server->db->connect_timeout;
+
+        if (pc->c->read->timer_set) {
+            left = pc->c->read->timer.key - ngx_current_msec;
+            if ((ngx_msec_int_t) left <= 0) {
+                left = 1;
+            }
+        }
+
+        ngx_http_dashboards_pg_unwrap(pc, 0);
+
         st = PQconnectPoll(pc->pg);
 
-        /* libpq may open a new socket while connecting */
-
-        if (PQsocket(pc->pg) != pc->c->fd && PQsocket(pc->pg) != -1) {
-            ngx_msec_t  left;
-
-            left = pc->server->db->connect_timeout;
-            if (pc->c->read->timer_set) {
-                left = pc->c->read->timer.key - ngx_current_msec;
-                if ((ngx_msec_int_t) left <= 0) {
-                    left = 1;
-                }
-            }
-
-            ngx_http_dashboards_pg_unwrap(pc, 1);
-
-            if (ngx_http_dashboards_pg_wrap(pc, ngx_cycle->log) != NGX_OK) {
-                ngx_http_dashboards_pg_failed(pc, "connecting to");
-                return;
-            }
-
-            ngx_add_timer(pc->c->read, left);
+        if (st == PGRES_POLLING_FAILED) {
+            ngx_http_dashboards_pg_failed(pc, "connecting to");
+            return;
         }
+
+        if (ngx_http_dashboards_pg_wrap(pc, ngx_cycle->log) != NGX_OK) {
+            ngx_http_dashboards_pg_failed(pc, "connecting to");
+            return;
+        }
+
+        ngx_add_timer(pc->c->read, left);
 
         switch (st) {
 
@@ -354,17 +373,12 @@ ngx_http_dashboards_pg_poll(ngx_http_dashboards_pgconn_t *pc)
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                            "dashboards: connected to PostgreSQL %p", pc);
 
-            if (pc->c->read->timer_set) {
-                ngx_del_timer(pc->c->read);
+            /* connect_timeout goes on until the version is checked */
+
+            if (ngx_http_dashboards_pg_check(pc) != NGX_OK) {
+                ngx_http_dashboards_pg_failed(pc, "sending to");
             }
 
-            if (ngx_http_dashboards_pg_want_write(pc, 0) != NGX_OK) {
-                ngx_http_dashboards_pg_failed(pc, NULL);
-                return;
-            }
-
-            pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
-            ngx_http_dashboards_pool_release(pc);
             return;
 
         case PGRES_POLLING_FAILED:
@@ -376,6 +390,82 @@ ngx_http_dashboards_pg_poll(ngx_http_dashboards_pgconn_t *pc)
             continue;
         }
     }
+}
+
+
+/*
+ * a new connection asks for the version of the SQL functions before it
+ * serves any request, so that functions of an older or newer migration are
+ * never called with this module's statements
+ */
+
+static ngx_int_t
+ngx_http_dashboards_pg_check(ngx_http_dashboards_pgconn_t *pc)
+{
+    if (!PQsendQueryParams(pc->pg,
+                           "SELECT ngx_dashboards.ngx_dashboards_version()",
+                           0, NULL, NULL, NULL, NULL, 0))
+    {
+        return NGX_ERROR;
+    }
+
+    pc->state = NGX_HTTP_DASHBOARDS_PG_CHECKING;
+
+    return ngx_http_dashboards_pg_flush(pc);
+}
+
+
+static void
+ngx_http_dashboards_pg_checked(ngx_http_dashboards_pgconn_t *pc,
+    PGresult *res)
+{
+    char  *version;
+
+    if (res == NULL) {
+        ngx_http_dashboards_pg_failed(pc, "reading from");
+        return;
+    }
+
+    if (PQresultStatus(res) == PGRES_TUPLES_OK
+        && PQntuples(res) == 1 && PQnfields(res) == 1
+        && !PQgetisnull(res, 0, 0))
+    {
+        version = PQgetvalue(res, 0, 0);
+
+        if (ngx_strcmp(version, NGX_HTTP_DASHBOARDS_SQL_VERSION) == 0) {
+            PQclear(res);
+
+            if (pc->c->read->timer_set) {
+                ngx_del_timer(pc->c->read);
+            }
+
+            pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
+            ngx_http_dashboards_pool_release(pc);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "dashboards: the SQL functions in the database are "
+                      "version \"%s\", this module expects version \"%s\": "
+                      "apply sql/migrate of the module's release",
+                      version, NGX_HTTP_DASHBOARDS_SQL_VERSION);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "dashboards: no version of the SQL functions in the "
+                      "database (this module expects version \"%s\"; "
+                      "apply sql/migrate of the module's release): %s",
+                      NGX_HTTP_DASHBOARDS_SQL_VERSION,
+                      PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                      ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                      : PQresStatus(PQresultStatus(res)));
+    }
+
+    PQclear(res);
+
+    /* the query waiting for this connection is answered 503 */
+
+    ngx_http_dashboards_pg_failed(pc, NULL);
 }
 
 
@@ -403,11 +493,13 @@ ngx_http_dashboards_pg_send(ngx_http_dashboards_pgconn_t *pc)
         ok = PQsendQueryPrepared(pc->pg, stmt->name, stmt->nparams,
                                  q->values, NULL, NULL, 0);
         pc->state = NGX_HTTP_DASHBOARDS_PG_EXECUTING;
+        q->sent = 1;
 
     } else {
         ok = PQsendQueryParams(pc->pg, stmt->sql, stmt->nparams, NULL,
                                q->values, NULL, NULL, 0);
         pc->state = NGX_HTTP_DASHBOARDS_PG_EXECUTING;
+        q->sent = 1;
     }
 
     if (!ok) {
@@ -494,6 +586,11 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
         pc->result = NULL;
         q = pc->query;
 
+        if (pc->state == NGX_HTTP_DASHBOARDS_PG_CHECKING) {
+            ngx_http_dashboards_pg_checked(pc, res);
+            return;
+        }
+
         st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
         if (pc->state == NGX_HTTP_DASHBOARDS_PG_PREPARING) {
@@ -570,6 +667,42 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
 }
 
 
+/*
+ * a kept-alive connection about to be used: whatever the server sent
+ * while it was idle is read first, so that a connection the server has
+ * already closed (a backend terminated, PostgreSQL restarted) is found
+ * dead before the statement is sent, and the statement can safely go to
+ * another connection
+ */
+
+ngx_int_t
+ngx_http_dashboards_pg_alive(ngx_http_dashboards_pgconn_t *pc)
+{
+    PGresult  *res;
+
+    if (!PQconsumeInput(pc->pg)) {
+        return NGX_ERROR;
+    }
+
+    while (!PQisBusy(pc->pg)) {
+        res = PQgetResult(pc->pg);
+        if (res == NULL) {
+            break;
+        }
+
+        PQclear(res);
+    }
+
+    /* a FATAL message may come before the end of the connection does */
+
+    if (pc->closing || PQstatus(pc->pg) != CONNECTION_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_dashboards_pg_idle_event(ngx_http_dashboards_pgconn_t *pc)
 {
@@ -594,9 +727,39 @@ ngx_http_dashboards_pg_idle_event(ngx_http_dashboards_pgconn_t *pc)
         PQclear(res);
     }
 
-    if (PQstatus(pc->pg) != CONNECTION_OK) {
+    if (PQstatus(pc->pg) != CONNECTION_OK || pc->closing) {
         ngx_http_dashboards_pg_close(pc);
     }
+}
+
+
+/*
+ * notices, and errors the server sends outside of a statement: a FATAL one
+ * (pg_terminate_backend(), a shutdown) means the server is closing the
+ * connection
+ */
+
+static void
+ngx_http_dashboards_pg_notice(void *arg, const PGresult *res)
+{
+    char                          *severity, *msg;
+    ngx_http_dashboards_pgconn_t  *pc;
+
+    pc = arg;
+
+    severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+    if (severity
+        && (ngx_strcmp(severity, "FATAL") == 0
+            || ngx_strcmp(severity, "PANIC") == 0))
+    {
+        pc->closing = 1;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "dashboards: PostgreSQL %s: %s",
+                  severity ? severity : "NOTICE", msg ? msg : "");
 }
 
 

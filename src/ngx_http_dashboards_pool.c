@@ -80,6 +80,7 @@ ngx_http_dashboards_pool_query(ngx_http_dashboards_query_t *q)
     db = q->db;
     s = ngx_http_dashboards_pool_server(q);
     q->server = s;
+    q->sent = 0;
 
     if (!ngx_queue_empty(&s->idle)) {
         link = ngx_queue_head(&s->idle);
@@ -121,6 +122,29 @@ static void
 ngx_http_dashboards_pool_attach(ngx_http_dashboards_pgconn_t *pc,
     ngx_http_dashboards_query_t *q)
 {
+    ngx_http_dashboards_server_t  *s;
+
+    if (!pc->fresh && ngx_http_dashboards_pg_alive(pc) != NGX_OK) {
+
+        /*
+         * the server closed this kept-alive connection while it was idle:
+         * nothing was sent, so the statement, even a write, goes to
+         * another connection; the idle ones likely died too
+         */
+
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "dashboards: kept-alive PostgreSQL connection "
+                      "closed by the server: %s", PQerrorMessage(pc->pg));
+
+        s = pc->server;
+
+        ngx_http_dashboards_pg_close(pc);
+        ngx_http_dashboards_pool_purge(s);
+
+        ngx_http_dashboards_pool_query(q);
+        return;
+    }
+
     pc->query = q;
     pc->c->idle = 0;
     q->conn = pc;
@@ -313,7 +337,8 @@ ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc)
     s = pc->server;
     q = pc->query;
     reused = !pc->fresh;
-    connecting = (pc->state == NGX_HTTP_DASHBOARDS_PG_CONNECTING);
+    connecting = (pc->state == NGX_HTTP_DASHBOARDS_PG_CONNECTING
+                  || pc->state == NGX_HTTP_DASHBOARDS_PG_CHECKING);
 
     pc->query = NULL;
 
@@ -427,10 +452,15 @@ static void
 ngx_http_dashboards_pool_retry_or_fail(ngx_http_dashboards_query_t *q,
     ngx_uint_t reused)
 {
-    if (reused && q->retries == 0) {
+    if (reused && q->retries == 0
+        && (!q->sent || ngx_http_dashboards_stmts[q->stmt].read_only))
+    {
         /*
          * a kept-alive connection died before it answered (PostgreSQL
-         * restarted, backend terminated): once more on a new one
+         * restarted, backend terminated): once more on a new one, unless
+         * the statement is a write that reached the server, which may
+         * have committed it before the connection died: a create or copy
+         * sent again would run twice
          */
         q->retries++;
         ngx_http_dashboards_pool_query(q);
@@ -502,6 +532,26 @@ ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q, PGresult *res,
             status = NGX_HTTP_GATEWAY_TIME_OUT;
             code = "database_timeout";
             detail = "The database did not answer in time.";
+
+        } else if (state && ngx_strcmp(state, "55P03") == 0) {
+
+            /*
+             * lock_timeout: another transaction holds a row this statement
+             * must change; nothing was changed and the same request may
+             * well succeed a moment later, so it is answered as a busy
+             * database (503), as when the pool's queue is full, rather
+             * than as a conflict with the object's state (409)
+             */
+
+            ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                          "dashboards: statement \"%s\" gave up waiting "
+                          "for a lock: %s",
+                          ngx_http_dashboards_stmts[q->stmt].name,
+                          msg ? (char *) msg : "");
+            status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            code = "database_busy";
+            detail = "Another request is changing this object. "
+                     "Please try again later.";
 
         } else {
             ngx_log_error(NGX_LOG_ERR, c->log, 0,

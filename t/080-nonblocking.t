@@ -14,7 +14,9 @@ use Dash;
 use Dash::Lock qw(lock_waiters);
 use Dash::Raw qw(send_request answered read_response);
 
-my $t = Dash->new(workers => 1);
+# the PATCHes wait on row locks for longer than the default lock_timeout on
+# purpose (t/096-pool-hardening.t tests lock_timeout itself)
+my $t = Dash->new(workers => 1, lock_timeout => 'off');
 is scalar($t->worker_pids), 1, 'one worker process';
 
 my $w = $t->world;

@@ -54,7 +54,7 @@ my  $SEQ = 0;
 our $MODULE_FRAME = qr{ngx_http_dashboards|<unknown module>};
 # (valgrind runs with --keep-debuginfo=yes, so its frames keep the name)
 
-my @POOL_DIRECTIVES = qw(pool_size queue_size queue_timeout connect_timeout
+my @POOL_DIRECTIVES = qw(pool_size queue_size queue_timeout connect_timeout lock_timeout
                          query_timeout prepared_statements);
 
 sub import {
