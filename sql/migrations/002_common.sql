@@ -587,9 +587,9 @@ BEGIN
             'ac', true, 'team', team_id, 'member', v_member_id, 'roles', to_jsonb(coalesce(v_roles, '{}')),
             'padmin', v_project = 'admin', 'ms', v_ms,
             'dashboard', level < 8 AND EXISTS (SELECT 1 FROM ee_accesscontrol a
-                                                WHERE a.team_id = ctx.team_id AND a.resource = 'dashboard'),
+                                                WHERE a.team_id = ngx_dashboards_ctx.team_id AND a.resource = 'dashboard'),
             'insight', level < 8 AND EXISTS (SELECT 1 FROM ee_accesscontrol a
-                                              WHERE a.team_id = ctx.team_id AND a.resource = 'insight'));
+                                              WHERE a.team_id = ngx_dashboards_ctx.team_id AND a.resource = 'insight'));
     ELSIF (v_project = 'admin') <> (level >= 8) THEN
         acl := jsonb_build_object('ac', false, 'padmin', v_project = 'admin');
     END IF;
