@@ -95,6 +95,10 @@ example '2: resource default viewer', $e, list => [qw(D1 D2 Own)], get => 200, p
             403, $NO_EDIT, 'create needs editor on all dashboards';
         is get($e, $e->{Own})->{json}{user_access_level}, 'manager', 'own dashboard: manager';
         is patch($e, $e->{Own})->{status}, 403, 'own dashboard: the gate on all dashboards comes first';
+        answer_is $t->api(DELETE => "/api/projects/$e->{P}/dashboards/$e->{D1}/", key => $e->{u}{key}), 403,
+            $NO_EDIT, 'DELETE: the gate answers before the 405';
+        is $t->api(DELETE => "/api/projects/$e->{P}/dashboards/$e->{D1}/", key => $e->{w}{key})->{status}, 405,
+            'DELETE by the admin: 405';
     };
 
 $e = setup();

@@ -595,11 +595,16 @@ BEGIN
     END IF;
 END $$;
 
--- DELETE: the same checks, nothing else (C then answers 405).
+-- DELETE: the same checks and the access rules' gate for a write on
+-- dashboards (DRF checks permissions before it answers 405), nothing else
+-- (C then answers 405).
 CREATE OR REPLACE FUNCTION ngx_dashboards_access(p_user_id int, p_project_id int, p_scoped_orgs text)
 RETURNS void LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    c record;
 BEGIN
-    PERFORM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    c := ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    PERFORM ngx_dashboards_gate(c.acl, c.level, 'editor');
 END $$;
 
 -- authentication ---------------------------------------------------------------
