@@ -842,13 +842,13 @@ DECLARE
     v_created_by int;
 BEGIN
     c := ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    -- the access rules: on all dashboards before the dashboard is read, then
+    -- on it (PostHog's AccessControlPermission)
+    PERFORM ngx_dashboards_gate(c.acl, c.level, 'viewer');
     -- v_text_only: only text tiles, the detail's small statement will do
     -- (a hint: that statement checks it again).  bool_and, not NOT EXISTS
     -- (.. text_id IS NULL): that one could be planned on the index of
     -- text_id, whose NULLs are all the insight tiles of every dashboard.
-    -- the access rules: on all dashboards before the dashboard is read, then
-    -- on it (PostHog's AccessControlPermission)
-    PERFORM ngx_dashboards_gate(c.acl, c.level, 'viewer');
     SELECT d.last_accessed_at,
            coalesce((SELECT bool_and(x.text_id IS NOT NULL) FROM posthog_dashboardtile x
                       WHERE x.dashboard_id = d.id AND x.deleted IS DISTINCT FROM true), true),
