@@ -535,6 +535,7 @@ DECLARE
     v_ms boolean;
     v_ac boolean;
     v_roles uuid[];
+    v_rules boolean := false;
     v_project text;
 BEGIN
     SELECT t.id, t.project_id, t.organization_id, t.timezone,
@@ -574,10 +575,18 @@ BEGIN
     -- the project gate (PostHog's AccessControlPermission on the team)
     v_ac := ngx_dashboards_has_feature(v_features, ARRAY['access_control']);
     IF v_ac AND level < 8 THEN
-        v_roles := ngx_dashboards_roles(p_user_id, organization_id, v_features);
+        -- a project without rules (one index lookup) needs nothing more
+        v_rules := EXISTS (SELECT 1 FROM ee_accesscontrol a WHERE a.team_id = ngx_dashboards_ctx.team_id);
+        IF v_rules THEN
+            v_roles := ngx_dashboards_roles(p_user_id, organization_id, v_features);
+        END IF;
     END IF;
-    v_project := ngx_dashboards_project_level(team_id, v_member_id, level, v_features, v_private,
-                                              v_roles, v_ms);
+    IF v_ac AND NOT v_rules AND NOT v_private THEN
+        v_project := 'admin';
+    ELSE
+        v_project := ngx_dashboards_project_level(team_id, v_member_id, level, v_features, v_private,
+                                                  v_roles, v_ms);
+    END IF;
     IF v_project IS NULL THEN
         PERFORM ngx_dashboards_denied('You don''t have access to the project.');
     END IF;
@@ -586,9 +595,9 @@ BEGIN
         acl := jsonb_build_object(
             'ac', true, 'team', team_id, 'member', v_member_id, 'roles', to_jsonb(coalesce(v_roles, '{}')),
             'padmin', v_project = 'admin', 'ms', v_ms,
-            'dashboard', level < 8 AND EXISTS (SELECT 1 FROM ee_accesscontrol a
+            'dashboard', v_rules AND EXISTS (SELECT 1 FROM ee_accesscontrol a
                                                 WHERE a.team_id = ngx_dashboards_ctx.team_id AND a.resource = 'dashboard'),
-            'insight', level < 8 AND EXISTS (SELECT 1 FROM ee_accesscontrol a
+            'insight', v_rules AND EXISTS (SELECT 1 FROM ee_accesscontrol a
                                               WHERE a.team_id = ngx_dashboards_ctx.team_id AND a.resource = 'insight'));
     ELSIF (v_project = 'admin') <> (level >= 8) THEN
         acl := jsonb_build_object('ac', false, 'padmin', v_project = 'admin');
