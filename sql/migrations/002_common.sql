@@ -263,32 +263,288 @@ RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         ARRAY['advanced_permissions', 'access_control', 'dashboard_permissioning'])
 $$;
 
+-- access control ---------------------------------------------------------------
+--
+-- PostHog's role-based rules (ee_accesscontrol, created by
+-- 009_access_control.sql), resolved as PostHog's UserAccessControl does by
+-- default (posthog/rbac/user_access_control.py): a member or role rule on
+-- the object, then the rules on the whole resource, then the object's
+-- "everyone" row, then the default.  The functions that read the rule
+-- tables are PL/pgSQL (this file is applied before 009 on a new database).
+--
+-- The request's access context, "acl" (a jsonb built once by
+-- ngx_dashboards_ctx and passed down; NULL when the organization lacks the
+-- access_control feature and the project level is the organization's):
+--   ac        true: the organization has access_control (rules count)
+--   team      the URL's team, which the rules belong to
+--   member    the user's posthog_organizationmembership id
+--   roles     the user's roles in the organization (only with role_based_access)
+--   padmin    the user's project level is "admin" (v1 can_restrict)
+--   ms        uses_most_specific_access_resolution
+--   dashboard, insight   the team has rules on that resource (else no lookup)
+
+-- Position of a level in its resource's order (project: none < member <
+-- admin; dashboard, insight: none < viewer < editor < manager).  Unknown
+-- strings count as none.
+CREATE OR REPLACE FUNCTION ngx_dashboards_acl_rank(p_level text)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE p_level WHEN 'viewer' THEN 1 WHEN 'member' THEN 1 WHEN 'editor' THEN 2
+                        WHEN 'admin' THEN 2 WHEN 'manager' THEN 3 ELSE 0 END
+$$;
+
+-- The user's roles in an organization (ee_rolemembership by user_id, as
+-- PostHog's resolver), empty without the role_based_access feature.
+CREATE OR REPLACE FUNCTION ngx_dashboards_roles(p_user_id int, p_org_id uuid, p_features jsonb)
+RETURNS uuid[] LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT ngx_dashboards_has_feature(p_features, ARRAY['role_based_access']) THEN
+        RETURN '{}';
+    END IF;
+    RETURN ARRAY(SELECT rm.role_id FROM ee_rolemembership rm JOIN ee_role r ON r.id = rm.role_id
+                  WHERE rm.user_id = p_user_id AND r.organization_id = p_org_id);
+END $$;
+
+-- The project level of an organization member (PostHog's
+-- UserTeamPermissions.effective_membership_level and the resolver on the
+-- Team): 'admin', 'member', or NULL for no access.  Organization admins are
+-- never blocked.  With access_control: member and role rules on the
+-- project decide (highest wins, an explicit 'none' denies), else the
+-- "everyone" rows, else every member is a project admin.  The older private
+-- projects (posthog_team.access_control with ee_explicitteammembership,
+-- under project_based_permissioning) count as an "everyone" row 'none' plus
+-- a member row per explicit membership, as PostHog's rbac_team_migrations
+-- converts them; without access_control they allow only their explicit
+-- members.
+CREATE OR REPLACE FUNCTION ngx_dashboards_project_level(p_team_id int, p_member_id uuid, p_member_level int,
+                                                        p_features jsonb, p_private boolean, p_roles uuid[],
+                                                        p_most_specific boolean DEFAULT false)
+RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_legacy boolean := coalesce(p_private, false)
+                        AND ngx_dashboards_has_feature(p_features, ARRAY['project_based_permissioning']);
+    v_explicit int;
+    v_member int;
+    v_role int;
+    v_default int;
+BEGIN
+    IF p_member_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF p_member_level >= 8 THEN
+        RETURN 'admin';
+    END IF;
+    IF v_legacy THEN
+        SELECT e.level INTO v_explicit FROM ee_explicitteammembership e
+         WHERE e.team_id = p_team_id AND e.parent_membership_id = p_member_id;
+    END IF;
+    IF NOT ngx_dashboards_has_feature(p_features, ARRAY['access_control']) THEN
+        IF v_legacy THEN
+            RETURN CASE WHEN v_explicit IS NULL THEN NULL
+                        WHEN v_explicit >= 8 THEN 'admin' ELSE 'member' END;
+        END IF;
+        RETURN 'member';
+    END IF;
+
+    SELECT max(ngx_dashboards_acl_rank(a.access_level)) FILTER (WHERE a.organization_member_id = p_member_id),
+           max(ngx_dashboards_acl_rank(a.access_level)) FILTER (WHERE a.role_id IS NOT NULL),
+           max(ngx_dashboards_acl_rank(a.access_level)) FILTER (WHERE a.organization_member_id IS NULL
+                                                                  AND a.role_id IS NULL)
+      INTO v_member, v_role, v_default
+      FROM ee_accesscontrol a
+     WHERE a.team_id = p_team_id AND a.resource = 'project' AND a.resource_id = p_team_id::text
+       AND ((a.organization_member_id IS NULL AND a.role_id IS NULL)
+            OR (a.role_id IS NULL AND a.organization_member_id = p_member_id)
+            OR (a.organization_member_id IS NULL AND a.role_id = ANY (p_roles)));
+    IF v_legacy THEN
+        v_default := greatest(v_default, 0);
+        v_member := greatest(v_member, CASE WHEN v_explicit >= 8 THEN 2 WHEN v_explicit IS NOT NULL THEN 1 END);
+    END IF;
+
+    RETURN CASE coalesce(CASE WHEN p_most_specific THEN coalesce(v_member, v_role)
+                              ELSE greatest(v_member, v_role) END, v_default, 2)
+           WHEN 2 THEN 'admin' WHEN 1 THEN 'member' END;
+END $$;
+
+-- The level the rules give a user on an object of a resource ('dashboard',
+-- 'insight'), after the creator / organization admin / feature checks
+-- (ngx_dashboards_object_level): rules on the object, on the resource, the
+-- object's "everyone" rows, else 'editor'.  With p_object_id NULL the level
+-- on the resource as a whole (access_level_for_resource).
+CREATE OR REPLACE FUNCTION ngx_dashboards_rule_level(p_acl jsonb, p_resource text, p_object_id int)
+RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_member uuid := (p_acl ->> 'member')::uuid;
+    v_roles uuid[] := ARRAY(SELECT jsonb_array_elements_text(p_acl -> 'roles'))::uuid[];
+    v_id text := p_object_id::text;
+    o_member int; o_role int; o_default int;
+    r_member int; r_role int; r_default int;
+    v_rank int;
+BEGIN
+    SELECT max(x.rank) FILTER (WHERE x.obj AND x.organization_member_id IS NOT NULL),
+           max(x.rank) FILTER (WHERE x.obj AND x.role_id IS NOT NULL),
+           max(x.rank) FILTER (WHERE x.obj AND x.organization_member_id IS NULL AND x.role_id IS NULL),
+           max(x.rank) FILTER (WHERE NOT x.obj AND x.organization_member_id IS NOT NULL),
+           max(x.rank) FILTER (WHERE NOT x.obj AND x.role_id IS NOT NULL),
+           max(x.rank) FILTER (WHERE NOT x.obj AND x.organization_member_id IS NULL AND x.role_id IS NULL)
+      INTO o_member, o_role, o_default, r_member, r_role, r_default
+      FROM (SELECT a.resource_id IS NOT NULL AS obj, a.organization_member_id, a.role_id,
+                   ngx_dashboards_acl_rank(a.access_level) AS rank
+              FROM ee_accesscontrol a
+             WHERE a.team_id = (p_acl ->> 'team')::int AND a.resource = p_resource
+               AND (a.resource_id IS NULL OR a.resource_id = v_id)
+               AND ((a.organization_member_id IS NULL AND a.role_id IS NULL)
+                    OR (a.role_id IS NULL AND a.organization_member_id = v_member)
+                    OR (a.organization_member_id IS NULL AND a.role_id = ANY (v_roles)))) x;
+    IF coalesce((p_acl ->> 'ms')::boolean, false) THEN
+        -- most specific first: member, role, everyone; the object before the resource
+        v_rank := coalesce(o_member, o_role, o_default, r_member, r_role, r_default, 2);
+    ELSE
+        v_rank := coalesce(greatest(o_member, o_role), greatest(r_member, r_role, r_default), o_default, 2);
+    END IF;
+    RETURN (ARRAY['none', 'viewer', 'editor', 'manager'])[v_rank + 1];
+END $$;
+
+-- The effective level of a user on a dashboard or insight
+-- (get_user_access_level): 'manager' for its creator and organization
+-- admins, 'editor' without rules, else what the rules give.  Inlined.
+CREATE OR REPLACE FUNCTION ngx_dashboards_object_level(p_acl jsonb, p_resource text, p_object_id int,
+                                                       p_created_by_id int, p_user_id int, p_level int)
+RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN coalesce(p_created_by_id = p_user_id, false) OR coalesce(p_level, 0) >= 8 THEN 'manager'
+                WHEN NOT coalesce((p_acl ->> 'ac')::boolean AND (p_acl ->> p_resource)::boolean, false)
+                THEN 'editor'
+                ELSE ngx_dashboards_rule_level(p_acl, p_resource, p_object_id) END
+$$;
+
+-- PostHog's AccessControlPermission.has_permission for dashboards, before
+-- any object is loaded: the level on all dashboards must reach p_required
+-- ('viewer' to read, 'editor' to write); otherwise a create is refused, and
+-- anything else passes only with a member or role rule of that level on
+-- some dashboard.  403 "You do not have <level> access to this resource."
+CREATE OR REPLACE FUNCTION ngx_dashboards_gate(p_acl jsonb, p_level int, p_required text,
+                                               p_create boolean DEFAULT false)
+RETURNS void LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF coalesce(p_level, 0) >= 8
+       OR NOT coalesce((p_acl ->> 'ac')::boolean AND (p_acl ->> 'dashboard')::boolean, false)
+       OR ngx_dashboards_acl_rank(ngx_dashboards_rule_level(p_acl, 'dashboard', NULL))
+          >= ngx_dashboards_acl_rank(p_required) THEN
+        RETURN;
+    END IF;
+    IF p_create THEN
+        PERFORM ngx_dashboards_denied('You do not have editor access to this resource.');
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM ee_accesscontrol a
+                    WHERE a.team_id = (p_acl ->> 'team')::int AND a.resource = 'dashboard'
+                      AND a.resource_id IS NOT NULL
+                      AND ngx_dashboards_acl_rank(a.access_level) >= ngx_dashboards_acl_rank(p_required)
+                      AND ((a.role_id IS NULL AND a.organization_member_id = (p_acl ->> 'member')::uuid)
+                           OR (a.organization_member_id IS NULL
+                               AND a.role_id::text IN (SELECT jsonb_array_elements_text(p_acl -> 'roles'))))) THEN
+        PERFORM ngx_dashboards_denied(format('You do not have %s access to this resource.', p_required));
+    END IF;
+END $$;
+
+-- The object check after loading (has_object_permission): 403 unless the
+-- user's level on it reaches p_required.
+CREATE OR REPLACE FUNCTION ngx_dashboards_check_object(p_acl jsonb, p_resource text, p_object_id int,
+                                                       p_created_by_id int, p_user_id int, p_level int,
+                                                       p_required text)
+RETURNS void LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF ngx_dashboards_acl_rank(ngx_dashboards_object_level(p_acl, p_resource, p_object_id, p_created_by_id,
+                                                           p_user_id, p_level))
+       < ngx_dashboards_acl_rank(p_required) THEN
+        PERFORM ngx_dashboards_denied(format('You do not have %s access to this resource.', p_required));
+    END IF;
+END $$;
+
+-- The list filter (filter_queryset_by_access_level): from the object rows
+-- alone, as PostHog does, the dashboards a member or role rule allows and
+-- those the rules block.  keep_only: when the level on all dashboards is 'none',
+-- the dashboards that stay (besides the user's own), else NULL; blocked:
+-- the dashboards to drop (besides the user's own), NULL when none.
+CREATE OR REPLACE FUNCTION ngx_dashboards_list_acl(p_acl jsonb, p_level int, OUT keep_only int[], OUT blocked int[])
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_allowed int[];
+BEGIN
+    IF coalesce(p_level, 0) >= 8
+       OR NOT coalesce((p_acl ->> 'ac')::boolean AND (p_acl ->> 'dashboard')::boolean, false) THEN
+        RETURN;
+    END IF;
+    SELECT coalesce(array_agg(g.id) FILTER (WHERE g.explicit AND g.any_grant), '{}'),
+           array_agg(g.id) FILTER (WHERE (g.explicit AND NOT g.any_grant) OR (NOT g.explicit AND g.all_none))
+      INTO v_allowed, blocked
+      FROM (SELECT a.resource_id::int AS id,
+                   bool_or(a.organization_member_id IS NOT NULL OR a.role_id IS NOT NULL) AS explicit,
+                   coalesce(bool_or(ngx_dashboards_acl_rank(a.access_level) > 0)
+                            FILTER (WHERE a.organization_member_id IS NOT NULL OR a.role_id IS NOT NULL),
+                            false) AS any_grant,
+                   coalesce(bool_and(ngx_dashboards_acl_rank(a.access_level) = 0)
+                            FILTER (WHERE a.organization_member_id IS NULL AND a.role_id IS NULL),
+                            false) AS all_none
+              FROM ee_accesscontrol a
+             WHERE a.team_id = (p_acl ->> 'team')::int AND a.resource = 'dashboard'
+               AND a.resource_id ~ '^[0-9]{1,9}$'
+               AND ((a.organization_member_id IS NULL AND a.role_id IS NULL)
+                    OR (a.role_id IS NULL AND a.organization_member_id = (p_acl ->> 'member')::uuid)
+                    OR (a.organization_member_id IS NULL
+                        AND a.role_id::text IN (SELECT jsonb_array_elements_text(p_acl -> 'roles'))))
+             GROUP BY 1) g;
+    IF ngx_dashboards_rule_level(p_acl, 'dashboard', NULL) = 'none' THEN
+        keep_only := v_allowed;
+        blocked := NULL;
+    END IF;
+END $$;
+
 -- project context --------------------------------------------------------------
 
 -- Resolves the team of a project route (posthog_team.id = project id, §1) and
 -- checks, in this order: team exists (404), key's scoped organizations (403),
 -- organization membership (403), and the organization's personal-API-key
 -- setting (403, only with the organization_security_settings feature).
--- One statement reads all of it.  Callers may assign it,
+-- Then the project's access rules (ngx_dashboards_project_level, 403).
+-- One statement reads all of it, and with access_control a few index
+-- lookups the rules (acl: the access context, see "access control").
+-- Callers may assign it,
 --   c := ngx_dashboards_ctx(..)
 -- (a plain expression for PL/pgSQL, cheaper than SELECT * INTO c FROM ..).
+DO $$
+BEGIN
+    -- the result gained acl: CREATE OR REPLACE cannot change it
+    IF to_regprocedure('ngx_dashboards_ctx(int, int, text)') IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_proc
+                        WHERE oid = to_regprocedure('ngx_dashboards_ctx(int, int, text)')
+                          AND 'acl' = ANY (proargnames)) THEN
+        DROP FUNCTION ngx_dashboards_ctx(int, int, text);
+    END IF;
+END $$;
 CREATE OR REPLACE FUNCTION ngx_dashboards_ctx(
     p_user_id int, p_project_id int, p_scoped_orgs text,
     OUT team_id int, OUT project_id bigint, OUT organization_id uuid,
-    OUT level int, OUT adv boolean, OUT timezone text)
+    OUT level int, OUT adv boolean, OUT timezone text, OUT acl jsonb)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_features jsonb;
     v_keys_allowed boolean;
     v_org_name text;
     v_member boolean;
+    v_member_id uuid;
+    v_private boolean;
+    v_ms boolean;
+    v_ac boolean;
+    v_roles uuid[];
+    v_rules boolean := false;
+    v_project text;
 BEGIN
     SELECT t.id, t.project_id, t.organization_id, t.timezone,
            o.available_product_features, o.members_can_use_personal_api_keys, o.name,
            ngx_dashboards_has_advanced_permissions(o.available_product_features),
-           m.level, m.user_id IS NOT NULL
+           m.level, m.user_id IS NOT NULL, m.id, t.access_control,
+           coalesce(o.uses_most_specific_access_resolution, false)
       INTO team_id, project_id, organization_id, timezone, v_features, v_keys_allowed, v_org_name,
-           adv, level, v_member
+           adv, level, v_member, v_member_id, v_private, v_ms
       FROM posthog_team t
       JOIN posthog_organization o ON o.id = t.organization_id
       LEFT JOIN posthog_organizationmembership m ON m.organization_id = t.organization_id
@@ -315,13 +571,49 @@ BEGIN
                 'Contact an admin to enable personal API keys for this organization.', v_org_name));
         END IF;
     END IF;
+
+    -- the project gate (PostHog's AccessControlPermission on the team)
+    v_ac := ngx_dashboards_has_feature(v_features, ARRAY['access_control']);
+    IF v_ac AND level < 8 THEN
+        -- a project without rules (one index lookup) needs nothing more
+        v_rules := EXISTS (SELECT 1 FROM ee_accesscontrol a WHERE a.team_id = ngx_dashboards_ctx.team_id);
+        IF v_rules THEN
+            v_roles := ngx_dashboards_roles(p_user_id, organization_id, v_features);
+        END IF;
+    END IF;
+    IF v_ac AND NOT v_rules AND NOT v_private THEN
+        v_project := 'admin';
+    ELSE
+        v_project := ngx_dashboards_project_level(team_id, v_member_id, level, v_features, v_private,
+                                                  v_roles, v_ms);
+    END IF;
+    IF v_project IS NULL THEN
+        PERFORM ngx_dashboards_denied('You don''t have access to the project.');
+    END IF;
+
+    IF v_ac THEN
+        acl := jsonb_build_object(
+            'ac', true, 'team', team_id, 'member', v_member_id, 'roles', to_jsonb(coalesce(v_roles, '{}')),
+            'padmin', v_project = 'admin', 'ms', v_ms,
+            'dashboard', v_rules AND EXISTS (SELECT 1 FROM ee_accesscontrol a
+                                                WHERE a.team_id = ngx_dashboards_ctx.team_id AND a.resource = 'dashboard'),
+            'insight', v_rules AND EXISTS (SELECT 1 FROM ee_accesscontrol a
+                                              WHERE a.team_id = ngx_dashboards_ctx.team_id AND a.resource = 'insight'));
+    ELSIF (v_project = 'admin') <> (level >= 8) THEN
+        acl := jsonb_build_object('ac', false, 'padmin', v_project = 'admin');
+    END IF;
 END $$;
 
--- DELETE: the same checks, nothing else (C then answers 405).
+-- DELETE: the same checks and the access rules' gate for a write on
+-- dashboards (DRF checks permissions before it answers 405), nothing else
+-- (C then answers 405).
 CREATE OR REPLACE FUNCTION ngx_dashboards_access(p_user_id int, p_project_id int, p_scoped_orgs text)
 RETURNS void LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    c record;
 BEGIN
-    PERFORM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    c := ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    PERFORM ngx_dashboards_gate(c.acl, c.level, 'editor');
 END $$;
 
 -- authentication ---------------------------------------------------------------
@@ -380,22 +672,26 @@ END $$;
 -- OFFSET 0 keeps b a subquery of its own: pulled up, its privilege lookup
 -- was copied into every output that uses the privilege level and ran up to
 -- twice per dashboard.
+-- p_acl: the access context of ngx_dashboards_ctx.  can_restrict: the
+-- creator or a project admin (PostHog's UserDashboardPermissions, where
+-- with access_control and no project rules every member is a project
+-- admin); user_access_level: the level of the access rules
+-- (ngx_dashboards_object_level), which v1 restrictions do not change.
+DROP FUNCTION IF EXISTS ngx_dashboards_perms(int, int, int, int, int, boolean);
 CREATE OR REPLACE FUNCTION ngx_dashboards_perms(
     p_dashboard_id int, p_restriction_level int, p_created_by_id int,
-    p_user_id int, p_level int, p_adv boolean)
+    p_user_id int, p_level int, p_adv boolean, p_acl jsonb DEFAULT NULL)
 RETURNS TABLE(effective_restriction_level int, effective_privilege_level int,
               can_restrict boolean, can_edit boolean,
               user_access_level text, access_control_version text)
 LANGUAGE sql STABLE AS $$
     SELECT a.er, b.ep, a.cr,
            (a.er < 37 OR b.ep >= 37),
-           CASE WHEN a.cr THEN 'manager'
-                WHEN a.er < 37 OR b.ep >= 37 THEN 'editor'
-                ELSE 'viewer' END,
+           ngx_dashboards_object_level(p_acl, 'dashboard', p_dashboard_id, p_created_by_id, p_user_id, p_level),
            CASE WHEN p_restriction_level > 21 THEN 'v1' ELSE 'v2' END
       FROM (SELECT CASE WHEN p_adv THEN p_restriction_level ELSE 21 END AS er,
                    (coalesce(p_created_by_id = p_user_id, false)
-                    OR coalesce(p_level, 0) >= 8) AS cr) a
+                    OR coalesce((p_acl ->> 'padmin')::boolean, coalesce(p_level, 0) >= 8)) AS cr) a
      CROSS JOIN LATERAL (
             SELECT CASE WHEN a.er = 21 OR a.cr THEN 37
                         ELSE coalesce((SELECT pr.level::int FROM ee_dashboardprivilege pr
@@ -411,16 +707,21 @@ $$;
 -- 404; editable by the user, else 403.  With p_lock its row is locked FOR
 -- NO KEY UPDATE first (then read with a fresh snapshot), so that writes to
 -- one dashboard run one after the other; ngx_dashboards_check_edit only
--- checks (p_lock false).
+-- checks (p_lock false).  The access rules (p_acl) as PostHog applies them
+-- to a write: the gate on all dashboards before the dashboard is read, then
+-- 'editor' on it (403 before the v1 check).
 DROP FUNCTION IF EXISTS ngx_dashboards_edit_target(int, bigint, int, int, boolean);
+DROP FUNCTION IF EXISTS ngx_dashboards_edit_target(int, bigint, int, int, boolean, boolean, boolean);
 CREATE OR REPLACE FUNCTION ngx_dashboards_edit_target(p_id int, p_project_id bigint, p_user_id int,
                                                       p_level int, p_adv boolean,
                                                       p_restore boolean DEFAULT false,
-                                                      p_lock boolean DEFAULT true)
+                                                      p_lock boolean DEFAULT true,
+                                                      p_acl jsonb DEFAULT NULL)
 RETURNS posthog_dashboard LANGUAGE plpgsql AS $$
 DECLARE
     d posthog_dashboard;
 BEGIN
+    PERFORM ngx_dashboards_gate(p_acl, p_level, 'editor');
     IF p_lock THEN
         PERFORM 1 FROM posthog_dashboard WHERE id = p_id FOR NO KEY UPDATE;
     END IF;
@@ -429,8 +730,9 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM ngx_dashboards_not_found();
     END IF;
+    PERFORM ngx_dashboards_check_object(p_acl, 'dashboard', d.id, d.created_by_id, p_user_id, p_level, 'editor');
     IF NOT (SELECT p.can_edit FROM ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                         p_user_id, p_level, p_adv) p) THEN
+                                                         p_user_id, p_level, p_adv, p_acl) p) THEN
         PERFORM ngx_dashboards_denied('You don''t have edit permissions for this dashboard.');
     END IF;
     RETURN d;

@@ -188,8 +188,7 @@ $$;
 -- effective_restriction_level = highest effective restriction of the
 -- dashboards showing it (21 when none); effective_privilege_level = 37 when
 -- on no dashboard or editable on one of them, else 21; user_access_level =
--- manager for its creator and organization admins, editor when editable,
--- otherwise viewer.
+-- the access rules on the insight (ngx_dashboards_object_level).
 -- The dashboard's filters applied to an insight query (§5.5, §8.4): the
 -- date range when date_from is set (compare off for "all"), property filters
 -- appended, the breakdown replaced.  p_filters is the dashboard's effective
@@ -239,12 +238,20 @@ BEGIN
 END
 $$;
 
+-- An insight the user may not view, as PostHog's InsightSerializer reduces
+-- it inside a dashboard: its id and short_id only (no result is computed).
+CREATE OR REPLACE FUNCTION ngx_dashboards_insight_hidden(p_id int, p_short_id text)
+RETURNS json LANGUAGE sql IMMUTABLE AS $$
+    SELECT json_build_object('id', p_id, 'short_id', p_short_id, 'user_access_level', 'none')
+$$;
+
 -- The insight object; p_filters: see ngx_dashboards_apply_filters;
 -- p_owner_id / p_owner: see ngx_dashboards_user_or_owner.
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_obj(p_insight_id int, p_user_id int, p_level int,
                                                       p_adv boolean, p_timezone text, p_filters jsonb,
-                                                      p_owner_id int, p_owner json)
+                                                      p_owner_id int, p_owner json, p_acl jsonb DEFAULT NULL)
 RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
             'id', i.id,
@@ -275,8 +282,8 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
             'is_sample', i.is_sample,
             'effective_restriction_level', r.er,
             'effective_privilege_level', r.ep,
-            'user_access_level', CASE WHEN coalesce(i.created_by_id = p_user_id, false) OR p_level >= 8 THEN 'manager'
-                                      WHEN r.ep >= 37 THEN 'editor' ELSE 'viewer' END,
+            'user_access_level', ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
+                                                             p_user_id, p_level),
             'timezone', p_timezone,
             'is_cached', false,
             'query_status', NULL,
@@ -300,7 +307,7 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
               FROM posthog_dashboardtile t
               JOIN posthog_dashboard d ON d.id = t.dashboard_id
              CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                     p_user_id, p_level, p_adv) p
+                                                     p_user_id, p_level, p_adv, p_acl) p
              WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
      WHERE i.id = p_insight_id
 $$;
@@ -344,19 +351,25 @@ $$;
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json);
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
+                                             boolean);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id int, p_level int,
                                                 p_adv boolean, p_timezone text, p_layout_size text,
                                                 p_filters jsonb, p_text_only boolean,
-                                                p_owner_id int, p_owner json, p_live boolean)
+                                                p_owner_id int, p_owner json, p_live boolean,
+                                                p_acl jsonb DEFAULT NULL)
 RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
                coalesce(json_agg(ngx_dashboards_tile_object(
                    s.id,
                    CASE WHEN p_text_only OR s.insight_id IS NULL THEN NULL
+                        WHEN ngx_dashboards_object_level(p_acl, 'insight', s.insight_id, s.insight_created_by_id,
+                                                         p_user_id, p_level) = 'none'
+                        THEN ngx_dashboards_insight_hidden(s.insight_id, s.short_id)
                         ELSE (SELECT o.j FROM ngx_dashboards_insight_obj(s.insight_id, p_user_id, p_level, p_adv,
                                   p_timezone, CASE WHEN ngx_dashboards_truthy(s.filters_overrides)
                                                    THEN s.filters_overrides ELSE p_filters END,
-                                  p_owner_id, p_owner) o) END,
+                                  p_owner_id, p_owner, p_acl) o) END,
                    xo.j,
                    CASE WHEN p_text_only OR s.button_tile_id IS NULL THEN NULL
                         ELSE ngx_dashboards_button_json(s.button_tile_id) END,
@@ -367,6 +380,7 @@ RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
            NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false)
       FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
                    t.filters_overrides, t.show_description, t.transparent_background,
+                   i.created_by_id AS insight_created_by_id, i.short_id,
                    row_number() OVER (ORDER BY
                        CASE WHEN jsonb_typeof(t.layouts #> ARRAY[p_layout_size, 'y']) = 'number'
                             THEN (t.layouts #> ARRAY[p_layout_size, 'y'])::numeric ELSE 100 END,
@@ -382,17 +396,21 @@ RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
 $$;
 
 -- A tile by id (create_text_tile / update_text_tile answers: "order" null).
+DROP FUNCTION IF EXISTS ngx_dashboards_tile_json(int, int, int, boolean, text);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tile_json(p_tile_id int, p_user_id int, p_level int,
-                                                    p_adv boolean, p_timezone text)
+                                                    p_adv boolean, p_timezone text, p_acl jsonb DEFAULT NULL)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN (
         SELECT ngx_dashboards_tile_object(
                    t.id,
                    CASE WHEN t.insight_id IS NULL THEN NULL
+                        WHEN ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
+                                                         p_user_id, p_level) = 'none'
+                        THEN ngx_dashboards_insight_hidden(i.id, i.short_id)
                         ELSE (SELECT o.j FROM ngx_dashboards_insight_obj(t.insight_id, p_user_id, p_level, p_adv,
                                   p_timezone, CASE WHEN ngx_dashboards_truthy(t.filters_overrides)
-                                                   THEN t.filters_overrides END, NULL, NULL) o) END,
+                                                   THEN t.filters_overrides END, NULL, NULL, p_acl) o) END,
                    (SELECT o.j FROM ngx_dashboards_text_obj(t.text_id, NULL, NULL) o),
                    CASE WHEN t.button_tile_id IS NULL THEN NULL
                         ELSE ngx_dashboards_button_json(t.button_tile_id) END,
@@ -401,6 +419,7 @@ BEGIN
                    t.layouts, t.color, t.filters_overrides, t.show_description, t.transparent_background,
                    NULL)
           FROM posthog_dashboardtile t
+          LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
          WHERE t.id = p_tile_id);
 END
 $$;
@@ -421,9 +440,11 @@ $$;
 -- Detail (§5.3), keys in PostHog's order, with tiles and search_match_type.
 -- p_level / p_adv / p_timezone come from ngx_dashboards_ctx.  Inlined;
 -- p_text_only: see ngx_dashboards_tiles (j is NULL when incomplete).
+DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean);
 CREATE OR REPLACE FUNCTION ngx_dashboards_detail_obj(p_id int, p_user_id int, p_level int, p_adv boolean,
                                                      p_timezone text, p_filters_override jsonb,
-                                                     p_variables_override jsonb, p_text_only boolean)
+                                                     p_variables_override jsonb, p_text_only boolean,
+                                                     p_acl jsonb DEFAULT NULL)
 RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN tj.complete THEN json_build_object(
             'id', d.id,
@@ -458,9 +479,9 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
       LEFT JOIN LATERAL ngx_dashboards_user_obj(d.created_by_id) u ON true
      CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',
                                              ngx_dashboards_merge(d.filters, p_filters_override), p_text_only,
-                                             d.created_by_id, u.j, NOT d.deleted) tj
+                                             d.created_by_id, u.j, NOT d.deleted, p_acl) tj
      CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                             p_user_id, p_level, p_adv) p
+                                             p_user_id, p_level, p_adv, p_acl) p
      CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
      WHERE d.id = p_id
 $$;
@@ -468,22 +489,26 @@ $$;
 -- The detail as a function: p_text_only true (a hint: the caller saw only
 -- text tiles) tries the small statement first.
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean);
 CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_level int, p_adv boolean,
                                                  p_timezone text, p_filters_override jsonb DEFAULT NULL,
                                                  p_variables_override jsonb DEFAULT NULL,
-                                                 p_text_only boolean DEFAULT false)
+                                                 p_text_only boolean DEFAULT false,
+                                                 p_acl jsonb DEFAULT NULL)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v json;
 BEGIN
     IF p_text_only THEN
         v := (SELECT o.j FROM ngx_dashboards_detail_obj(p_id, p_user_id, p_level, p_adv, p_timezone,
-                                                        p_filters_override, p_variables_override, true) o);
+                                                        p_filters_override, p_variables_override, true,
+                                                        p_acl) o);
         IF v IS NOT NULL THEN
             RETURN v;
         END IF;
     END IF;
     RETURN (SELECT o.j FROM ngx_dashboards_detail_obj(p_id, p_user_id, p_level, p_adv, p_timezone,
-                                                      p_filters_override, p_variables_override, false) o);
+                                                      p_filters_override, p_variables_override, false,
+                                                      p_acl) o);
 END
 $$;

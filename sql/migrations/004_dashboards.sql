@@ -577,9 +577,13 @@ END $$;
 -- The dashboards a list request matches (§7.1): the page and the count read
 -- the same set.  A set-returning SQL function, inlined into both statements,
 -- where the NULL / false filters fold away in the caller's plan.
+-- p_only / p_blocked: the access rules' filter (ngx_dashboards_list_acl),
+-- which never hides the user's (p_user_id) own dashboards.
+DROP FUNCTION IF EXISTS ngx_dashboards_list_matches(bigint, text, boolean, uuid[], text, uuid[]);
 CREATE OR REPLACE FUNCTION ngx_dashboards_list_matches(p_project_id bigint, p_mode text, p_exclude boolean,
                                                        p_tag_ids uuid[], p_search text,
-                                                       p_search_tag_ids uuid[])
+                                                       p_search_tag_ids uuid[], p_user_id int,
+                                                       p_only int[], p_blocked int[])
 RETURNS TABLE(id int, name varchar, pinned boolean) LANGUAGE sql STABLE AS $$
     SELECT d.id, d.name, d.pinned
       FROM posthog_dashboard d
@@ -596,6 +600,8 @@ RETURNS TABLE(id int, name varchar, pinned boolean) LANGUAGE sql STABLE AS $$
             OR strpos(lower(d.description), p_search) > 0
             OR d.id IN (SELECT ti.dashboard_id FROM posthog_taggeditem ti
                          WHERE ti.tag_id = ANY (p_search_tag_ids)))
+       AND (p_only IS NULL OR d.id = ANY (p_only) OR coalesce(d.created_by_id = p_user_id, false))
+       AND (p_blocked IS NULL OR NOT d.id = ANY (p_blocked) OR coalesce(d.created_by_id = p_user_id, false))
 $$;
 
 -- GET list (§7.1).  Read-only.  Search: case-insensitive substring of name,
@@ -622,8 +628,12 @@ DECLARE
     v_search_tag_ids uuid[];
     v_count bigint;
     v_page int[];
+    a record;
 BEGIN
     c := ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    -- the access rules: the gate, then what the list leaves out
+    PERFORM ngx_dashboards_gate(c.acl, c.level, 'viewer');
+    a := ngx_dashboards_list_acl(c.acl, c.level);
 
     -- the (few) tags that match, once, instead of per dashboard
     IF jsonb_typeof(p_query -> 'tags') = 'array' AND jsonb_array_length(p_query -> 'tags') > 0 THEN
@@ -643,7 +653,7 @@ BEGIN
     v_page := ARRAY(
         SELECT m.id
           FROM ngx_dashboards_list_matches(c.project_id, v_mode, v_exclude, v_tag_ids,
-                                           v_search, v_search_tag_ids) m
+                                           v_search, v_search_tag_ids, p_user_id, a.keep_only, a.blocked) m
          ORDER BY coalesce(lower(m.name) = v_search, false) DESC, m.pinned DESC, m.name, m.id
          LIMIT v_limit OFFSET v_offset);
     IF cardinality(v_page) < v_limit AND (cardinality(v_page) > 0 OR v_offset = 0) THEN
@@ -652,7 +662,7 @@ BEGIN
     ELSE
         SELECT count(*) INTO v_count
           FROM ngx_dashboards_list_matches(c.project_id, v_mode, v_exclude, v_tag_ids,
-                                           v_search, v_search_tag_ids) m;
+                                           v_search, v_search_tag_ids, p_user_id, a.keep_only, a.blocked) m;
     END IF;
 
     -- the page.  One plan for every call: level and adv reach perms through
@@ -702,9 +712,9 @@ BEGIN
                               FROM posthog_taggeditem ti JOIN posthog_tag tg ON tg.id = ti.tag_id
                              WHERE ti.dashboard_id = ANY (v_page)
                              GROUP BY ti.dashboard_id) tn ON tn.dashboard_id = d.id
-                CROSS JOIN (SELECT c.level AS level, c.adv AS adv OFFSET 0) k
+                CROSS JOIN (SELECT c.level AS level, c.adv AS adv, c.acl AS acl OFFSET 0) k
                 CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                        p_user_id, k.level, k.adv) p
+                                                        p_user_id, k.level, k.adv, k.acl) p
            ), '[]'::json);
 END $$;
 
@@ -724,6 +734,7 @@ DECLARE
     v_tile int;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    PERFORM ngx_dashboards_gate(c.acl, c.level, 'editor', true);
     p_body := coalesce(p_body, '{}'::jsonb);
 
     -- serializer validation: fields, then validate()
@@ -740,6 +751,16 @@ BEGIN
          WHERE d.id = v_use_dashboard AND t.project_id = c.project_id AND NOT d.deleted;
         IF NOT FOUND THEN
             PERFORM ngx_dashboards_validation('Invalid value provided', 'use_dashboard');
+        END IF;
+        -- the copy shows what the source shows: the user must be able to
+        -- view it, and (duplicate_tiles) each insight copied
+        PERFORM ngx_dashboards_check_object(c.acl, 'dashboard', src.id, src.created_by_id, p_user_id, c.level,
+                                            'viewer');
+        IF ngx_dashboards_truthy(p_body -> 'duplicate_tiles') THEN
+            PERFORM ngx_dashboards_check_object(c.acl, 'insight', i.id, i.created_by_id, p_user_id, c.level,
+                                                'viewer')
+               FROM posthog_dashboardtile t JOIN posthog_dashboarditem i ON i.id = t.insight_id
+              WHERE t.dashboard_id = src.id AND t.deleted IS DISTINCT FROM true AND NOT i.deleted;
         END IF;
     END IF;
 
@@ -806,7 +827,7 @@ BEGIN
 
     PERFORM ngx_dashboards_set_tags(c.team_id, v_id, NULL, p_body -> 'tags');
 
-    RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone);
+    RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
 -- GET retrieve (§7.3).  last_accessed_at is written at most once a minute per
@@ -818,21 +839,27 @@ DECLARE
     c record;
     v_accessed timestamptz;
     v_text_only boolean;
+    v_created_by int;
 BEGIN
     c := ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    -- the access rules: on all dashboards before the dashboard is read, then
+    -- on it (PostHog's AccessControlPermission)
+    PERFORM ngx_dashboards_gate(c.acl, c.level, 'viewer');
     -- v_text_only: only text tiles, the detail's small statement will do
     -- (a hint: that statement checks it again).  bool_and, not NOT EXISTS
     -- (.. text_id IS NULL): that one could be planned on the index of
     -- text_id, whose NULLs are all the insight tiles of every dashboard.
     SELECT d.last_accessed_at,
            coalesce((SELECT bool_and(x.text_id IS NOT NULL) FROM posthog_dashboardtile x
-                      WHERE x.dashboard_id = d.id AND x.deleted IS DISTINCT FROM true), true)
-      INTO v_accessed, v_text_only
+                      WHERE x.dashboard_id = d.id AND x.deleted IS DISTINCT FROM true), true),
+           d.created_by_id
+      INTO v_accessed, v_text_only, v_created_by
       FROM posthog_dashboard d JOIN posthog_team t ON t.id = d.team_id
      WHERE d.id = p_id AND t.project_id = c.project_id AND NOT d.deleted;
     IF NOT FOUND THEN
         PERFORM ngx_dashboards_not_found();
     END IF;
+    PERFORM ngx_dashboards_check_object(c.acl, 'dashboard', p_id, v_created_by, p_user_id, c.level, 'viewer');
     IF v_accessed IS NULL OR v_accessed < now() - interval '1 minute' THEN
         -- never wait for a writer holding the row: skip the bookkeeping instead
         UPDATE posthog_dashboard SET last_accessed_at = now()
@@ -842,7 +869,7 @@ BEGIN
                         FOR UPDATE SKIP LOCKED);
     END IF;
     RETURN ngx_dashboards_detail(p_id, p_user_id, c.level, c.adv, c.timezone,
-                                 p_filters_override, p_variables_override, v_text_only);
+                                 p_filters_override, p_variables_override, v_text_only, c.acl);
 END $$;
 
 -- PUT / PATCH (§7.4, §6.2).  Both write only the keys present in the body.
@@ -864,7 +891,8 @@ BEGIN
     -- a deleted dashboard is found only when the body asks to restore it
     d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv,
              p_body ? 'deleted' AND jsonb_typeof(p_body -> 'deleted') <> 'null'
-             AND NOT coalesce(ngx_dashboards_jbool(p_body -> 'deleted', 'deleted'), true));
+             AND NOT coalesce(ngx_dashboards_jbool(p_body -> 'deleted', 'deleted'), true),
+             p_acl => c.acl);
 
     -- serializer field validation
     IF p_body ? 'quick_filter_ids' THEN
@@ -887,7 +915,7 @@ BEGIN
 
     IF p_body ? 'restriction_level'
        AND NOT (SELECT p.can_restrict FROM ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                                p_user_id, c.level, c.adv) p) THEN
+                                                                p_user_id, c.level, c.adv, c.acl) p) THEN
         PERFORM ngx_dashboards_denied('Only the dashboard owner and project admins have the restriction rights '
                                       'required to change the dashboard''s restriction level.');
     END IF;
@@ -966,5 +994,5 @@ BEGIN
         END LOOP;
     END IF;
 
-    RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone);
+    RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;

@@ -20,6 +20,22 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'access_control', (t).access_control) END
 $$;
 
+-- The user may access the team (its project's rules let them in).
+CREATE OR REPLACE FUNCTION ngx_dashboards_team_visible(p_team_id int, p_private boolean, p_member_id uuid,
+                                                       p_member_level int, p_user_id int, o posthog_organization)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_member_level >= 8 OR NOT (p_private
+                                   OR ngx_dashboards_has_feature(o.available_product_features,
+                                                                 ARRAY['access_control'])) THEN
+        RETURN true;
+    END IF;
+    RETURN ngx_dashboards_project_level(p_team_id, p_member_id, p_member_level, o.available_product_features,
+                                        p_private, ngx_dashboards_roles(p_user_id, o.id,
+                                                                        o.available_product_features),
+                                        coalesce(o.uses_most_specific_access_resolution, false)) IS NOT NULL;
+END $$;
+
 -- OrganizationSerializer (subset) for a member
 CREATE OR REPLACE FUNCTION ngx_dashboards_organization_json(p_org_id uuid, p_user_id int)
 RETURNS json LANGUAGE sql STABLE AS $$
@@ -32,12 +48,19 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'updated_at', ngx_dashboards_ts(o.updated_at),
         'membership_level', m.level,
         'plugins_access_level', o.plugins_access_level,
+        -- the teams and projects the user may access (the access rules of
+        -- each project, ngx_dashboards_project_level)
         'teams', (SELECT coalesce(json_agg(ngx_dashboards_team_basic_json(t) ORDER BY t.id), '[]'::json)
-                    FROM posthog_team t WHERE t.organization_id = o.id),
+                    FROM posthog_team t WHERE t.organization_id = o.id
+                     AND ngx_dashboards_team_visible(t.id, t.access_control, m.id, m.level, p_user_id, o)),
         'projects', (SELECT coalesce(json_agg(json_build_object('id', pr.id, 'name', pr.name,
                                                                 'organization_id', pr.organization_id)
                                               ORDER BY pr.id), '[]'::json)
-                       FROM posthog_project pr WHERE pr.organization_id = o.id),
+                       FROM posthog_project pr WHERE pr.organization_id = o.id
+                        AND EXISTS (SELECT 1 FROM posthog_team t
+                                     WHERE t.id = pr.id AND t.organization_id = o.id
+                                       AND ngx_dashboards_team_visible(t.id, t.access_control, m.id, m.level,
+                                                                       p_user_id, o))),
         'available_product_features', coalesce(o.available_product_features, '[]'::jsonb),
         'is_member_join_email_enabled', o.is_member_join_email_enabled,
         'metadata', json_build_object('instance_tag', 'none'),
@@ -160,6 +183,9 @@ RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
     t posthog_team;
     v_level int;
+    v_member_id uuid;
+    v_org posthog_organization;
+    v_project text;
 BEGIN
     -- ProjectViewSet: get_object_or_404 over the projects the user can see,
     -- so a missing project, an environment id and a foreign project are all
@@ -171,7 +197,7 @@ BEGIN
         PERFORM ngx_dashboards_not_found();
     END IF;
 
-    SELECT m.level INTO v_level FROM posthog_organizationmembership m
+    SELECT m.level, m.id INTO v_level, v_member_id FROM posthog_organizationmembership m
      WHERE m.organization_id = t.organization_id AND m.user_id = p_user_id;
     IF NOT FOUND THEN
         PERFORM ngx_dashboards_not_found();
@@ -182,6 +208,21 @@ BEGIN
         PERFORM ngx_dashboards_fail(403, 'authentication_error', 'permission_denied',
             format('API key does not have access to the requested organization: ID %s.',
                    t.organization_id), NULL);
+    END IF;
+
+    -- the project's access rules; a project admin by the rules counts as an
+    -- administrator (UserTeamPermissions.effective_membership_level)
+    SELECT o.* INTO v_org FROM posthog_organization o WHERE o.id = t.organization_id;
+    v_project := ngx_dashboards_project_level(t.id, v_member_id, v_level, v_org.available_product_features,
+                                              t.access_control,
+                                              CASE WHEN v_level < 8 THEN ngx_dashboards_roles(
+                                                  p_user_id, v_org.id, v_org.available_product_features) END,
+                                              coalesce(v_org.uses_most_specific_access_resolution, false));
+    IF v_project IS NULL THEN
+        PERFORM ngx_dashboards_denied('You don''t have access to the project.');
+    END IF;
+    IF v_project = 'admin' AND v_level < 8 THEN
+        v_level := 8;
     END IF;
 
     RETURN (

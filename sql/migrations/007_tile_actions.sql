@@ -78,7 +78,7 @@ DECLARE
     v_tile int;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
-    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv);
+    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv, p_acl => c.acl);
 
     INSERT INTO posthog_text (body, created_by_id, last_modified_at, last_modified_by_id, team_id)
     VALUES (ngx_dashboards_jstr(p_body -> 'body', 'body', 4000, 'Text body cannot exceed 4000 characters'),
@@ -93,7 +93,7 @@ BEGIN
             NULL, NULL, NULL, NULL, '{}'::jsonb, NULL, NULL, NULL)
     RETURNING id INTO v_tile;
 
-    RETURN ngx_dashboards_tile_json(v_tile, p_user_id, c.level, c.adv, c.timezone);
+    RETURN ngx_dashboards_tile_json(v_tile, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
 -- POST update_text_tile (§7.10).  Body: tile_id, body?, layouts? (replaces),
@@ -107,7 +107,7 @@ DECLARE
     t posthog_dashboardtile;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
-    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv);
+    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv, p_acl => c.acl);
 
     SELECT * INTO t FROM posthog_dashboardtile
      WHERE id = ngx_dashboards_jint(p_body -> 'tile_id') AND dashboard_id = d.id AND deleted IS DISTINCT FROM true
@@ -136,7 +136,7 @@ BEGIN
          WHERE id = t.id;
     END IF;
 
-    RETURN ngx_dashboards_tile_json(t.id, p_user_id, c.level, c.adv, c.timezone);
+    RETURN ngx_dashboards_tile_json(t.id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
 -- POST delete_tile (§7.11): soft delete, then the compaction of §6.5.  C
@@ -149,7 +149,7 @@ DECLARE
     d posthog_dashboard;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
-    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv);
+    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv, p_acl => c.acl);
 
     UPDATE posthog_dashboardtile SET deleted = true
      WHERE id = ngx_dashboards_jint(p_body -> 'tile_id') AND dashboard_id = d.id AND deleted IS DISTINCT FROM true;
@@ -171,19 +171,23 @@ DECLARE
     d posthog_dashboard;
     v_from int := ngx_dashboards_jint(p_body -> 'fromDashboardId');
     t posthog_dashboardtile;
+    v_from_creator int;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
-    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv);
+    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv, p_acl => c.acl);
 
     IF v_from = d.id THEN
         PERFORM ngx_dashboards_validation('Destination must be a different dashboard than the source.', NULL);
     END IF;
-    -- the source: in the project and not deleted; every member may view it
-    PERFORM 1 FROM posthog_dashboard s JOIN posthog_team tm ON tm.id = s.team_id
+    -- the source: in the project and not deleted, and viewable under the
+    -- access rules (v1 restrictions never block viewing)
+    SELECT s.created_by_id INTO v_from_creator
+      FROM posthog_dashboard s JOIN posthog_team tm ON tm.id = s.team_id
       WHERE s.id = v_from AND tm.project_id = c.project_id AND NOT s.deleted;
     IF NOT FOUND THEN
         PERFORM ngx_dashboards_not_found();
     END IF;
+    PERFORM ngx_dashboards_check_object(c.acl, 'dashboard', v_from, v_from_creator, p_user_id, c.level, 'viewer');
     SELECT * INTO t FROM posthog_dashboardtile
      WHERE id = ngx_dashboards_jint(p_body -> 'tileId') AND dashboard_id = v_from AND deleted IS DISTINCT FROM true;
     IF NOT FOUND THEN
@@ -206,7 +210,7 @@ BEGIN
     -- shared link (revived when soft-deleted there); widgets are cloned
     PERFORM ngx_dashboards_clone_tile(t.id, d.id, d.team_id, p_user_id, false);
 
-    RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone);
+    RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
 -- PATCH / POST move_tile (§7.6, §6.4).  The URL dashboard is the source;
@@ -231,7 +235,7 @@ BEGIN
       WHERE x.id IN (p_id, ngx_dashboards_jint(p_body -> 'to_dashboard')) AND tm.project_id = c.project_id
       ORDER BY x.id
         FOR NO KEY UPDATE OF x;
-    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv);
+    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv, p_acl => c.acl);
 
     SELECT * INTO t FROM posthog_dashboardtile
      WHERE id = ngx_dashboards_jint(p_body -> 'tile' -> 'id') AND dashboard_id = d.id
@@ -245,7 +249,7 @@ BEGIN
     -- message is the generic one; the explicit "... for the destination
     -- dashboard." check after it never fires
     dest := ngx_dashboards_edit_target(ngx_dashboards_jint(p_body -> 'to_dashboard'), c.project_id,
-                                       p_user_id, c.level, c.adv);
+                                       p_user_id, c.level, c.adv, p_acl => c.acl);
 
     IF EXISTS (SELECT 1 FROM posthog_dashboardtile o
                 WHERE o.dashboard_id = dest.id AND o.id <> t.id AND o.deleted IS DISTINCT FROM true
@@ -259,7 +263,7 @@ BEGIN
             OR o.button_tile_id = t.button_tile_id OR o.widget_id = t.widget_id);
     UPDATE posthog_dashboardtile SET dashboard_id = dest.id, team_id = dest.team_id WHERE id = t.id;
 
-    RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone);
+    RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
 -- POST reorder_tiles (§7.8).  Body: tile_order [int] (1..), layout
@@ -288,7 +292,7 @@ DECLARE
     v_xs_y numeric := 0;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
-    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv);
+    d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv, p_acl => c.acl);
 
     SELECT array_agg((e #>> '{}')::numeric::bigint ORDER BY n) INTO v_order
       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_body -> 'tile_order') = 'array'
@@ -349,5 +353,5 @@ BEGIN
       FROM unnest(v_ids, v_layouts) AS u(id, layouts)
      WHERE t.id = u.id;
 
-    RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone);
+    RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;

@@ -152,6 +152,7 @@ DECLARE
     v_skipped json;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    PERFORM ngx_dashboards_gate(c.acl, c.level, 'editor');
 
     IF v_action IN ('add', 'remove') AND NOT ngx_dashboards_truthy(p_body -> 'tags') THEN
         PERFORM ngx_dashboards_validation(format('tags must not be empty for action ''%s''.', v_action), 'tags');
@@ -165,11 +166,11 @@ BEGIN
     PERFORM 1 FROM posthog_dashboard d
       JOIN posthog_team tm ON tm.id = d.team_id AND tm.project_id = c.project_id
      CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                             p_user_id, c.level, c.adv) p
+                                             p_user_id, c.level, c.adv, c.acl) p
      WHERE d.id IN (SELECT (e #>> '{}')::numeric::bigint
                       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_body -> 'ids') = 'array'
                                                      THEN p_body -> 'ids' ELSE '[]' END) e)
-       AND NOT d.deleted AND p.can_edit
+       AND NOT d.deleted AND p.can_edit AND p.user_access_level IN ('editor', 'manager')
      ORDER BY d.id
        FOR NO KEY UPDATE OF d;
 
@@ -179,7 +180,8 @@ BEGIN
                                                CASE WHEN f.did IS NULL THEN 'Not found' ELSE 'Permission denied' END)
                              ORDER BY f.n) FILTER (WHERE NOT coalesce(f.can_edit, false)), '[]'::json)
       INTO v_edit, v_teams, v_skipped
-      FROM (SELECT i.id, i.n, d.id AS did, d.team_id, p.can_edit
+      FROM (SELECT i.id, i.n, d.id AS did, d.team_id,
+                   p.can_edit AND p.user_access_level IN ('editor', 'manager') AS can_edit
               FROM (SELECT (e #>> '{}')::numeric::bigint AS id, min(n) AS n
                       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_body -> 'ids') = 'array'
                                                      THEN p_body -> 'ids' ELSE '[]' END) WITH ORDINALITY a(e, n)
@@ -188,7 +190,7 @@ BEGIN
                                                                  AND tm.project_id = c.project_id)
                      ON d.id = i.id AND NOT d.deleted
               LEFT JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                     p_user_id, c.level, c.adv) p ON d.id IS NOT NULL) f;
+                                                     p_user_id, c.level, c.adv, c.acl) p ON d.id IS NOT NULL) f;
     v_edit := coalesce(v_edit, '{}');
 
     IF v_action IN ('add', 'set') THEN
@@ -228,12 +230,13 @@ DECLARE
     v_id int;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    PERFORM ngx_dashboards_gate(c.acl, c.level, 'editor');
     PERFORM ngx_dashboards_check_template(p_body -> 'template');
 
     v_id := ngx_dashboards_new_dashboard(c.team_id, p_user_id, NULL, '', '{}'::jsonb, 'default');
     PERFORM ngx_dashboards_apply_template_json(v_id, c.team_id, p_user_id, p_body -> 'template');
 
-    RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone);
+    RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
 -- POST create_unlisted_dashboard (§7.18).  Body as sent: tag.  The template
@@ -253,6 +256,7 @@ DECLARE
     v_id int;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
+    PERFORM ngx_dashboards_gate(c.acl, c.level, 'editor');
 
     IF NOT ngx_dashboards_truthy(v_tag) THEN
         PERFORM ngx_dashboards_fail_key(400, 'error', 'tag is required');
@@ -287,5 +291,5 @@ BEGIN
                           ELSE '{}'::jsonb END || '{"__template_version": 1}'::jsonb
      WHERE id = v_id;
 
-    RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone);
+    RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;

@@ -15,6 +15,9 @@ BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
     IF p_id IS NOT NULL THEN
         PERFORM ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv,
-                                           coalesce(p_restore, false), false);
+                                           coalesce(p_restore, false), false, c.acl);
+    ELSE
+        -- a write on the collection: the access rules' gate on all dashboards
+        PERFORM ngx_dashboards_gate(c.acl, c.level, 'editor');
     END IF;
 END $$;
