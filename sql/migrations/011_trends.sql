@@ -1362,3 +1362,200 @@ DECLARE
 BEGIN
     RETURN ngx_dashboards_trends_format(v_plan, ngx_dashboards_trends_aggregate(p_team_id, v_plan));
 END $$;
+
+-- cache key, staleness --------------------------------------------------------
+
+-- The results cache key of a query for a team: "cache_" + md5 of the
+-- canonical cache payload (PostHog's QueryRunner.get_cache_payload:
+-- query_runner, the query without `tags` and without the series'
+-- custom_name, team_id, timezone, week_start_day, version 2).  The query
+-- is the effective one (after dashboard and tile filters).  Canonical text
+-- = jsonb's (keys sorted, fixed spacing); PostHog's exact byte string is not
+-- reproduced, so the keys are ours, in PostHog's `cache_<32 hex>` form.
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_cache_key(p_team_id int, p_query jsonb)
+RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT 'cache_' || md5(jsonb_build_object(
+               'query_runner', 'TrendsQueryRunner',
+               'query', (SELECT q - 'tags' || CASE WHEN jsonb_typeof(q->'series') = 'array'
+                            THEN jsonb_build_object('series', (
+                                SELECT jsonb_agg(CASE WHEN jsonb_typeof(s) = 'object'
+                                                      THEN s - 'custom_name' ELSE s END ORDER BY o)
+                                  FROM jsonb_array_elements(q->'series') WITH ORDINALITY a(s, o)))
+                            ELSE '{}' END
+                           FROM (SELECT CASE WHEN p_query->>'kind' = 'InsightVizNode'
+                                             THEN p_query->'source' ELSE p_query END AS q) x),
+               'team_id', p_team_id,
+               'timezone', t.timezone,
+               'week_start_day', coalesce(t.week_start_day, 0),
+               'version', 2)::text)
+      FROM posthog_team t WHERE t.id = p_team_id
+$$;
+
+-- cache_target_age: last_refresh + the staleness threshold of the interval
+-- (PostHog's staleness thresholds, DEFAULT and LAZY columns; "none" when the
+-- query has no interval).
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_target_age(p_interval text,
+                                                            p_last_refresh timestamptz,
+                                                            p_lazy boolean DEFAULT false)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_last_refresh + CASE coalesce(p_interval, 'none')
+        WHEN 'minute' THEN CASE WHEN p_lazy THEN interval '15 minutes' ELSE interval '5 minutes' END
+        WHEN 'hour' THEN CASE WHEN p_lazy THEN interval '2 hours' ELSE interval '1 hour' END
+        WHEN 'week' THEN interval '1 day'
+        WHEN 'month' THEN interval '2 days'
+        ELSE CASE WHEN p_lazy THEN interval '12 hours' ELSE interval '6 hours' END END
+$$;
+
+-- A cached result is stale when now is past its target age, unless the
+-- query's range ended before the result was computed (10 s margin).
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_is_stale(p_date_to timestamptz,
+                                                          p_last_refresh timestamptz,
+                                                          p_target_age timestamptz,
+                                                          p_now timestamptz DEFAULT now())
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_now > p_target_age
+           AND NOT coalesce(p_date_to < p_last_refresh - interval '10 seconds', false)
+$$;
+
+-- How soon a client may ask again (next_allowed_client_refresh =
+-- last_refresh + this): minute interval 1 min, hour interval or a range of
+-- at most 7 days 3 min, else 15 min (posthog/caching/insights_api.py).
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_refresh_frequency(p_plan jsonb)
+RETURNS interval LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN p_plan->>'query_interval' = 'minute' THEN interval '1 minute'
+        WHEN p_plan->>'query_interval' = 'hour'
+             OR (p_plan->'current'->>'date_to')::timestamp
+                - (p_plan->'current'->>'date_from')::timestamp <= interval '7 days'
+            THEN interval '3 minutes'
+        ELSE interval '15 minutes' END
+$$;
+
+-- dashboard and tile filters ----------------------------------------------------
+
+-- Whether property filter p_b provably contradicts p_a: both are `exact`
+-- filters of the same type and key and no value satisfies both.
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_contradicts(p_a jsonb, p_b jsonb)
+RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_typeof(p_a) = 'object' AND jsonb_typeof(p_b) = 'object'
+       AND NOT (p_a ? 'values') AND NOT (p_b ? 'values')
+       AND coalesce(p_a->>'type', 'event') = coalesce(p_b->>'type', 'event')
+       AND p_a->'key' = p_b->'key'
+       AND coalesce(p_a->>'operator', 'exact') = 'exact'
+       AND coalesce(p_b->>'operator', 'exact') = 'exact'
+       AND jsonb_typeof(p_a->'value') IS DISTINCT FROM 'null'
+       AND jsonb_typeof(p_b->'value') IS DISTINCT FROM 'null'
+       AND NOT EXISTS (
+           SELECT 1
+             FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p_a->'value') = 'array'
+                                                 THEN p_a->'value' ELSE jsonb_build_array(p_a->'value') END) x,
+                  jsonb_array_elements_text(CASE WHEN jsonb_typeof(p_b->'value') = 'array'
+                                                 THEN p_b->'value' ELSE jsonb_build_array(p_b->'value') END) y
+            WHERE x = y)
+$$;
+
+-- The elements of a property list that no filter of p_by contradicts.
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_uncontradicted(p_props jsonb, p_by jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(jsonb_agg(p ORDER BY o), '[]')
+      FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_props) = 'array' THEN p_props ELSE '[]' END)
+           WITH ORDINALITY a(p, o)
+     WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(
+                           CASE WHEN jsonb_typeof(p_by) = 'array' THEN p_by ELSE '[]' END) b
+                        WHERE ngx_dashboards_trends_contradicts(p, b))
+$$;
+
+-- The query a tile computes: the insight's query with the dashboard's
+-- filters and the tile's filters_overrides applied, as PostHog's newest
+-- apply_dashboard_filters / merge_filters_by_priority do.
+--   Merge (when the tile has overrides): breakdown_filter, interval and
+--   filterTestAccounts of the tile replace the dashboard's; a tile date_from
+--   or date_to brings both bounds and explicitDate; properties stack
+--   (dashboard first, minus those the tile's contradict, then the tile's).
+--   Apply: the query's own property filters contradicted by an effective one
+--   are dropped, the rest AND-ed with the effective ones in a group; a date
+--   bound replaces both bounds; breakdown_filter, interval, filterTestAccounts
+--   replace the query's; compare is turned off with date_from "all".
+-- Other keys (__template_version, ...) are ignored.  InsightVizNode wrappers
+-- are kept.
+CREATE OR REPLACE FUNCTION ngx_dashboards_apply_dashboard_filters(p_query jsonb,
+                                                                  p_dashboard_filters jsonb,
+                                                                  p_tile_overrides jsonb)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    d jsonb := CASE WHEN jsonb_typeof(p_dashboard_filters) = 'object' THEN p_dashboard_filters ELSE '{}' END;
+    t jsonb := CASE WHEN jsonb_typeof(p_tile_overrides) = 'object' THEN p_tile_overrides ELSE '{}' END;
+    q jsonb;
+    k text;
+    v_props jsonb;
+    v_qprops jsonb;
+    v_dr jsonb;
+BEGIN
+    IF jsonb_typeof(p_query) IS DISTINCT FROM 'object' THEN
+        RETURN p_query;
+    END IF;
+    q := CASE WHEN p_query->>'kind' = 'InsightVizNode' THEN p_query->'source' ELSE p_query END;
+    IF jsonb_typeof(q) IS DISTINCT FROM 'object' THEN
+        RETURN p_query;
+    END IF;
+
+    IF t <> '{}' THEN
+        FOREACH k IN ARRAY ARRAY['breakdown_filter', 'interval', 'filterTestAccounts'] LOOP
+            IF jsonb_typeof(t->k) IS DISTINCT FROM 'null' AND t ? k THEN
+                d := d || jsonb_build_object(k, t->k);
+            END IF;
+        END LOOP;
+        IF ngx_dashboards_truthy(t->'date_from') OR ngx_dashboards_truthy(t->'date_to') THEN
+            d := d || jsonb_build_object('date_from', t->'date_from', 'date_to', t->'date_to',
+                                         'explicitDate', t->'explicitDate');
+        END IF;
+        IF jsonb_typeof(t->'properties') = 'array' AND jsonb_array_length(t->'properties') > 0 THEN
+            d := d || jsonb_build_object('properties',
+                ngx_dashboards_trends_uncontradicted(d->'properties', t->'properties')
+                || (t->'properties'));
+        END IF;
+    END IF;
+
+    v_props := CASE WHEN jsonb_typeof(d->'properties') = 'array' THEN d->'properties' ELSE '[]' END;
+    IF jsonb_array_length(v_props) > 0 THEN
+        v_qprops := q->'properties';
+        IF jsonb_typeof(v_qprops) = 'array' THEN
+            v_qprops := ngx_dashboards_trends_uncontradicted(v_qprops, v_props);
+        END IF;
+        IF (jsonb_typeof(v_qprops) = 'array' AND jsonb_array_length(v_qprops) > 0)
+           OR (jsonb_typeof(v_qprops) = 'object' AND ngx_dashboards_truthy(v_qprops->'values')) THEN
+            q := q || jsonb_build_object('properties', jsonb_build_object('type', 'AND', 'values',
+                jsonb_build_array(
+                    CASE WHEN jsonb_typeof(v_qprops) = 'array'
+                         THEN jsonb_build_object('type', 'AND', 'values', v_qprops) ELSE v_qprops END,
+                    jsonb_build_object('type', 'AND', 'values', v_props))));
+        ELSE
+            q := q || jsonb_build_object('properties', v_props);
+        END IF;
+    END IF;
+
+    IF ngx_dashboards_truthy(d->'date_from') OR ngx_dashboards_truthy(d->'date_to') THEN
+        v_dr := CASE WHEN jsonb_typeof(q->'dateRange') = 'object' THEN q->'dateRange' ELSE '{}' END;
+        v_dr := v_dr || jsonb_build_object('date_from', coalesce(d->'date_from', 'null'),
+                                           'date_to', coalesce(d->'date_to', 'null'));
+        IF jsonb_typeof(d->'explicitDate') IN ('boolean') THEN
+            v_dr := v_dr || jsonb_build_object('explicitDate', d->'explicitDate');
+        END IF;
+        q := q || jsonb_build_object('dateRange', v_dr);
+    END IF;
+    IF ngx_dashboards_truthy(d->'breakdown_filter') THEN
+        q := q || jsonb_build_object('breakdownFilter', d->'breakdown_filter');
+    END IF;
+    IF jsonb_typeof(d->'interval') IS DISTINCT FROM 'null' AND d ? 'interval' THEN
+        q := q || jsonb_build_object('interval', d->'interval');
+    END IF;
+    IF jsonb_typeof(d->'filterTestAccounts') IS DISTINCT FROM 'null' AND d ? 'filterTestAccounts' THEN
+        q := q || jsonb_build_object('filterTestAccounts', d->'filterTestAccounts');
+    END IF;
+    IF d->>'date_from' = 'all' AND q->'compareFilter'->'compare' = 'true'::jsonb THEN
+        q := jsonb_set(q, '{compareFilter,compare}', 'false');
+    END IF;
+
+    RETURN CASE WHEN p_query->>'kind' = 'InsightVizNode'
+                THEN jsonb_set(p_query, '{source}', q) ELSE q END;
+END $$;
