@@ -1,0 +1,488 @@
+#!/usr/bin/perl
+# The TrendsQuery engine in SQL (sql/migrations/011_trends.sql), called
+# directly: SELECT ngx_dashboards_trends(team, query, now) with a fixed now,
+# over events inserted by hand.  Every expectation below is computed by hand
+# from PostHog's TrendsQueryRunner rules (date ranges in the team's timezone,
+# current partial interval included, row shape and key order, labels,
+# breakdown ranking with the null and other markers, compare periods,
+# formulas, total-value rows, property filters and their missing-property
+# semantics), plus the cache key, staleness and dashboard filter helpers.
+
+use strict;
+use warnings;
+use utf8;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Dash;
+use Dash::Ordered qw(okeys);
+use JSON::PP;
+
+my $t = Dash->new(start => 0);
+my $w = $t->world;
+my $T = $w->{team};
+my $J = JSON::PP->new->canonical;
+
+# ---------------------------------------------------------------------------
+# helpers
+
+# events: [event, distinct_id, timestamp, {properties}]
+sub events {
+    my ($team, @ev) = @_;
+    $t->sql(q{INSERT INTO posthog_event (team_id, event, distinct_id, "timestamp", properties)
+              SELECT $1, x->>0, x->>1, (x->>2)::timestamptz,
+                     CASE WHEN jsonb_typeof(x->3) = 'object' THEN x->3 ELSE '{}' END
+                FROM jsonb_array_elements(($2::jsonb)->'e') x}, $team, { e => \@ev });
+}
+
+# a person with properties and distinct ids; returns its id
+sub person {
+    my ($team, $props, @distinct) = @_;
+    my $id = $t->sql_value(q{INSERT INTO posthog_person (team_id, properties)
+                             VALUES ($1, $2::jsonb) RETURNING id}, $team, $props);
+    $t->sql(q{INSERT INTO posthog_persondistinctid (team_id, person_id, distinct_id)
+              SELECT $1, $2, unnest($3::text[])}, $team, $id, \@distinct);
+    return $id;
+}
+
+sub project {
+    my (%o) = @_;
+    my $tf = delete $o{test_account_filters};
+    my $id = $t->fixture_project(org => $w->{org}, %o);
+    $t->sql('UPDATE posthog_team SET test_account_filters = $2::jsonb WHERE id = $1', $id, { f => $tf })
+        if $tf;
+    $t->sql(q{UPDATE posthog_team SET test_account_filters = test_account_filters->'f' WHERE id = $1}, $id)
+        if $tf;
+    return $id;
+}
+
+# (decoded result, raw json text)
+sub trends {
+    my ($team, $q, $now) = @_;
+    my $raw = $t->sql_value('SELECT ngx_dashboards_trends($1, $2::jsonb, $3::timestamptz)', $team, $q, $now);
+    return ($J->decode($raw), $raw);
+}
+
+# one series' numbers, quickly
+sub series_data {
+    my ($team, $q, $now) = @_;
+    my ($r) = trends($team, $q, $now);
+    return [ map { $_->{data} } @{ $r->{results} } ];
+}
+
+$t->sql(q{CREATE FUNCTION t_try(p_team int, p_q jsonb, p_now timestamptz) RETURNS text
+          LANGUAGE plpgsql AS $f$
+          BEGIN
+              PERFORM ngx_dashboards_trends(p_team, p_q, p_now);
+              RETURN 'ok';
+          EXCEPTION WHEN others THEN
+              RETURN SQLSTATE || ' ' || SQLERRM;
+          END $f$});
+
+# a 400 validation error: SQLSTATE DB400 and PostHog's body
+sub refused {
+    my ($team, $q, $now, $detail, $name) = @_;
+    my $got = $t->sql_value('SELECT t_try($1, $2::jsonb, $3::timestamptz)', $team, $q, $now);
+    my ($state, $body) = $got =~ /^(\S+) (.*)$/s;
+    is $state, 'DB400', "$name: DB400";
+    my $b = eval { $J->decode($body) } // {};
+    is_deeply [ sort keys %$b ], [qw(attr code detail type)], "$name: body keys";
+    is $b->{type}, 'validation_error', "$name: type";
+    is $b->{code}, 'invalid_input', "$name: code";
+    ok !defined $b->{attr}, "$name: attr null";
+    if (ref $detail) { like $b->{detail}, $detail, "$name: detail" }
+    else { is $b->{detail}, $detail, "$name: detail" }
+}
+
+sub tq { return { kind => 'TrendsQuery', @_ } }
+sub ev { my ($event, %o) = @_; return { kind => 'EventsNode', event => $event, %o } }
+
+# ---------------------------------------------------------------------------
+# 1. PostHog's worked example: day interval, two series, every key in order
+
+my $NOW = '2025-01-03T10:00:00Z';
+my $OTHER = project(name => 'Other team');
+events($T,
+    ['$pageview', 'u1', '2024-12-31T23:59:59Z'],            # before the range
+    (map { ['$pageview', 'u1', "2025-01-01T0$_:00:00Z"] } 1 .. 3),
+    (map { ['$pageview', 'u2', "2025-01-02T1$_:00:00Z"] } 1 .. 5),
+    ['$pageview', 'u3', '2025-01-03T23:59:58Z'],            # later today: counted
+    ['$pageview', 'u3', '2025-01-04T00:00:00Z'],            # tomorrow
+    ['$pageleave', 'u1', '2025-01-01T05:00:00Z'],
+    ['$pageleave', 'u1', '2025-01-01T06:00:00Z'],
+    ['$pageleave', 'u2', '2025-01-01T06:00:00Z'],
+    ['$pageleave', 'u1', '2025-01-02T06:00:00Z'],
+    ['$pageleave', 'u3', '2025-01-02T06:00:00Z'],
+    ['$pageleave', 'u3', '2025-01-03T01:00:00Z'],
+);
+# another team's events are never counted
+events($OTHER, map { ['$pageview', 'u1', '2025-01-02T12:00:00Z'] } 1 .. 7);
+
+my $Q1 = tq(series => [ ev('$pageview', math => 'total'), ev('$pageleave', math => 'dau') ],
+            interval => 'day', dateRange => { date_from => '-2d' });
+my ($r, $raw) = trends($T, $Q1, $NOW);
+my $filter = { insight => 'TRENDS', properties => [], filter_test_accounts => JSON::PP::false,
+               date_to => '2025-01-03T23:59:59.999999Z', date_from => '2025-01-01T00:00:00Z',
+               entity_type => 'events', interval => 'day' };
+my @days = ('2025-01-01T00:00:00Z', '2025-01-02T00:00:00Z', '2025-01-03T00:00:00Z');
+sub action {
+    my (%o) = @_;
+    return { days => \@days, id => '$pageview', type => 'events', order => 0, name => '$pageview',
+             custom_name => undef, math => 'total', math_property => undef, math_hogql => undef,
+             math_group_type_index => undef, properties => {}, %o };
+}
+is_deeply $r, {
+    hasMore => JSON::PP::false,
+    resolved_date_range => { date_from => '2025-01-01T00:00:00Z', date_to => '2025-01-03T23:59:59.999999Z' },
+    results => [
+        { data => [3, 5, 1], labels => ['1-Jan-2025', '2-Jan-2025', '3-Jan-2025'],
+          days => ['2025-01-01', '2025-01-02', '2025-01-03'], count => 9, label => '$pageview',
+          filter => $filter, action => action(), order => 0 },
+        { data => [2, 2, 1], labels => ['1-Jan-2025', '2-Jan-2025', '3-Jan-2025'],
+          days => ['2025-01-01', '2025-01-02', '2025-01-03'], count => 5, label => '$pageleave',
+          filter => $filter,
+          action => action(id => '$pageleave', name => '$pageleave', order => 1, math => 'dau'),
+          order => 1 },
+    ],
+}, 'worked example: both rows exactly';
+is_deeply okeys($raw, 'results', 0),
+    [qw(data labels days count label filter action order)], 'row key order';
+is_deeply okeys($raw, 'results', 0, 'action'),
+    [qw(days id type order name custom_name math math_property math_hogql
+        math_group_type_index properties)], 'action key order';
+is_deeply okeys($raw, 'results', 0, 'filter'),
+    [qw(insight properties filter_test_accounts date_to date_from entity_type interval)],
+    'filter key order';
+like $raw, qr/"data":\[3, 5, 1\],/, 'count data are integers';
+like $raw, qr/"count":9\.0,/, 'count is a float (9.0)';
+like $raw, qr/"count":5\.0,/, 'second count 5.0';
+is_deeply series_data($OTHER, $Q1, $NOW), [[0, 7, 0], [0, 0, 0]], 'the other team sees only its own events';
+
+# no events at all: one all-zero row per series; custom_name shown, label kept
+($r) = trends($T, tq(series => [ ev('nothing', custom_name => 'Nada') ], dateRange => { date_from => '-2d' }), $NOW);
+is_deeply $r->{results}[0]{data}, [0, 0, 0], 'no events: zeros';
+is $r->{results}[0]{label}, 'nothing', 'label is the event, not the custom name';
+is $r->{results}[0]{action}{custom_name}, 'Nada', 'action.custom_name';
+is $r->{results}[0]{action}{math}, undef, 'no math: action.math null';
+
+# all events (event null), InsightVizNode wrapper
+($r) = trends($T, { kind => 'InsightVizNode', source => tq(series => [ ev(undef) ], dateRange => { date_from => '-2d' }) }, $NOW);
+is_deeply $r->{results}[0]{data}, [6, 7, 2], 'all events of the team';
+is $r->{results}[0]{label}, 'All events', 'label All events';
+is $r->{results}[0]{action}{name}, 'All events', 'action.name All events';
+
+# ---------------------------------------------------------------------------
+# 2. dau through posthog_persondistinctid: one person with two distinct ids
+#    counts once; an unmapped distinct id counts as its own person
+
+{
+    my $P2 = project(name => 'Persons');
+    person($P2, { email => 'a@x.com' }, 'anon-1', 'user-1');
+    person($P2, { email => 'b@x.com' }, 'user-2');
+    events($P2,
+        ['login', 'anon-1', '2025-01-02T08:00:00Z'],
+        ['login', 'user-1', '2025-01-02T09:00:00Z'],      # same person
+        ['login', 'user-2', '2025-01-02T09:00:00Z'],
+        ['login', 'ghost', '2025-01-02T10:00:00Z'],        # unmapped
+        ['login', 'ghost', '2025-01-03T10:00:00Z'],
+        ['login', 'user-1', '2025-01-03T10:00:00Z'],
+        ['login', 'anon-1', '2025-01-03T11:00:00Z'],
+    );
+    is_deeply series_data($P2, tq(series => [ ev('login', math => 'dau'), ev('login') ],
+                                  dateRange => { date_from => '-2d' }), $NOW),
+        [[0, 3, 2], [0, 4, 3]], 'dau counts persons, unmapped distinct ids as their own';
+}
+
+# ---------------------------------------------------------------------------
+# 3. team timezone America/New_York: buckets, labels and bounds are local
+
+{
+    my $NY = project(name => 'NY', timezone => 'America/New_York');
+    events($NY,
+        ['e', 'u', '2025-01-01T04:59:59Z'],    # 31 Dec 23:59:59 local: out
+        ['e', 'u', '2025-01-01T05:00:00Z'],    # 1 Jan 00:00 local
+        ['e', 'u', '2025-01-02T03:00:00Z'],    # 1 Jan 22:00 local
+        ['e', 'u', '2025-01-02T06:00:00Z'],    # 2 Jan 01:00 local
+        ['e', 'u', '2025-01-04T04:30:00Z'],    # 3 Jan 23:30 local: today
+        ['e', 'u', '2025-01-04T05:00:00Z'],    # 4 Jan local: out
+    );
+    my ($r, $raw) = trends($NY, tq(series => [ ev('e') ], dateRange => { date_from => '-2d' }), $NOW);
+    my $row = $r->{results}[0];
+    is_deeply $row->{data}, [2, 1, 1], 'NY: events bucketed by local day';
+    is_deeply $row->{labels}, ['1-Jan-2025', '2-Jan-2025', '3-Jan-2025'], 'NY: labels';
+    is_deeply $row->{action}{days},
+        ['2025-01-01T00:00:00-05:00', '2025-01-02T00:00:00-05:00', '2025-01-03T00:00:00-05:00'],
+        'NY: action.days carry the offset';
+    is $row->{filter}{date_from}, '2025-01-01T00:00:00-05:00', 'NY: filter date_from';
+    is $row->{filter}{date_to}, '2025-01-03T23:59:59.999999-05:00', 'NY: filter date_to';
+    is_deeply $r->{resolved_date_range},
+        { date_from => '2025-01-01T00:00:00-05:00', date_to => '2025-01-03T23:59:59.999999-05:00' },
+        'NY: resolved_date_range';
+    # at 02:00 UTC on 3 Jan it is still 2 Jan in New York
+    ($r) = trends($NY, tq(series => [ ev('e') ], dateRange => { date_from => 'dStart' }), '2025-01-03T02:00:00Z');
+    is_deeply $r->{results}[0]{days}, ['2025-01-02'], 'NY: dStart is the local today';
+    is_deeply $r->{results}[0]{data}, [1], 'NY: dStart counts the local day';
+    # hour buckets in local time
+    ($r) = trends($NY, tq(series => [ ev('e') ], interval => 'hour', dateRange => { date_from => '-1h' }),
+                  '2025-01-02T06:30:00Z');
+    is_deeply $r->{results}[0]{labels}, ['2-Jan 00:00', '2-Jan 01:00'], 'NY: hour labels local';
+    is_deeply $r->{results}[0]{days}, ['2025-01-02 00:00:00', '2025-01-02 01:00:00'], 'NY: hour days';
+    is_deeply $r->{results}[0]{data}, [0, 1], 'NY: hour data';
+}
+
+# ---------------------------------------------------------------------------
+# 4. weeks: Sunday and Monday starts, labels clipped to the range, EN DASH
+
+{
+    my $SUN = project(name => 'Sunday');
+    my $MON = project(name => 'Monday', week_start_day => 1);
+    for my $team ($SUN, $MON) {
+        events($team,
+            ['w', 'u', '2024-12-31T10:00:00Z'],    # Tuesday before date_from: out
+            ['w', 'u', '2025-01-01T10:00:00Z'],    # Wednesday
+            ['w', 'u', '2025-01-05T10:00:00Z'],    # Sunday
+            ['w', 'u', '2025-01-06T10:00:00Z'],    # Monday
+            ['w', 'u', '2025-01-15T10:00:00Z'],    # Wednesday
+        );
+    }
+    my $q = tq(series => [ ev('w') ], interval => 'week', dateRange => { date_from => '-14d' });
+    my $now = '2025-01-15T12:00:00Z';
+    my ($r) = trends($SUN, $q, $now);
+    my $row = $r->{results}[0];
+    is_deeply $row->{days}, ['2024-12-29', '2025-01-05', '2025-01-12'], 'Sunday weeks: days';
+    is_deeply $row->{labels}, ["1\x{2013}4 Jan", "5\x{2013}11 Jan", "12\x{2013}15 Jan"], 'Sunday weeks: labels';
+    is_deeply $row->{data}, [1, 2, 1], 'Sunday weeks: data';
+    ($r) = trends($MON, $q, $now);
+    $row = $r->{results}[0];
+    is_deeply $row->{days}, ['2024-12-30', '2025-01-06', '2025-01-13'], 'Monday weeks: days';
+    is_deeply $row->{labels}, ["1\x{2013}5 Jan", "6\x{2013}12 Jan", "13\x{2013}15 Jan"], 'Monday weeks: labels';
+    is_deeply $row->{data}, [2, 1, 1], 'Monday weeks: data';
+
+    # across a year and across months; one-day clip
+    ($r) = trends($SUN, tq(series => [ ev('w') ], interval => 'week',
+                          dateRange => { date_from => '2024-12-28', date_to => '2025-01-10' }), $now);
+    is_deeply $r->{results}[0]{labels},
+        ['28-Dec-2024', "29-Dec-2024 \x{2013} 4-Jan-2025", "5\x{2013}10 Jan"], 'week labels across a year';
+    is_deeply $r->{results}[0]{data}, [0, 2, 2], 'absolute range, weeks';
+    ($r) = trends($MON, tq(series => [ ev('w') ], interval => 'week',
+                          dateRange => { date_from => '2025-01-27', date_to => '2025-02-03' }), $now);
+    is_deeply $r->{results}[0]{labels}, ["27-Jan \x{2013} 2-Feb", '3-Feb-2025'], 'week labels across months';
+}
+
+# ---------------------------------------------------------------------------
+# 5. relative date forms, hour and month intervals, the current partial
+#    interval, explicitDate, "all"
+
+{
+    my $D = project(name => 'Dates');
+    events($D,
+        ['h', 'u', '2024-10-31T23:00:00Z'],
+        ['h', 'u', '2024-11-02T10:00:00Z'],
+        ['h', 'u', '2024-12-15T10:00:00Z'],
+        ['h', 'u', '2025-01-01T00:00:00Z'],
+        ['h', 'u', '2025-01-03T07:59:59Z'],
+        ['h', 'u', '2025-01-03T08:00:00Z'],
+        ['h', 'u', '2025-01-03T10:45:00Z'],
+        ['h', 'u', '2025-01-03T11:00:00Z'],
+    );
+    my $now = '2025-01-03T10:30:00Z';
+    my ($r) = trends($D, tq(series => [ ev('h') ], interval => 'hour', dateRange => { date_from => '-2h' }), $now);
+    my $row = $r->{results}[0];
+    is_deeply $row->{days}, ['2025-01-03 08:00:00', '2025-01-03 09:00:00', '2025-01-03 10:00:00'],
+        '-2h: the hour 2 h ago (truncated) to the current hour';
+    is_deeply $row->{labels}, ['3-Jan 08:00', '3-Jan 09:00', '3-Jan 10:00'], 'hour labels';
+    is_deeply $row->{data}, [1, 0, 1], 'hour data';
+    is $row->{filter}{date_to}, '2025-01-03T10:59:59.999999Z', 'hour: date_to end of the hour';
+    is scalar @{ series_data($D, tq(series => [ ev('h') ], interval => 'hour',
+                                    dateRange => { date_from => '-24h' }), $now)->[0] }, 25, '-24h: 25 buckets';
+
+    # -2m: 3 Nov; month buckets start at the start of November (events of 2 Nov count)
+    ($r) = trends($D, tq(series => [ ev('h') ], interval => 'month', dateRange => { date_from => '-2m' }), $now);
+    $row = $r->{results}[0];
+    is_deeply $row->{labels}, ['Nov 2024', 'Dec 2024', 'Jan 2025'], 'month labels';
+    is_deeply $row->{days}, ['2024-11-01', '2024-12-01', '2025-01-01'], 'month days';
+    is_deeply $row->{data}, [1, 1, 5], 'month data from the start of the first month';
+    is $row->{filter}{date_from}, '2024-11-03T00:00:00Z', 'month: date_from as resolved';
+
+    is_deeply series_data($D, tq(series => [ ev('h') ], dateRange => { date_from => 'dStart' }), $now),
+        [[4]], 'dStart: today only';
+    ($r) = trends($D, tq(series => [ ev('h') ], dateRange => { date_from => 'mStart' }), $now);
+    is_deeply $r->{results}[0]{days}, ['2025-01-01', '2025-01-02', '2025-01-03'], 'mStart: the month so far';
+    ($r) = trends($D, tq(series => [ ev('h') ], interval => 'month', dateRange => { date_from => 'yStart' }), $now);
+    is_deeply $r->{results}[0]{days}, ['2025-01-01'], 'yStart';
+    ($r) = trends($D, tq(series => [ ev('h') ], dateRange => { date_from => '-1w' }), $now);
+    is scalar @{ $r->{results}[0]{days} }, 8, '-1w: 8 day buckets';
+    ($r) = trends($D, tq(series => [ ev('h') ], interval => 'month', dateRange => { date_from => '-1y' }), $now);
+    is $r->{results}[0]{days}[0], '2024-01-01', '-1y';
+    # missing date_from: 7 days ago
+    ($r) = trends($D, tq(series => [ ev('h') ]), $now);
+    is $r->{results}[0]{days}[0], '2024-12-27', 'no dateRange: -7d';
+    is scalar @{ $r->{results}[0]{days} }, 8, 'no dateRange: 8 buckets';
+    # date_to relative
+    ($r) = trends($D, tq(series => [ ev('h') ], dateRange => { date_from => '-3d', date_to => '-1d' }), $now);
+    is_deeply $r->{results}[0]{days}, ['2024-12-31', '2025-01-01', '2025-01-02'], 'date_to -1d';
+    is $r->{results}[0]{filter}{date_to}, '2025-01-02T23:59:59.999999Z', 'date_to -1d: end of that day';
+    # explicitDate: bounds used as given, not widened
+    ($r) = trends($D, tq(series => [ ev('h') ], dateRange => { date_from => '2025-01-03T08:00:00Z',
+                          date_to => '2025-01-03T10:50:00Z', explicitDate => JSON::PP::true }), $now);
+    is_deeply $r->{results}[0]{data}, [2], 'explicitDate: exact bounds';
+    is $r->{results}[0]{filter}{date_to}, '2025-01-03T10:50:00Z', 'explicitDate: date_to kept';
+    # all: from the earliest event
+    ($r) = trends($D, tq(series => [ ev('h') ], interval => 'month', dateRange => { date_from => 'all' }), $now);
+    is_deeply $r->{results}[0]{days}, ['2024-10-01', '2024-11-01', '2024-12-01', '2025-01-01'], 'all: earliest event';
+    is_deeply $r->{results}[0]{data}, [1, 1, 1, 5], 'all: data';
+}
+
+# ---------------------------------------------------------------------------
+# 6. breakdown by an event property: limit, other and null markers, order,
+#    labels with one and with several series; breakdown by a person property
+
+my $NULLM = '$$_posthog_breakdown_null_$$';
+my $OTHERM = '$$_posthog_breakdown_other_$$';
+{
+    my $B = project(name => 'Breakdown');
+    person($B, { plan => 'pro' }, 'p1');
+    events($B,
+        (map { ['pv', 'p1', '2025-01-03T01:00:00Z', { '$browser' => 'Chrome' }] } 1 .. 3),
+        ['pv', 'x', '2025-01-02T01:00:00Z', { '$browser' => 'Chrome' }],
+        (map { ['pv', 'x', '2025-01-03T02:00:00Z', { '$browser' => 'Safari' }] } 1 .. 2),
+        (map { ['pv', 'x', '2025-01-02T02:00:00Z', { '$browser' => 'Firefox' }] } 1 .. 2),
+        ['pv', 'x', '2025-01-03T03:00:00Z', {}],
+        ['pv', 'x', '2025-01-03T03:00:00Z', { '$browser' => '' }],
+        ['pv', 'x', '2025-01-03T03:00:00Z', { '$browser' => undef }],
+        ['other', 'x', '2025-01-03T03:00:00Z', { '$browser' => 'Opera' }],
+    );
+    my $q = tq(series => [ ev('pv') ], dateRange => { date_from => '-1d' },
+               breakdownFilter => { breakdown => '$browser' });
+    my ($r, $raw) = trends($B, $q, $NOW);
+    is_deeply [ map { [$_->{breakdown_value}, $_->{label}, $_->{data}] } @{ $r->{results} } ],
+        [ ['Chrome', 'Chrome', [1, 3]], ['Firefox', 'Firefox', [2, 0]], ['Safari', 'Safari', [0, 2]],
+          [$NULLM, $NULLM, [0, 3]] ],
+        'breakdown: by total, ties by value, the null marker last';
+    ok !$r->{hasMore}, 'breakdown: no other, hasMore false';
+    is_deeply okeys($raw, 'results', 0),
+        [qw(data labels days count label filter action breakdown_value order)], 'breakdown row key order';
+    is $r->{results}[0]{filter}{breakdown}, '$browser', 'filter has the breakdown';
+    is $r->{results}[0]{filter}{breakdown_type}, 'event', 'filter breakdown_type default';
+
+    # limit 2: Chrome (4), then the tie Firefox/Safari (2) by value; the rest
+    # (Safari and the null marker, ranked after every value) is "other"
+    $q->{breakdownFilter}{breakdown_limit} = 2;
+    ($r) = trends($B, $q, $NOW);
+    is_deeply [ map { [$_->{breakdown_value}, $_->{data}] } @{ $r->{results} } ],
+        [ ['Chrome', [1, 3]], ['Firefox', [2, 0]], [$OTHERM, [0, 5]] ], 'breakdown_limit 2: other';
+    ok $r->{hasMore}, 'other: hasMore true';
+    $q->{breakdownFilter}{breakdown_hide_other_aggregation} = JSON::PP::true;
+    ($r) = trends($B, $q, $NOW);
+    is_deeply [ map { $_->{breakdown_value} } @{ $r->{results} } ], ['Chrome', 'Firefox'],
+        'breakdown_hide_other_aggregation drops other';
+    ok $r->{hasMore}, 'hidden other: hasMore still true';
+
+    # two series: "<series> - <value>"; a series without events has no rows
+    ($r) = trends($B, tq(series => [ ev('pv'), ev('other'), ev('none') ], dateRange => { date_from => '-1d' },
+                         breakdownFilter => { breakdown => '$browser', breakdown_limit => 1 }), $NOW);
+    is_deeply [ map { [$_->{label}, $_->{order}] } @{ $r->{results} } ],
+        [ ['pv - Chrome', 0], ["pv - $OTHERM", 0], ['other - Opera', 1] ], 'several series: labels';
+
+    # by a person property (unmapped distinct ids: no person, null marker)
+    ($r) = trends($B, tq(series => [ ev('pv') ], dateRange => { date_from => '-1d' },
+                         breakdownFilter => { breakdown => 'plan', breakdown_type => 'person' }), $NOW);
+    is_deeply [ map { [$_->{breakdown_value}, $_->{data}] } @{ $r->{results} } ],
+        [ ['pro', [0, 3]], [$NULLM, [3, 5]] ], 'person property breakdown';
+
+    # total value (pie): one aggregate per value, ranked by total, null
+    # ranked like a value
+    ($r, $raw) = trends($B, tq(series => [ ev('pv') ], dateRange => { date_from => '-1d' },
+                               trendsFilter => { display => 'ActionsPie' },
+                               breakdownFilter => { breakdown => '$browser', breakdown_limit => 2 }), $NOW);
+    is_deeply [ map { [$_->{breakdown_value}, $_->{aggregated_value}] } @{ $r->{results} } ],
+        [ ['Chrome', 4], [$NULLM, 3], [$OTHERM, 4] ], 'total value breakdown: null ranked, other summed';
+    is_deeply okeys($raw, 'results', 0),
+        [qw(data days count aggregated_value label filter action breakdown_value order)],
+        'total value breakdown key order';
+}
+
+# ---------------------------------------------------------------------------
+# 7. compare with the previous period
+
+{
+    my $C = project(name => 'Compare');
+    events($C,
+        ['c', 'u', '2024-12-19T12:00:00Z'],
+        ['c', 'u', '2024-12-20T12:00:00Z'],
+        ['c', 'u', '2024-12-27T12:00:00Z'],
+        ['c', 'u', '2024-12-29T12:00:00Z'],
+        ['c', 'u', '2024-12-31T12:00:00Z'],
+        ['c', 'u', '2025-01-01T12:00:00Z'],
+        ['c', 'u', '2025-01-03T12:00:00Z'],
+    );
+    my ($r, $raw) = trends($C, tq(series => [ ev('c') ], dateRange => { date_from => '-2d' },
+                                  compareFilter => { compare => JSON::PP::true }), $NOW);
+    my ($cur, $prev) = @{ $r->{results} };
+    is_deeply [ $cur->{compare}, $cur->{compare_label}, $prev->{compare_label} ],
+        [ JSON::PP::true, 'current', 'previous' ], 'compare: current then previous';
+    is_deeply $cur->{data}, [1, 0, 1], 'compare: current data';
+    is_deeply $prev->{days}, ['2024-12-29', '2024-12-30', '2024-12-31'], 'compare -2d: previous days';
+    is_deeply $prev->{labels}, ['29-Dec-2024', '30-Dec-2024', '31-Dec-2024'], 'compare: previous labels';
+    is_deeply $prev->{action}{days},
+        ['2024-12-29T00:00:00Z', '2024-12-30T00:00:00Z', '2024-12-31T00:00:00Z'], 'compare: previous action.days';
+    is_deeply $prev->{data}, [1, 0, 1], 'compare: previous data';
+    is_deeply okeys($raw, 'results', 1),
+        [qw(data labels days count label filter action compare compare_label order)], 'compare key order';
+    # -7d (whole weeks, day interval): the previous period starts a day later
+    ($r) = trends($C, tq(series => [ ev('c') ], dateRange => { date_from => '-7d' },
+                         compareFilter => { compare => JSON::PP::true }), $NOW);
+    ($cur, $prev) = @{ $r->{results} };
+    is $cur->{days}[0], '2024-12-27', 'compare -7d: current from 27 Dec';
+    is_deeply [ $prev->{days}[0], $prev->{days}[-1], scalar @{ $prev->{days} } ],
+        ['2024-12-20', '2024-12-27', 8], 'compare -7d: previous 20..27 Dec';
+    is_deeply $prev->{data}, [1, 0, 0, 0, 0, 0, 0, 1], 'compare -7d: previous data';
+}
+
+# ---------------------------------------------------------------------------
+# 8. formulas: A/B with division by zero, ints and floats, legacy formula
+
+{
+    my $F = project(name => 'Formula');
+    events($F,
+        (map { ['a', 'u', '2025-01-01T12:00:00Z'] } 1 .. 3),
+        (map { ['b', 'u', '2025-01-01T12:00:00Z'] } 1 .. 2),
+        ['a', 'u', '2025-01-02T12:00:00Z'],
+        (map { ['a', 'u', '2025-01-03T12:00:00Z'] } 1 .. 4),
+        (map { ['b', 'u', '2025-01-03T12:00:00Z'] } 1 .. 2),
+    );
+    my ($r, $raw) = trends($F, tq(series => [ ev('a'), ev('b') ], dateRange => { date_from => '-2d' },
+                                  trendsFilter => { formulaNodes => [ { formula => 'A/B' },
+                                                                      { formula => 'a + b*2', custom_name => 'Mix' } ] }),
+                           $NOW);
+    is scalar @{ $r->{results} }, 2, 'one row per formula';
+    my ($f1, $f2) = @{ $r->{results} };
+    is $f1->{label}, 'Formula (A/B)', 'formula label';
+    ok !defined $f1->{action}, 'formula: action null';
+    is $f1->{order}, 0, 'formula order';
+    like $raw, qr/"data":\[1\.5, 0, 2\.0\]/, 'A/B: floats, division by zero gives 0';
+    like $raw, qr/"count":3\.5,/, 'A/B: count';
+    is $f2->{label}, 'Mix', 'custom_name labels the formula';
+    is_deeply $f2->{data}, [7, 1, 8], 'a + b*2 (letters case-insensitive, precedence)';
+    is $f2->{order}, 1, 'second formula order';
+    is_deeply $f1->{days}, ['2025-01-01', '2025-01-02', '2025-01-03'], 'formula keeps the axis';
+    # legacy trendsFilter.formula becomes formulaNodes
+    ($r) = trends($F, tq(series => [ ev('a'), ev('b') ], dateRange => { date_from => '-2d' },
+                         trendsFilter => { formula => '(A - B) * -2 ** 2' }), $NOW);
+    is_deeply $r->{results}[0]{data}, [-4, -4, -8], 'Python precedence: -2 ** 2 = -4';
+    is_deeply $r->{results}[0]{filter}{formulaNodes}, [ { formula => '(A - B) * -2 ** 2' } ],
+        'legacy formula shown as formulaNodes';
+    ok !exists $r->{results}[0]{filter}{formula}, 'formula key dropped from filter';
+    # formula with compare: one row per period
+    ($r) = trends($F, tq(series => [ ev('a'), ev('b') ], dateRange => { date_from => '-2d' },
+                         compareFilter => { compare => JSON::PP::true },
+                         trendsFilter => { formula => 'A+B' }), $NOW);
+    is_deeply [ map { [$_->{compare_label}, $_->{data}] } @{ $r->{results} } ],
+        [ ['current', [5, 1, 6]], ['previous', [0, 0, 0]] ], 'formula with compare';
+    refused($F, tq(series => [ ev('a') ], trendsFilter => { formula => 'A + C' }), $NOW,
+            'The formula A + C uses C, which is not a series of this query.', 'formula: unknown letter');
+    refused($F, tq(series => [ ev('a') ], trendsFilter => { formula => 'A; DROP TABLE x' }), $NOW,
+            'Invalid formula: A; DROP TABLE x', 'formula: not arithmetic');
+}
+
+done_testing;
