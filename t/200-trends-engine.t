@@ -163,13 +163,15 @@ is_deeply series_data($OTHER, $Q1, $NOW), [[0, 7, 0], [0, 0, 0]], 'the other tea
 is_deeply $r->{results}[0]{data}, [0, 0, 0], 'no events: zeros';
 is $r->{results}[0]{label}, 'nothing', 'label is the event, not the custom name';
 is $r->{results}[0]{action}{custom_name}, 'Nada', 'action.custom_name';
-is $r->{results}[0]{action}{math}, undef, 'no math: action.math null';
+ok exists $r->{results}[0]{action}{math} && !defined $r->{results}[0]{action}{math},
+    'no math: action.math null';
 
 # all events (event null), InsightVizNode wrapper
 ($r) = trends($T, { kind => 'InsightVizNode', source => tq(series => [ ev(undef) ], dateRange => { date_from => '-2d' }) }, $NOW);
 is_deeply $r->{results}[0]{data}, [6, 7, 2], 'all events of the team';
 is $r->{results}[0]{label}, 'All events', 'label All events';
 is $r->{results}[0]{action}{name}, 'All events', 'action.name All events';
+ok exists $r->{results}[0]{action}{id} && !defined $r->{results}[0]{action}{id}, 'all events: action.id null';
 
 # ---------------------------------------------------------------------------
 # 2. dau through posthog_persondistinctid: one person with two distinct ids
@@ -483,6 +485,253 @@ my $OTHERM = '$$_posthog_breakdown_other_$$';
             'The formula A + C uses C, which is not a series of this query.', 'formula: unknown letter');
     refused($F, tq(series => [ ev('a') ], trendsFilter => { formula => 'A; DROP TABLE x' }), $NOW,
             'Invalid formula: A; DROP TABLE x', 'formula: not arithmetic');
+}
+
+# ---------------------------------------------------------------------------
+# 9. total value (BoldNumber: exact time range), cumulative, property maths,
+#    weekly/monthly actives, unique sessions
+
+{
+    my $M = project(name => 'Maths');
+    person($M, {}, 'm1', 'm1-alias');
+    events($M,
+        ['buy', 'm1', '2024-12-27T09:00:00Z', { revenue => 100 }],         # before now - 7d exactly
+        ['buy', 'm1', '2024-12-27T10:00:00Z', { revenue => 10 }],
+        ['buy', 'm1-alias', '2025-01-01T10:00:00Z', { revenue => 20.5, '$session_id' => 's1' }],
+        ['buy', 'm2', '2025-01-01T11:00:00Z', { revenue => 'abc', '$session_id' => 's1' }],
+        ['buy', 'm2', '2025-01-01T12:00:00Z', { '$session_id' => 's2' }],
+        ['buy', 'm3', '2025-01-03T09:00:00Z', { revenue => '4', '$session_id' => '' }],
+        ['buy', 'm3', '2025-01-03T11:00:00Z', { revenue => 1000 }],         # after now
+    );
+    my ($r, $raw) = trends($M, tq(series => [ ev('buy') ], dateRange => { date_from => '-7d' },
+                                  trendsFilter => { display => 'BoldNumber' }), $NOW);
+    my $row = $r->{results}[0];
+    is $row->{aggregated_value}, 5, 'BoldNumber: exactly now - 7d .. now';
+    is_deeply okeys($raw, 'results', 0),
+        [qw(data days count aggregated_value label filter action order)], 'total value key order (no labels)';
+    like $raw, qr/"data":\[\],"days":\[\],"count":0,"aggregated_value":5,/, 'total value: data [], days [], count 0';
+    is scalar @{ $row->{action}{days} }, 8, 'total value: action.days = the day buckets';
+    is $row->{filter}{date_from}, '2024-12-27T10:00:00Z', 'BoldNumber: date_from not truncated';
+    is $row->{filter}{date_to}, '2025-01-03T10:00:00Z', 'BoldNumber: date_to = now';
+    is $row->{filter}{display}, 'BoldNumber', 'filter shows the display';
+    is $row->{filter}{smoothingIntervals}, 1, 'filter shows the TrendsFilter defaults';
+    ($r) = trends($M, tq(series => [ ev('buy') ], dateRange => { date_from => '-7d' },
+                         trendsFilter => { display => 'ActionsTable' }), $NOW);
+    is $r->{results}[0]{aggregated_value}, 7, 'ActionsTable: whole days';
+    ($r) = trends($M, tq(series => [ ev('nothing') ], trendsFilter => { display => 'ActionsPie' }), $NOW);
+    is $r->{results}[0]{aggregated_value}, 0, 'total value without events: one row, 0';
+
+    # cumulative: running sums, count = last value (an int)
+    ($r, $raw) = trends($M, tq(series => [ ev('buy') ], dateRange => { date_from => '-2d' },
+                               trendsFilter => { display => 'ActionsLineGraphCumulative' }), $NOW);
+    like $raw, qr/"data":\[3, 3, 5\],"labels"/, 'cumulative data';
+    like $raw, qr/"count":5,"label"/, 'cumulative count: the last value';
+
+    # property maths: floats, non-numeric values ignored, empty buckets 0.0
+    my %want = (sum => '[24.5, 0.0, 1004.0]', avg => '[20.5, 0.0, 502.0]', min => '[20.5, 0.0, 4.0]',
+                max => '[20.5, 0.0, 1000.0]', median => '[20.5, 0.0, 502.0]', p90 => '[20.5, 0.0, 900.4]');
+    $want{sum} = '[20.5, 0.0, 1004.0]';
+    for my $m (sort keys %want) {
+        (undef, $raw) = trends($M, tq(series => [ ev('buy', math => $m, math_property => 'revenue') ],
+                                      dateRange => { date_from => '-2d' }), $NOW);
+        my $d = quotemeta $want{$m};
+        like $raw, qr/"data":$d,/, "math $m";
+    }
+    like $raw, qr/"count":1024\.5,/, 'property math count (sum, the last one run)';
+    ($r) = trends($M, tq(series => [ ev('buy', math => 'unique_session') ], dateRange => { date_from => '-2d' }), $NOW);
+    is_deeply $r->{results}[0]{data}, [2, 0, 1], 'unique_session ("" and missing count as one value)';
+    refused($M, tq(series => [ ev('buy', math => 'sum') ]), $NOW,
+            'The math "sum" needs a math_property.', 'property math without a property');
+}
+
+{
+    my $A = project(name => 'Actives');
+    person($A, {}, 'a4', 'a4b');
+    events($A,
+        ['x', 'a3', '2024-12-20T12:00:00Z'],     # too early for any window
+        ['x', 'a1', '2024-12-26T12:00:00Z'],     # in the window of 1 Jan only
+        ['x', 'a4', '2025-01-01T12:00:00Z'],
+        ['x', 'a4b', '2025-01-02T12:00:00Z'],    # the same person
+        ['x', 'a2', '2025-01-03T12:00:00Z'],
+    );
+    my $q = tq(series => [ ev('x', math => 'weekly_active'), ev('x', math => 'monthly_active') ],
+               dateRange => { date_from => '-2d' });
+    my ($r) = trends($A, $q, $NOW);
+    is_deeply [ map { $_->{data} } @{ $r->{results} } ], [[2, 1, 2], [3, 3, 4]],
+        'weekly/monthly actives: the 7 (30) days ending with each bucket';
+    is $r->{results}[0]{action}{math}, 'weekly_active', 'day interval keeps weekly_active';
+    $q->{interval} = 'week';
+    ($r) = trends($A, $q, $NOW);
+    is $r->{results}[0]{action}{math}, 'dau', 'week interval: weekly_active becomes dau';
+    is $r->{results}[1]{action}{math}, 'monthly_active', 'week interval keeps monthly_active';
+    $q->{interval} = 'month';
+    ($r) = trends($A, $q, $NOW);
+    is_deeply [ map { $_->{action}{math} } @{ $r->{results} } ], ['dau', 'dau'], 'month interval: both dau';
+    # total value: actors of the last 7 days up to date_to
+    ($r) = trends($A, tq(series => [ ev('x', math => 'weekly_active') ], dateRange => { date_from => '-2d' },
+                         trendsFilter => { display => 'ActionsTable' }), $NOW);
+    is $r->{results}[0]{aggregated_value}, 2, 'weekly_active total value';
+}
+
+# ---------------------------------------------------------------------------
+# 10. property filters: every operator, with a missing property
+
+{
+    my $PF = project(name => 'Filters', test_account_filters =>
+        [ { key => 'email', value => '@posthog.com', operator => 'not_icontains', type => 'person' } ]);
+    person($PF, { email => 'me@posthog.com' }, 'staff');
+    person($PF, { email => 'you@x.com' }, 'customer');
+    events($PF,
+        ['f', 'staff', '2025-01-03T01:00:00Z', { p => 'alpha' }],
+        ['f', 'customer', '2025-01-03T01:00:00Z', { p => 'Beta' }],
+        ['f', 'x', '2025-01-03T01:00:00Z', { p => 5 }],
+        ['f', 'x', '2025-01-03T01:00:00Z', {}],
+        ['f', 'x', '2025-01-03T01:00:00Z', { p => '' }],
+        ['f', 'x', '2025-01-03T01:00:00Z', { p => undef }],
+    );
+    my $count = sub {
+        my ($props, %o) = @_;
+        my ($r) = trends($PF, tq(series => [ ev('f') ], dateRange => { date_from => 'dStart' },
+                                 properties => $props, %o), $NOW);
+        return $r->{results}[0]{data}[0];
+    };
+    my $p = sub { my ($op, $v) = @_; return [ { key => 'p', type => 'event', operator => $op,
+                                                 defined $op ? () : (), value => $v } ] };
+    my @cases = (
+        [ 'exact', 'alpha', 1 ],
+        [ 'exact', ['alpha', 'Beta'], 2 ],
+        [ 'exact', [], 6 ],
+        [ 'exact', 5, 1 ],
+        [ 'is_not', 'alpha', 5 ],
+        [ 'is_not', ['alpha', 'Beta'], 4 ],
+        [ 'icontains', 'ETA', 1 ],
+        [ 'icontains', ['alp', 'bet'], 2 ],
+        [ 'not_icontains', 'a', 4 ],
+        [ 'not_icontains', ['x', 'y'], 6 ],
+        [ 'regex', '^[a-z]', 1 ],
+        [ 'not_regex', '^[a-z]', 5 ],
+        [ 'gt', 4, 1 ],
+        [ 'gt', 5, 0 ],
+        [ 'gte', '5', 1 ],
+        [ 'lt', 10, 1 ],
+        [ 'lte', 4, 0 ],
+        [ 'is_set', undef, 3 ],
+        [ 'is_not_set', undef, 3 ],
+        [ 'in', ['alpha', 5], 2 ],
+        [ 'not_in', ['alpha', 5], 4 ],
+        [ 'not_in', ['alpha'], 5 ],
+    );
+    for my $c (@cases) {
+        my ($op, $v, $want) = @$c;
+        is $count->([ { key => 'p', type => 'event', operator => $op, value => $v } ]), $want,
+            "operator $op " . $J->encode([$v]);
+    }
+    is $count->([ { key => 'p', value => 'alpha' } ]), 1, 'no operator: exact, no type: event';
+    is $count->({ type => 'OR', values => [ { type => 'AND', values => [ { key => 'p', value => 'alpha' } ] },
+                                            { type => 'AND', values => [ { key => 'p', value => 5 } ] } ] }),
+        2, 'OR group';
+    is $count->({ type => 'AND', values => [ { type => 'OR', values => [ { key => 'p', value => 'alpha' },
+                                                                         { key => 'p', value => 'Beta' } ] },
+                                             { key => 'p', operator => 'icontains', value => 'b' } ] }),
+        1, 'AND of an OR group and a filter';
+    is $count->([ { key => 'email', type => 'person', operator => 'icontains', value => '@x.com' } ]), 1,
+        'person property filter';
+    is $count->([ { key => 'email', type => 'person', operator => 'is_not_set' } ]), 4,
+        'person property missing (no person)';
+    # test accounts: the team's filters, only with filterTestAccounts
+    is $count->([], filterTestAccounts => JSON::PP::true), 5, 'filterTestAccounts drops the staff person';
+    is $count->([], filterTestAccounts => JSON::PP::false), 6, 'without filterTestAccounts: all';
+    my ($r) = trends($PF, tq(series => [ ev('f', properties => [ { key => 'p', operator => 'is_set' } ]) ],
+                             filterTestAccounts => JSON::PP::true, dateRange => { date_from => 'dStart' }), $NOW);
+    is $r->{results}[0]{data}[0], 2, 'series properties AND test accounts';
+    is $r->{results}[0]{filter}{filter_test_accounts}, JSON::PP::true, 'filter shows filter_test_accounts';
+
+    refused($PF, tq(series => [ ev('f') ], properties => [ { key => 'p', operator => 'frobnicate', value => 1 } ]),
+            $NOW, 'The property filter operator "frobnicate" is not supported here.', 'unknown operator');
+    refused($PF, tq(series => [ ev('f') ], properties => [ { key => 1, type => 'cohort', value => 1 } ]),
+            $NOW, 'Property filters of type "cohort" are not supported here.', 'cohort filter');
+    refused($PF, tq(series => [ ev('f') ], properties => [ { key => 'p', operator => 'regex', value => '(' } ]),
+            $NOW, qr/^Invalid regular expression/, 'invalid regex');
+}
+
+# ---------------------------------------------------------------------------
+# 11. a property name full of quotes, %, and SQL is only ever a bound value
+
+{
+    my $Z = project(name => 'Quotes');
+    my $key = q{it's "q" 100% _x_ ); DROP TABLE posthog_event; -- $1 \\};
+    events($Z,
+        ['z', 'u', '2025-01-03T01:00:00Z', { $key => 'v1', n => 1 }],
+        ['z', 'u', '2025-01-03T01:00:00Z', { $key => 'v1' }],
+        ['z', 'u', '2025-01-03T01:00:00Z', { $key => q{it's 50%} }],
+        ['z', 'u', '2025-01-03T01:00:00Z', { other => 'v1' }],
+    );
+    my $base = sub { return (series => [ ev('z', @_) ], dateRange => { date_from => 'dStart' }) };
+    my ($r) = trends($Z, tq($base->(), properties => [ { key => $key, value => 'v1' } ]), $NOW);
+    is $r->{results}[0]{data}[0], 2, 'filter on the odd key';
+    ($r) = trends($Z, tq($base->(), properties => [ { key => $key, operator => 'icontains', value => q{'s 50%} } ]), $NOW);
+    is $r->{results}[0]{data}[0], 1, 'icontains with a quote and %';
+    ($r) = trends($Z, tq($base->(), breakdownFilter => { breakdown => $key }), $NOW);
+    is_deeply [ map { [$_->{breakdown_value}, $_->{data}[0]] } @{ $r->{results} } ],
+        [ ['v1', 2], [q{it's 50%}, 1], [$NULLM, 1] ], 'breakdown on the odd key';
+    ($r) = trends($Z, tq($base->(math => 'sum', math_property => $key)), $NOW);
+    is $r->{results}[0]{data}[0], 0, 'math over the odd key (no numbers)';
+    ($r) = trends($Z, tq(series => [ ev(q{z'; SELECT 1; --}) ], dateRange => { date_from => 'dStart' }), $NOW);
+    is $r->{results}[0]{data}[0], 0, 'an odd event name';
+    is $t->sql_value('SELECT count(*) FROM posthog_event WHERE team_id = $1', $Z), 4, 'events still there';
+}
+
+# ---------------------------------------------------------------------------
+# 12. refusals: other kinds, unknown maths, too many buckets
+
+refused($T, { kind => 'FunnelsQuery', series => [] }, $NOW,
+        'Query kind "FunnelsQuery" is not supported here: only TrendsQuery insights are computed.', 'FunnelsQuery');
+refused($T, { kind => 'InsightVizNode', source => { kind => 'HogQLQuery', query => 'select 1' } }, $NOW,
+        'Query kind "HogQLQuery" is not supported here: only TrendsQuery insights are computed.', 'HogQL in a viz node');
+refused($T, tq(series => [ ev('e', math => 'hogql') ]), $NOW,
+        'The math "hogql" is not supported here.', 'hogql math');
+refused($T, tq(series => [ ev('e', math => 'nonsense') ]), $NOW,
+        'The math "nonsense" is not supported here.', 'unknown math');
+refused($T, tq(series => [ { kind => 'DataWarehouseNode', table_name => 't' } ]), $NOW,
+        'Series of kind "DataWarehouseNode" are not supported here.', 'DataWarehouseNode');
+refused($T, tq(series => []), $NOW, 'A TrendsQuery needs at least one series.', 'no series');
+refused($T, tq(series => [ ev('e') ], interval => 'fortnight'), $NOW, 'Unknown interval "fortnight".', 'interval');
+refused($T, tq(series => [ ev('e') ], interval => 'hour', dateRange => { date_from => '-10y' }), $NOW,
+        'The date range has too many hour intervals (more than 10000): choose a larger interval or a shorter range.',
+        '10 years at hour interval');
+refused($T, tq(series => [ ev('e') ], dateRange => { date_from => '2025-02-30' }), $NOW,
+        'Invalid date: 2025-02-30', 'invalid date');
+is scalar @{ series_data($T, tq(series => [ ev('e') ], interval => 'hour',
+                                dateRange => { date_from => '-400d' }), $NOW)->[0] }, 400 * 24 + 11,
+    '400 days at hour interval: 9,611 buckets are fine';
+
+# ---------------------------------------------------------------------------
+# 13. ActionsNode: steps with event names, URLs and properties
+
+{
+    my $AC = project(name => 'Actions');
+    my $act = $t->insert(posthog_action => { team_id => $AC, name => 'Pricing or pro sign-up',
+        steps_json => \ q{'[{"event": "$pageview", "url": "/pricing", "url_matching": "contains"},
+                            {"event": "signed_up", "properties": [{"key": "plan", "value": "pro", "type": "event"}]},
+                            {"event": "$pageview", "url": "^https://x.com/a$", "url_matching": "regex"}]'::jsonb} });
+    my $foreign = $t->insert(posthog_action => { team_id => $T, name => 'Not yours', steps_json => \ q{'[]'::jsonb} });
+    events($AC,
+        ['$pageview', 'u', '2025-01-03T01:00:00Z', { '$current_url' => 'https://x.com/pricing?a=1' }],
+        ['$pageview', 'u', '2025-01-03T01:00:00Z', { '$current_url' => 'https://x.com/PRICING' }],
+        ['$pageview', 'u', '2025-01-03T01:00:00Z', { '$current_url' => 'https://x.com/a' }],
+        ['$pageview', 'u', '2025-01-03T01:00:00Z', { '$current_url' => 'https://x.com/ab' }],
+        ['signed_up', 'u', '2025-01-03T01:00:00Z', { plan => 'pro' }],
+        ['signed_up', 'u', '2025-01-03T01:00:00Z', { plan => 'free' }],
+    );
+    my ($r) = trends($AC, tq(series => [ { kind => 'ActionsNode', id => $act->{id} }, ev('signed_up') ],
+                             dateRange => { date_from => 'dStart' }), $NOW);
+    is_deeply [ map { [$_->{label}, $_->{action}{id}, $_->{data}[0], $_->{order}] } @{ $r->{results} } ],
+        [ ['Pricing or pro sign-up', 'Pricing or pro sign-up', 3, 0], ['signed_up', 'signed_up', 2, 1] ],
+        'action: OR of steps; label and id are the name';
+    ($r) = trends($AC, tq(series => [ { kind => 'ActionsNode', id => $foreign->{id} }, ev('signed_up') ],
+                          dateRange => { date_from => 'dStart' }), $NOW);
+    is_deeply [ map { $_->{label} } @{ $r->{results} } ], ['signed_up'],
+        "another team's action: its row is dropped";
 }
 
 done_testing;

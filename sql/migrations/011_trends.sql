@@ -449,7 +449,7 @@ BEGIN
            OR (v_math = 'monthly_active' AND v_qinterval = 'month') THEN
             v_math := 'dau';
         END IF;
-        v_float := v_math IN ('sum', 'avg', 'min', 'max', 'median', 'p75', 'p90', 'p95', 'p99');
+        v_float := coalesce(v_math IN ('sum', 'avg', 'min', 'max', 'median', 'p75', 'p90', 'p95', 'p99'), false);
         IF v_float AND jsonb_typeof(s->'math_property') IS DISTINCT FROM 'string' THEN
             PERFORM ngx_dashboards_trends_invalid(format(
                 'The math "%s" needs a math_property.', v_math));
@@ -1326,13 +1326,15 @@ BEGIN
         v_keys := v_keys || ARRAY['label', 'filter', 'action', 'compare', 'compare_label',
                                   'breakdown_value', 'order'];
         v_jv := v_jv || ARRAY[
-            to_json(it->>'label'),
+            coalesce(it->'label', 'null')::text::json,
             v_filter,
             CASE WHEN (it->>'action')::boolean THEN ngx_dashboards_trends_obj(
                 ARRAY['days', 'id', 'type', 'order', 'name', 'custom_name', 'math', 'math_property',
                       'math_hogql', 'math_group_type_index', 'properties'],
-                ARRAY[v_ax.action_days, to_json(s->>'id'), '"events"'::json, to_json((s->>'index')::int),
-                      to_json(s->>'label'), (s->'custom_name')::text::json, to_json(s->>'math'),
+                ARRAY[v_ax.action_days, coalesce(s->'id', 'null')::text::json, '"events"'::json,
+                      to_json((s->>'index')::int), coalesce(s->'label', 'null')::text::json,
+                      coalesce(s->'custom_name', 'null')::text::json,
+                      coalesce(s->'math', 'null')::text::json,
                       coalesce(s->'math_property', 'null')::text::json,
                       coalesce(s->'math_hogql', 'null')::text::json,
                       coalesce(s->'math_group_type_index', 'null')::text::json, '{}'::json])
