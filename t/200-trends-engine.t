@@ -734,4 +734,113 @@ is scalar @{ series_data($T, tq(series => [ ev('e') ], interval => 'hour',
         "another team's action: its row is dropped";
 }
 
+# ---------------------------------------------------------------------------
+# 14. cache key, staleness, refresh frequency
+
+{
+    my $key = sub { $t->sql_value('SELECT ngx_dashboards_trends_cache_key($1, $2::jsonb)', @_) };
+    my $q = tq(series => [ ev('$pageview', custom_name => 'Views') ], dateRange => { date_from => '-7d' });
+    my $k = $key->($T, $q);
+    like $k, qr/^cache_[0-9a-f]{32}$/, 'cache key: cache_<md5 hex>';
+    is $key->($T, tq(series => [ ev('$pageview') ], dateRange => { date_from => '-7d' })), $k,
+        'custom_name is not part of the key';
+    is $key->($T, { kind => 'InsightVizNode', source => $q }), $k, 'the InsightVizNode wrapper is not';
+    is $key->($T, { %$q, tags => { productKey => 'x' } }), $k, 'tags are not';
+    isnt $key->($T, tq(series => [ ev('$pageview') ], dateRange => { date_from => '-14d' })), $k,
+        'the query is';
+    isnt $key->($OTHER, $q), $k, 'the team is';
+    my $KT = project(name => 'Keys');
+    my $k2 = $key->($KT, $q);
+    $t->sql(q{UPDATE posthog_team SET timezone = 'Europe/Paris' WHERE id = $1}, $KT);
+    my $k3 = $key->($KT, $q);
+    isnt $k3, $k2, 'the timezone is';
+    $t->sql(q{UPDATE posthog_team SET week_start_day = 1 WHERE id = $1}, $KT);
+    isnt $key->($KT, $q), $k3, 'the week start is';
+
+    my $age = sub { $t->sql_value(q{SELECT to_char(ngx_dashboards_trends_target_age($1, '2025-01-03T10:00:00Z', $2)
+                                                    AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')}, @_) };
+    is $age->('minute', 0), '2025-01-03 10:05', 'target age minute';
+    is $age->('minute', 1), '2025-01-03 10:15', 'target age minute, lazy';
+    is $age->('hour', 0), '2025-01-03 11:00', 'target age hour';
+    is $age->('hour', 1), '2025-01-03 12:00', 'target age hour, lazy';
+    is $age->('day', 0), '2025-01-03 16:00', 'target age day';
+    is $age->('day', 1), '2025-01-03 22:00', 'target age day, lazy';
+    is $age->('week', 0), '2025-01-04 10:00', 'target age week';
+    is $age->('month', 1), '2025-01-05 10:00', 'target age month';
+    is $age->(undef, 0), '2025-01-03 16:00', 'target age without interval';
+    my $stale = sub { $t->sql_value('SELECT ngx_dashboards_trends_is_stale($1, $2, $3, $4)', @_) };
+    is $stale->('2025-01-03T23:59:59Z', '2025-01-03T10:00:00Z', '2025-01-03T16:00:00Z', '2025-01-03T16:00:01Z'),
+        't', 'stale past the target age';
+    is $stale->('2025-01-03T23:59:59Z', '2025-01-03T10:00:00Z', '2025-01-03T16:00:00Z', '2025-01-03T15:59:59Z'),
+        'f', 'fresh before it';
+    is $stale->('2025-01-02T23:59:59Z', '2025-01-03T10:00:00Z', '2025-01-03T16:00:00Z', '2025-01-05T00:00:00Z'),
+        'f', 'a range that ended before the computation never goes stale';
+    my $freq = sub { $t->sql_value(q{SELECT ngx_dashboards_trends_refresh_frequency(
+                                         ngx_dashboards_trends_plan($1, $2::jsonb, $3))::text}, $T, @_, $NOW) };
+    is $freq->(tq(series => [ ev('e') ], dateRange => { date_from => '-30d' })), '00:15:00', 'refresh frequency 15 min';
+    is $freq->(tq(series => [ ev('e') ], dateRange => { date_from => '-6d' })), '00:03:00', 'a week or less: 3 min';
+    is $freq->(tq(series => [ ev('e') ], interval => 'hour', dateRange => { date_from => '-30d' })), '00:03:00',
+        'hour interval: 3 min';
+    is $freq->(tq(series => [ ev('e') ], interval => 'minute', dateRange => { date_from => '-1h' })), '00:01:00',
+        'minute interval: 1 min';
+}
+
+# ---------------------------------------------------------------------------
+# 15. dashboard filters and tile overrides merged into the query
+
+{
+    # (wrapped in {v => ...} so that undef and lists reach SQL as JSON)
+    my $apply = sub {
+        my ($q, $d, $tile) = @_;
+        return $J->decode($t->sql_value(q{SELECT ngx_dashboards_apply_dashboard_filters($1::jsonb,
+                                              ($2::jsonb)->'v', ($3::jsonb)->'v')}, $q, { v => $d }, { v => $tile }));
+    };
+    my $pa = { key => 'a', value => 'x', operator => 'exact', type => 'event' };
+    my $pb = { key => 'b', value => 'y', operator => 'exact', type => 'event' };
+    my $pa2 = { %$pa, value => 'z' };
+    my $q = tq(series => [ ev('e') ], properties => [ $pa ],
+               dateRange => { date_from => '-7d', date_to => '-1d' },
+               compareFilter => { compare => JSON::PP::true });
+
+    is_deeply $apply->($q, {}, {}), $q, 'no filters: the query as it is';
+    is_deeply $apply->($q, { __template_version => 1, foo => 'bar' }, undef), $q, 'unknown keys ignored';
+    my $r = $apply->($q, { properties => [ $pb ] }, {});
+    is_deeply $r->{properties}, { type => 'AND', values => [ { type => 'AND', values => [ $pa ] },
+                                                             { type => 'AND', values => [ $pb ] } ] },
+        'dashboard properties AND-ed with the query\'s';
+    $r = $apply->(tq(series => [ ev('e') ]), { properties => [ $pb ] }, {});
+    is_deeply $r->{properties}, [ $pb ], 'query without properties: the dashboard\'s';
+    $r = $apply->($q, { properties => [ $pa2 ] }, {});
+    is_deeply $r->{properties}, [ $pa2 ], 'the query\'s contradicted property is dropped';
+    $r = $apply->($q, { date_from => '-30d' }, {});
+    is_deeply $r->{dateRange}, { date_from => '-30d', date_to => undef }, 'date_from replaces both bounds';
+    $r = $apply->($q, { date_to => '2025-01-01' }, {});
+    is_deeply $r->{dateRange}, { date_from => undef, date_to => '2025-01-01' }, 'date_to replaces both bounds';
+    $r = $apply->($q, { date_from => 'all' }, {});
+    is $r->{compareFilter}{compare}, JSON::PP::false, 'date_from all turns compare off';
+    $r = $apply->($q, { breakdown_filter => { breakdown => '$browser' }, interval => 'week',
+                        filterTestAccounts => JSON::PP::true }, {});
+    is_deeply [ $r->{breakdownFilter}, $r->{interval}, $r->{filterTestAccounts} ],
+        [ { breakdown => '$browser' }, 'week', JSON::PP::true ], 'breakdown_filter, interval, filterTestAccounts';
+    my $viz = $apply->({ kind => 'InsightVizNode', source => $q }, { interval => 'month' }, {});
+    is $viz->{kind}, 'InsightVizNode', 'wrapper kept';
+    is $viz->{source}{interval}, 'month', 'applied to the source';
+
+    # tile overrides: its dates win (both bounds), its properties stack
+    # after the dashboard's, dropping the dashboard's they contradict
+    $r = $apply->(tq(series => [ ev('e') ]),
+                  { date_from => '-30d', date_to => '-1d', properties => [ $pa, $pb ], interval => 'day' },
+                  { date_from => '-7d', properties => [ $pa2 ], interval => 'hour' });
+    is_deeply $r->{dateRange}, { date_from => '-7d', date_to => undef }, 'tile dates win';
+    is_deeply $r->{properties}, [ $pb, $pa2 ], 'tile properties stack, contradicted dashboard ones dropped';
+    is $r->{interval}, 'hour', 'tile interval wins';
+    $r = $apply->(tq(series => [ ev('e') ]), { date_from => '-30d' }, { interval => 'week' });
+    is_deeply $r->{dateRange}, { date_from => '-30d', date_to => undef }, 'no tile dates: the dashboard\'s';
+
+    # end to end: the merged query computes
+    my ($res) = trends($T, $apply->(tq(series => [ ev('$pageview') ], dateRange => { date_from => '-7d' }),
+                                   { date_from => '-2d' }, {}), $NOW);
+    is_deeply $res->{results}[0]{data}, [3, 5, 1], 'merged query computes';
+}
+
 done_testing;
