@@ -481,6 +481,25 @@ my $OTHERM = '$$_posthog_breakdown_other_$$';
                          trendsFilter => { formula => 'A+B' }), $NOW);
     is_deeply [ map { [$_->{compare_label}, $_->{data}] } @{ $r->{results} } ],
         [ ['current', [5, 1, 6]], ['previous', [0, 0, 0]] ], 'formula with compare';
+    # formula with a breakdown: grouped by value, a missing series is 0,
+    # sorted by total
+    my $FB = project(name => 'Formula breakdown');
+    events($FB,
+        (map { ['a', 'u', '2025-01-03T01:00:00Z', { '$browser' => 'Chrome' }] } 1 .. 2),
+        ['a', 'u', '2025-01-03T01:00:00Z', { '$browser' => 'Safari' }],
+        ['b', 'u', '2025-01-03T01:00:00Z', { '$browser' => 'Chrome' }],
+        (map { ['b', 'u', '2025-01-03T01:00:00Z', { '$browser' => 'Firefox' }] } 1 .. 2),
+    );
+    ($r) = trends($FB, tq(series => [ ev('a'), ev('b') ], dateRange => { date_from => 'dStart' },
+                          breakdownFilter => { breakdown => '$browser' }, trendsFilter => { formula => 'A+B' }), $NOW);
+    is_deeply [ map { [$_->{breakdown_value}, $_->{data}, $_->{label}] } @{ $r->{results} } ],
+        [ ['Chrome', [3], 'Formula (A+B)'], ['Firefox', [2], 'Formula (A+B)'], ['Safari', [1], 'Formula (A+B)'] ],
+        'formula with breakdown';
+    # formula on a total-value display: aggregated_value is a float, data null
+    (undef, $raw) = trends($FB, tq(series => [ ev('a'), ev('b') ], dateRange => { date_from => 'dStart' },
+                                   trendsFilter => { display => 'ActionsTable', formula => 'A/B' }), $NOW);
+    like $raw, qr/"data":null,"days":\[\],"count":0,"aggregated_value":1\.0,"label":"Formula \(A\/B\)"/,
+        'formula on total value';
     refused($F, tq(series => [ ev('a') ], trendsFilter => { formula => 'A + C' }), $NOW,
             'The formula A + C uses C, which is not a series of this query.', 'formula: unknown letter');
     refused($F, tq(series => [ ev('a') ], trendsFilter => { formula => 'A; DROP TABLE x' }), $NOW,
@@ -841,6 +860,23 @@ is scalar @{ series_data($T, tq(series => [ ev('e') ], interval => 'hour',
     my ($res) = trends($T, $apply->(tq(series => [ ev('$pageview') ], dateRange => { date_from => '-7d' }),
                                    { date_from => '-2d' }, {}), $NOW);
     is_deeply $res->{results}[0]{data}, [3, 5, 1], 'merged query computes';
+}
+
+# ---------------------------------------------------------------------------
+# 16. the stages on their own: the plan is store-neutral JSON, the PostgreSQL
+#     store returns the raw aggregates the formatter reads
+
+{
+    my $plan = $t->sql_value(q{SELECT ngx_dashboards_trends_plan($1, $2::jsonb, $3)}, $T, $Q1, $NOW);
+    my $p = $J->decode($plan);
+    is_deeply $p->{current}{buckets}, ['2025-01-01 00:00:00', '2025-01-02 00:00:00', '2025-01-03 00:00:00'],
+        'plan: local bucket starts';
+    is_deeply [ $p->{current}{from}, $p->{current}{to} ],
+        ['2025-01-01T00:00:00+00:00', '2025-01-03T23:59:59+00:00'], 'plan: filter bounds (second precision)';
+    my $raw = $J->decode($t->sql_value(q{SELECT ngx_dashboards_trends_aggregate($1, $2::jsonb)}, $T, $plan));
+    is_deeply $raw, [ { series => 0, previous => JSON::PP::false, rows => [ { breakdown_value => undef, data => [3, 5, 1] } ] },
+                      { series => 1, previous => JSON::PP::false, rows => [ { breakdown_value => undef, data => [2, 2, 1] } ] } ],
+        'aggregate: raw rows';
 }
 
 done_testing;

@@ -950,6 +950,7 @@ DECLARE
     v_bucket text;
     v_window text;
     v_person boolean;
+    v_pp boolean;
     v_g text;
     v_lim text;
     c record;
@@ -1023,16 +1024,17 @@ BEGIN
                     CASE WHEN p_plan->>'interval' IN ('hour', 'minute') THEN 'hour' ELSE 'day' END)
         ELSE 'ngx_dashboards_trends_start(e."timestamp" AT TIME ZONE ($1->>0), ($1->>1), ($1->>2)::int)' END;
 
-    v_person := v_value LIKE '%pdi.%'
-                OR array_to_string(v_where, ' ') LIKE '%pp.%'
-                OR v_value LIKE '%pp.%' OR v_bv LIKE '%pp.%';
+    -- persons are joined only when a person id or person property is read
+    v_pp := array_to_string(v_where, ' ') LIKE '%pp.%'
+            OR v_value LIKE '%pp.%' OR v_bv LIKE '%pp.%';
+    v_person := v_pp OR v_value LIKE '%pdi.%';
 
     sql := 'WITH ev AS MATERIALIZED (SELECT ' || v_bucket || ' AS b, ' || v_value || ' AS v, '
         || v_bv || ' AS bv FROM posthog_event e'
         || CASE WHEN v_person THEN
                ' LEFT JOIN posthog_persondistinctid pdi ON pdi.team_id = e.team_id'
-               ' AND pdi.distinct_id = e.distinct_id'
-               ' LEFT JOIN posthog_person pp ON pp.id = pdi.person_id' ELSE '' END
+               ' AND pdi.distinct_id = e.distinct_id' ELSE '' END
+        || CASE WHEN v_pp THEN ' LEFT JOIN posthog_person pp ON pp.id = pdi.person_id' ELSE '' END
         || ' WHERE e.team_id = $2 AND e."timestamp" >= $3 AND e."timestamp" <= $4'
         || CASE WHEN cardinality(v_where) > 0 THEN ' AND ' || array_to_string(v_where, ' AND ') ELSE '' END
         || ')';
