@@ -800,6 +800,15 @@ LANGUAGE sql IMMUTABLE AS $$
                   jsonb_array_length(p_params))
 $$;
 
+-- A numeric (float) or date (ts) comparison of a property with a value;
+-- false when either side is not a number (a date).
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_cmp(p_kind text, p_prop text, p_op text,
+                                                     p_ref text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT format('coalesce(ngx_dashboards_trends_%s(%s) %s ngx_dashboards_trends_%s(%s), false)',
+                  p_kind, p_prop, p_op, p_kind, p_ref)
+$$;
+
 -- SQL condition of one normalised property filter or group (see
 -- ngx_dashboards_trends_props) over events `e` and persons `pp`, its values
 -- appended to p_params.  PostHog's property_to_expr semantics
@@ -868,16 +877,18 @@ BEGIN
             WHEN 'is_date_exact' THEN format('coalesce(%s = %s, false)', v_prop, v_ref)
             WHEN 'is_not' THEN format('coalesce(%s <> %s, true)', v_prop, v_ref)
             WHEN 'not_in' THEN format('coalesce(%s <> %s, true)', v_prop, v_ref)
-            WHEN 'icontains' THEN format('coalesce(%s ILIKE (''%%'' || %s || ''%%''), false)', v_prop, v_ref)
-            WHEN 'not_icontains' THEN format('coalesce(%s NOT ILIKE (''%%'' || %s || ''%%''), true)', v_prop, v_ref)
+            WHEN 'icontains'
+                THEN format('coalesce(%s ILIKE (''%%'' || %s || ''%%''), false)', v_prop, v_ref)
+            WHEN 'not_icontains'
+                THEN format('coalesce(%s NOT ILIKE (''%%'' || %s || ''%%''), true)', v_prop, v_ref)
             WHEN 'regex' THEN format('coalesce(%s ~ %s, false)', v_prop, v_ref)
             WHEN 'not_regex' THEN format('coalesce(NOT (%s ~ %s), true)', v_prop, v_ref)
-            WHEN 'gt' THEN format('coalesce(ngx_dashboards_trends_float(%s) > ngx_dashboards_trends_float(%s), false)', v_prop, v_ref)
-            WHEN 'gte' THEN format('coalesce(ngx_dashboards_trends_float(%s) >= ngx_dashboards_trends_float(%s), false)', v_prop, v_ref)
-            WHEN 'lt' THEN format('coalesce(ngx_dashboards_trends_float(%s) < ngx_dashboards_trends_float(%s), false)', v_prop, v_ref)
-            WHEN 'lte' THEN format('coalesce(ngx_dashboards_trends_float(%s) <= ngx_dashboards_trends_float(%s), false)', v_prop, v_ref)
-            WHEN 'is_date_after' THEN format('coalesce(ngx_dashboards_trends_ts(%s) > ngx_dashboards_trends_ts(%s), false)', v_prop, v_ref)
-            WHEN 'is_date_before' THEN format('coalesce(ngx_dashboards_trends_ts(%s) < ngx_dashboards_trends_ts(%s), false)', v_prop, v_ref)
+            WHEN 'gt' THEN ngx_dashboards_trends_cmp('float', v_prop, '>', v_ref)
+            WHEN 'gte' THEN ngx_dashboards_trends_cmp('float', v_prop, '>=', v_ref)
+            WHEN 'lt' THEN ngx_dashboards_trends_cmp('float', v_prop, '<', v_ref)
+            WHEN 'lte' THEN ngx_dashboards_trends_cmp('float', v_prop, '<=', v_ref)
+            WHEN 'is_date_after' THEN ngx_dashboards_trends_cmp('ts', v_prop, '>', v_ref)
+            WHEN 'is_date_before' THEN ngx_dashboards_trends_cmp('ts', v_prop, '<', v_ref)
             END;
         v_parts := v_parts || v_one;
     END LOOP;
@@ -1169,6 +1180,13 @@ LANGUAGE sql STABLE AS $$
            LATERAL (SELECT t::timestamp AS b) x
 $$;
 
+-- A json array of numbers as float8[].
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_floats(p_arr jsonb)
+RETURNS float8[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(p_arr) WITH ORDINALITY a(v, o)
+                  ORDER BY o)
+$$;
+
 -- A row's numbers as a json array.
 CREATE OR REPLACE FUNCTION ngx_dashboards_trends_nums(p_vals float8[], p_floats boolean[])
 RETURNS json LANGUAGE sql IMMUTABLE AS $$
@@ -1221,9 +1239,10 @@ BEGIN
             IF v_total THEN
                 v_vals := ARRAY[(r->>'total')::float8];
             ELSE
-                v_vals := ARRAY(SELECT d::float8 FROM jsonb_array_elements_text(r->'data') WITH ORDINALITY a(d, o) ORDER BY o);
+                v_vals := ngx_dashboards_trends_floats(r->'data');
                 IF v_cum THEN
-                    v_vals := ARRAY(SELECT sum(v) OVER (ORDER BY o) FROM unnest(v_vals) WITH ORDINALITY u(v, o) ORDER BY o);
+                    v_vals := ARRAY(SELECT sum(v) OVER (ORDER BY o)
+                                      FROM unnest(v_vals) WITH ORDINALITY u(v, o) ORDER BY o);
                 END IF;
             END IF;
             v_label := s->>'label';
@@ -1303,9 +1322,10 @@ BEGIN
         s := p_plan->'series'->((it->>'s')::int);
         per := (it->>'prev')::boolean;
         v_ax := CASE WHEN per THEN v_axis_prev ELSE v_axis END;
-        v_vals := ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(it->'vals') WITH ORDINALITY a(v, o) ORDER BY o);
+        v_vals := ngx_dashboards_trends_floats(it->'vals');
         v_fl := CASE WHEN it ? 'floats'
-                     THEN ARRAY(SELECT v::boolean FROM jsonb_array_elements_text(it->'floats') WITH ORDINALITY a(v, o) ORDER BY o)
+                     THEN ARRAY(SELECT v::boolean FROM jsonb_array_elements_text(it->'floats')
+                                                       WITH ORDINALITY a(v, o) ORDER BY o)
                      ELSE array_fill((it->>'float')::boolean, ARRAY[cardinality(v_vals)]) END;
         IF v_total THEN
             IF (it->>'action')::boolean THEN
@@ -1352,8 +1372,10 @@ BEGIN
         ARRAY['hasMore', 'resolved_date_range', 'results'],
         ARRAY[to_json(v_more),
               ngx_dashboards_trends_obj(ARRAY['date_from', 'date_to'],
-                  ARRAY[to_json(ngx_dashboards_trends_iso((p_plan->'current'->>'date_from')::timestamp, p_plan->>'tz')),
-                        to_json(ngx_dashboards_trends_iso((p_plan->'current'->>'date_to')::timestamp, p_plan->>'tz'))]),
+                  ARRAY[to_json(ngx_dashboards_trends_iso(
+                            (p_plan->'current'->>'date_from')::timestamp, p_plan->>'tz')),
+                        to_json(ngx_dashboards_trends_iso(
+                            (p_plan->'current'->>'date_to')::timestamp, p_plan->>'tz'))]),
               coalesce((SELECT json_agg(o ORDER BY i) FROM unnest(v_out) WITH ORDINALITY u(o, i)), '[]')]);
 END $$;
 
