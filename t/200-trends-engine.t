@@ -720,6 +720,27 @@ refused($T, tq(series => [ ev('e') ], interval => 'hour', dateRange => { date_fr
         '10 years at hour interval');
 refused($T, tq(series => [ ev('e') ], dateRange => { date_from => '2025-02-30' }), $NOW,
         'Invalid date: 2025-02-30', 'invalid date');
+refused($T, tq(series => [ ev('e') ], dateRange => { date_from => '-999999y' }), $NOW,
+        'Invalid date: -999999y', 'a date out of range');
+refused($T, tq(series => [ ev('e') ], breakdownFilter => { breakdown => 'p', breakdown_limit => 1e20 }), $NOW,
+        'breakdown_limit must be between 1 and 10000.', 'breakdown_limit out of range');
+refused($T, tq(series => [ ev('e') ], trendsFilter => { formula => 'A * 1' . ('0' x 40) }), $NOW,
+        'Invalid formula: A * 1' . ('0' x 40), 'a formula number too long');
+{
+    # a range that ends before it starts: empty rows, no error
+    my ($r) = trends($T, tq(series => [ ev('$pageview') ], dateRange => { date_from => '-1d', date_to => '-3d' }), $NOW);
+    is_deeply [ $r->{results}[0]{data}, $r->{results}[0]{labels} ], [ [], [] ], 'date_to before date_from: empty';
+    # numbers beyond float8 in a property are not numbers
+    my $BIG = project(name => 'Big numbers');
+    events($BIG, ['n', 'u', '2025-01-03T01:00:00Z', { v => '1e999' }], ['n', 'u', '2025-01-03T01:00:00Z', { v => '9' x 400 }],
+                 ['n', 'u', '2025-01-03T01:00:00Z', { v => 2 }]);
+    ($r) = trends($BIG, tq(series => [ ev('n', math => 'sum', math_property => 'v') ],
+                           dateRange => { date_from => 'dStart' }), $NOW);
+    is_deeply $r->{results}[0]{data}, [2], 'huge numbers in properties are ignored, not an error';
+    ($r) = trends($BIG, tq(series => [ ev('n') ], dateRange => { date_from => 'dStart' },
+                           properties => [ { key => 'v', operator => 'gt', value => '1e999' } ]), $NOW);
+    is_deeply $r->{results}[0]{data}, [0], 'a huge filter value matches nothing';
+}
 is scalar @{ series_data($T, tq(series => [ ev('e') ], interval => 'hour',
                                 dateRange => { date_from => '-400d' }), $NOW)->[0] }, 400 * 24 + 11,
     '400 days at hour interval: 9,611 buckets are fine';

@@ -64,7 +64,10 @@ $$;
 -- text is not a number, so aggregates ignore it).
 CREATE OR REPLACE FUNCTION ngx_dashboards_trends_float(p_text text)
 RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN p_text ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'
+    -- (at most 200 characters and a two-digit exponent: always in float8's
+    -- range, so no text can make the cast fail)
+    SELECT CASE WHEN length(p_text) <= 200
+                     AND p_text ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,2})?\s*$'
                 THEN p_text::float8 END
 $$;
 
@@ -197,6 +200,9 @@ BEGIN
     IF p_truncate THEN
         ts := date_trunc(CASE WHEN hours THEN 'hour' ELSE 'day' END, ts);
     END IF;
+EXCEPTION WHEN data_exception THEN
+    -- a date out of PostgreSQL's range (e.g. -999999y)
+    PERFORM ngx_dashboards_trends_invalid(format('Invalid date: %s', p_input));
 END $$;
 
 -- earliest event of the team (of these event names; a NULL element = all
@@ -254,7 +260,7 @@ BEGIN
         'date_to', to_char(p_to, 'YYYY-MM-DD HH24:MI:SS.US'),
         'from', date_trunc('second', v_filter_from AT TIME ZONE p_tz),
         'to', date_trunc('second', p_to AT TIME ZONE p_tz),
-        'buckets', (SELECT jsonb_agg(to_char(b, 'YYYY-MM-DD HH24:MI:SS') ORDER BY b)
+        'buckets', (SELECT coalesce(jsonb_agg(to_char(b, 'YYYY-MM-DD HH24:MI:SS') ORDER BY b), '[]')
                       FROM generate_series(v_first, v_last,
                                            ngx_dashboards_trends_step(p_interval)) b));
 END $$;
@@ -559,12 +565,13 @@ BEGIN
                 'Breakdowns of type "%s" are not supported here: only event and person properties.',
                 coalesce(v_bf->>'breakdown_type', 'event')));
         END IF;
+        IF jsonb_typeof(v_bf->'breakdown_limit') = 'number'
+           AND NOT (v_bf->'breakdown_limit')::numeric BETWEEN 1 AND 10000 THEN
+            PERFORM ngx_dashboards_trends_invalid('breakdown_limit must be between 1 and 10000.');
+        END IF;
         v_limit := CASE WHEN jsonb_typeof(v_bf->'breakdown_limit') = 'number'
                         THEN (v_bf->>'breakdown_limit')::numeric::int
                         WHEN v_display = 'WorldMap' THEN 250 ELSE 25 END;
-        IF v_limit < 1 THEN
-            PERFORM ngx_dashboards_trends_invalid('breakdown_limit must be at least 1.');
-        END IF;
         v_breakdown := jsonb_build_object(
             'property', v_bf->>'breakdown',
             'person', coalesce(v_bf->>'breakdown_type', 'event') = 'person',
@@ -661,6 +668,9 @@ BEGIN
         PERFORM ngx_dashboards_trends_invalid('A formula may not be empty.');
     END IF;
     IF p_formula !~ '^[A-Za-z0-9.+*/%() \t-]*$' THEN
+        PERFORM ngx_dashboards_trends_invalid(format('Invalid formula: %s', p_formula));
+    END IF;
+    IF p_formula ~ '[0-9.]{30}' THEN
         PERFORM ngx_dashboards_trends_invalid(format('Invalid formula: %s', p_formula));
     END IF;
     v_tokens := ARRAY(SELECT x[1] FROM regexp_matches(p_formula,
@@ -1022,7 +1032,9 @@ BEGIN
                            v_bv, v_bv);
         END IF;
         v_bv := format('coalesce(%s, ($1->>3))', v_bv);
-        v_lim := (v_bd->>'limit')::int::text;
+        SELECT * INTO c FROM ngx_dashboards_trends_param(p_params, v_bd->'limit', false);
+        p_params := c.p_params;
+        v_lim := c.ref || '::int';
     ELSE
         v_bv := 'NULL::text';
     END IF;
@@ -1076,7 +1088,7 @@ BEGIN
     sql := sql || v_g;
     IF v_bd IS NULL THEN
         sql := sql || ' SELECT jsonb_build_array(jsonb_build_object(''breakdown_value'', NULL,'
-            || ' ''data'', (SELECT jsonb_agg(coalesce(g.val, 0) ORDER BY d.i)'
+            || ' ''data'', (SELECT coalesce(jsonb_agg(coalesce(g.val, 0) ORDER BY d.i), ''[]'')'
             || ' FROM unnest($5) WITH ORDINALITY d(b, i) LEFT JOIN g ON g.b = d.b)))';
     ELSE
         sql := sql
@@ -1085,7 +1097,7 @@ BEGIN
             || ' bv COLLATE "C") AS rn FROM t)'
             || ', m AS (SELECT CASE WHEN r.rn <= ' || v_lim || ' THEN g.bv ELSE ($1->>4) END AS bv,'
             || ' g.b, sum(g.val) AS val FROM g JOIN r USING (bv) GROUP BY 1, 2)'
-            || ', o AS (SELECT k.bv, (SELECT jsonb_agg(coalesce(m.val, 0) ORDER BY d.i)'
+            || ', o AS (SELECT k.bv, (SELECT coalesce(jsonb_agg(coalesce(m.val, 0) ORDER BY d.i), ''[]'')'
             || ' FROM unnest($5) WITH ORDINALITY d(b, i) LEFT JOIN m ON m.bv = k.bv AND m.b = d.b) AS data,'
             || ' k.tot FROM (SELECT bv, sum(val) AS tot FROM m GROUP BY bv) k)'
             || ' SELECT coalesce(jsonb_agg(jsonb_build_object(''breakdown_value'', bv, ''data'', data)'
