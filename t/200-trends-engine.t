@@ -232,6 +232,12 @@ ok exists $r->{results}[0]{action}{id} && !defined $r->{results}[0]{action}{id},
     is_deeply $r->{results}[0]{data}, [0, 1], 'NY: hour data';
 }
 
+# orjson's datetimes: offset with minutes, microseconds only when not zero
+is $t->sql_value(q{SELECT ngx_dashboards_trends_iso('2025-01-01 00:00', 'Asia/Kolkata')}),
+    '2025-01-01T00:00:00+05:30', 'offset +05:30';
+is $t->sql_value(q{SELECT ngx_dashboards_trends_iso('2025-07-01 00:00:00.5', 'America/New_York')}),
+    '2025-07-01T00:00:00.500000-04:00', 'summer time offset, microseconds';
+
 # ---------------------------------------------------------------------------
 # 4. weeks: Sunday and Monday starts, labels clipped to the range, EN DASH
 
