@@ -24,11 +24,10 @@
 --
 -- Key order: everything returned to clients is `json` built with
 -- ngx_dashboards_trends_obj (keys in the given order); `jsonb` is used only
--- inside (plan, raw), where order does not matter.  Numbers: data of count
+-- inside (plan, raw), where order does not matter (the plan carries the
+-- `filter` dict as json text).  Numbers: data of count
 -- maths are integers, property maths and `count` are Python floats (8.0),
 -- printed by ngx_dashboards_trends_num.
-
-DROP FUNCTION IF EXISTS ngx_dashboards_trends_relative(text, timestamp, boolean);
 
 -- helpers ---------------------------------------------------------------------
 
