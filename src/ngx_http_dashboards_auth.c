@@ -71,10 +71,8 @@ ngx_http_dashboards_authenticate(ngx_http_request_t *r,
 {
     u_char        *p;
     ngx_int_t      rc;
-    unsigned int   i, mdlen;
+    unsigned int   mdlen;
     u_char         md[EVP_MAX_MD_SIZE];
-
-    static u_char  hex[] = "0123456789abcdef";
 
     rc = ngx_http_dashboards_find_key(r, ctx);
 
@@ -114,12 +112,7 @@ ngx_http_dashboards_authenticate(ngx_http_request_t *r,
     }
 
     p = ngx_cpymem(ctx->secure, "sha256$", 7);
-
-    for (i = 0; i < mdlen; i++) {
-        *p++ = hex[md[i] >> 4];
-        *p++ = hex[md[i] & 0xf];
-    }
-
+    p = ngx_hex_dump(p, md, mdlen);
     *p = '\0';
 
     if (ngx_http_dashboards_auth_from_cache(r, ctx) == NGX_OK) {
@@ -178,8 +171,20 @@ ngx_http_dashboards_find_key(ngx_http_request_t *r,
                                                 "personal_api_key");
 
         if (cJSON_IsString(item) && item->valuestring[0] != '\0') {
-            ctx->key.data = (u_char *) item->valuestring;
-            ctx->key.len = ngx_strlen(item->valuestring);
+            /*
+             * the whole key is hashed, a "\u0000" in it as the NUL it is
+             * (a key cut there would match the key before it)
+             */
+
+            if (ngx_http_dashboards_utf8_clean(r->pool,
+                                               (u_char *) item->valuestring,
+                                               ngx_strlen(item->valuestring),
+                                               &ctx->key)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
             ctx->key_source = "body";
             return NGX_OK;
         }

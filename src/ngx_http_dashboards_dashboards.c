@@ -19,20 +19,16 @@
 #define BL  NGX_HTTP_DASHBOARDS_F_BLANK
 
 
-typedef struct {
-    ngx_str_t              key;
-    ngx_str_t              value;
-} ngx_http_dashboards_qarg_t;
-
-
 static void ngx_http_dashboards_list_done(ngx_http_request_t *r,
     PGresult *res);
 static ngx_int_t ngx_http_dashboards_page_url(ngx_http_request_t *r,
     ngx_array_t *args, ngx_int_t limit, ngx_int_t offset, ngx_str_t *url);
 static ngx_int_t ngx_http_dashboards_parse_args(ngx_http_request_t *r,
     ngx_array_t *args);
-static int ngx_libc_cdecl ngx_http_dashboards_qarg_cmp(const void *one,
+static ngx_int_t ngx_http_dashboards_qarg_cmp(const void *one,
     const void *two);
+static ngx_int_t ngx_http_dashboards_null_arg(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 static u_char *ngx_http_dashboards_quote_plus(u_char *dst, ngx_str_t *src);
 static ngx_int_t ngx_http_dashboards_positive_arg(ngx_http_request_t *r,
     const char *name, ngx_int_t strict, ngx_int_t def);
@@ -143,11 +139,12 @@ ngx_http_dashboards_list(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
     char        *text;
-    u_char      *pos, *p;
+    u_char      *p;
     cJSON       *q, *tags;
     size_t       len, n;
-    ngx_int_t    rc, limit, offset;
+    ngx_int_t    rc, nul, limit, offset;
     ngx_str_t    value;
+    ngx_uint_t   next;
 
     limit = ngx_http_dashboards_positive_arg(r, "limit", 1,
                                              NGX_HTTP_DASHBOARDS_DEFAULT_LIMIT);
@@ -170,6 +167,12 @@ ngx_http_dashboards_list(ngx_http_request_t *r,
     rc = ngx_http_dashboards_arg(r, "search", &value);
 
     if (rc == NGX_OK) {
+        nul = ngx_http_dashboards_null_arg(r, "search", &value);
+        if (nul != NGX_DECLINED) {
+            cJSON_Delete(q);
+            return nul;
+        }
+
         n = 0;
 
         for (p = value.data; p < value.data + value.len; p++) {
@@ -195,16 +198,28 @@ ngx_http_dashboards_list(ngx_http_request_t *r,
     }
 
     tags = cJSON_AddArrayToObject(q, "tags");
-    pos = r->args.data;
+    next = 0;
 
     while (tags
-           && ngx_http_dashboards_arg_next(r, "tags", &pos, &value) == NGX_OK)
+           && ngx_http_dashboards_arg_next(r, "tags", &next, &value) == NGX_OK)
     {
+        nul = ngx_http_dashboards_null_arg(r, "tags", &value);
+        if (nul != NGX_DECLINED) {
+            cJSON_Delete(q);
+            return nul;
+        }
+
         cJSON_AddItemToArray(tags,
                              cJSON_CreateString((const char *) value.data));
     }
 
     if (ngx_http_dashboards_arg(r, "creation_mode", &value) == NGX_OK) {
+        nul = ngx_http_dashboards_null_arg(r, "creation_mode", &value);
+        if (nul != NGX_DECLINED) {
+            cJSON_Delete(q);
+            return nul;
+        }
+
         cJSON_AddStringToObject(q, "creation_mode",
                                 (const char *) value.data);
 
@@ -420,25 +435,13 @@ ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
         arg->value.len = ngx_sprintf(obuf, "%i", offset) - obuf;
     }
 
-    /* a stable sort by name keeps repeated values in their order */
+    /* ngx_sort() is stable: repeated names keep their values' order */
 
     a = all.elts;
     n = all.nelts;
 
-    for (i = 1; i < n; i++) {
-        ngx_http_dashboards_qarg_t  t;
-        ngx_uint_t                  j;
-
-        t = a[i];
-
-        for (j = i; j > 0 && ngx_http_dashboards_qarg_cmp(&a[j - 1], &t) > 0;
-             j--)
-        {
-            a[j] = a[j - 1];
-        }
-
-        a[j] = t;
-    }
+    ngx_sort(a, n, sizeof(ngx_http_dashboards_qarg_t),
+             ngx_http_dashboards_qarg_cmp);
 
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl) {
@@ -500,85 +503,52 @@ ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
 static ngx_int_t
 ngx_http_dashboards_parse_args(ngx_http_request_t *r, ngx_array_t *args)
 {
-    u_char                      *p, *last, *start, *eq, *d, *s;
-    ngx_str_t                    raw[2];
-    ngx_uint_t                   k;
-    ngx_http_dashboards_qarg_t  *a;
+    ngx_uint_t                   i;
+    ngx_array_t                 *all;
+    ngx_http_dashboards_qarg_t  *a, *arg;
 
-    p = r->args.data;
-    last = p + r->args.len;
+    all = ngx_http_dashboards_args(r);
+    if (all == NULL) {
+        return NGX_ERROR;
+    }
 
-    while (p < last) {
-        start = p;
+    a = all->elts;
 
-        while (p < last && *p != '&' && *p != ';') {
-            p++;
-        }
-
-        if (p == start) {
-            p++;
-            continue;
-        }
-
-        eq = ngx_strlchr(start, p, '=');
-
-        raw[0].data = start;
-        raw[0].len = (eq ? eq : p) - start;
-        raw[1].data = eq ? eq + 1 : p;
-        raw[1].len = eq ? (size_t) (p - eq - 1) : 0;
-
-        a = ngx_array_push(args);
-        if (a == NULL) {
+    for (i = 0; i < all->nelts; i++) {
+        arg = ngx_array_push(args);
+        if (arg == NULL) {
             return NGX_ERROR;
         }
 
-        for (k = 0; k < 2; k++) {
-            d = ngx_pnalloc(r->pool, raw[k].len + 1);
-            if (d == NULL) {
-                return NGX_ERROR;
-            }
-
-            s = raw[k].data;
-
-            if (k == 0) {
-                a->key.data = d;
-            } else {
-                a->value.data = d;
-            }
-
-            for ( /* void */ ; s < raw[k].data + raw[k].len; s++) {
-                if (*s == '+') {
-                    *d++ = ' ';
-
-                } else if (*s == '%'
-                           && raw[k].data + raw[k].len - s > 2
-                           && isxdigit(s[1]) && isxdigit(s[2]))
-                {
-                    *d++ = (u_char) ngx_hextoi(s + 1, 2);
-                    s += 2;
-
-                } else {
-                    *d++ = *s;
-                }
-            }
-
-            if (k == 0) {
-                a->key.len = d - a->key.data;
-            } else {
-                a->value.len = d - a->value.data;
-            }
-        }
-
-        if (p < last) {
-            p++;
-        }
+        *arg = a[i];
     }
 
     return NGX_OK;
 }
 
 
-static int ngx_libc_cdecl
+/*
+ * a query parameter with U+0000 (%00): PostgreSQL's text cannot hold it
+ * (PostHog answers 500), refused as DRF's string fields refuse it;
+ * NGX_DECLINED: none, otherwise answered
+ */
+
+static ngx_int_t
+ngx_http_dashboards_null_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    if (ngx_strlchr(value->data, value->data + value->len, '\0') == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_dashboards_fail(r, NGX_HTTP_BAD_REQUEST,
+                                    "validation_error",
+                                    "null_characters_not_allowed",
+                                    "Null characters are not allowed.", name);
+}
+
+
+static ngx_int_t
 ngx_http_dashboards_qarg_cmp(const void *one, const void *two)
 {
     ngx_int_t                    rc;
@@ -712,10 +682,14 @@ ngx_http_dashboards_override(ngx_http_request_t *r, const char *name,
     char       *text;
     cJSON      *json;
     size_t      len;
+    uint32_t    cp;
     ngx_int_t   rc;
     ngx_str_t   value, perr, attr;
 
     *param = NULL;
+
+    attr.data = (u_char *) name;
+    attr.len = ngx_strlen(name);
 
     rc = ngx_http_dashboards_arg(r, name, &value);
 
@@ -731,13 +705,28 @@ ngx_http_dashboards_override(ngx_http_request_t *r, const char *name,
     json = ngx_http_dashboards_parse(r, value.data, value.len, 64, &perr);
 
     if (json == NULL || !cJSON_IsObject(json)) {
-        attr.data = (u_char *) name;
-        attr.len = ngx_strlen(name);
-
         return ngx_http_dashboards_verr(r, err, "invalid_input", &attr,
                                         "Invalid JSON passed in %s "
                                         "parameter", name);
     }
+
+    /* "\u0000" or a lone "\ud800": valid to Python, not to jsonb */
+
+    switch (ngx_http_dashboards_json_bad(json, &cp)) {
+
+    case 1:
+        return ngx_http_dashboards_verr(r, err, "null_characters_not_allowed",
+                                        &attr, "Null characters are not "
+                                        "allowed.");
+
+    case 2:
+        return ngx_http_dashboards_verr(r, err,
+                                        "surrogate_characters_not_allowed",
+                                        &attr, "Surrogate characters are not "
+                                        "allowed: U+%XD.", cp);
+    }
+
+    ngx_http_dashboards_json_raw_numbers(json);
 
     text = ngx_http_dashboards_print(r, json, &len);
     if (text == NULL) {

@@ -37,6 +37,8 @@ static ngx_int_t ngx_http_dashboards_in_list(ngx_str_t *list,
 static void ngx_http_dashboards_cleanup(void *data);
 static void ngx_http_dashboards_invalid_done(ngx_http_request_t *r,
     PGresult *res);
+static ngx_int_t ngx_http_dashboards_unquote(ngx_pool_t *pool,
+    ngx_str_t *src, ngx_uint_t latin1, u_char *tmp, ngx_str_t *dst);
 
 
 static ngx_http_dashboards_route_t  ngx_http_dashboards_routes[] = {
@@ -749,6 +751,7 @@ ngx_http_dashboards_action(ngx_http_request_t *r,
 {
     char                        *text;
     size_t                       len;
+    uint32_t                     cp;
     ngx_int_t                    rc;
     ngx_uint_t                   n;
     const char                  *body;
@@ -766,6 +769,30 @@ ngx_http_dashboards_action(ngx_http_request_t *r,
         }
 
     } else if (ctx->body) {
+        /* sent as it came: nothing jsonb refuses, numbers as written */
+
+        switch (ngx_http_dashboards_json_bad(ctx->body, &cp)) {
+
+        case 0:
+            break;
+
+        case 1:
+            rc = ngx_http_dashboards_verr(r, &err,
+                                          "null_characters_not_allowed",
+                                          NULL, "Null characters are not "
+                                          "allowed.");
+            goto invalid;
+
+        default:
+            rc = ngx_http_dashboards_verr(r, &err,
+                                          "surrogate_characters_not_allowed",
+                                          NULL, "Surrogate characters are "
+                                          "not allowed: U+%XD.", cp);
+            goto invalid;
+        }
+
+        ngx_http_dashboards_json_raw_numbers(ctx->body);
+
         text = ngx_http_dashboards_print(r, ctx->body, &len);
         if (text == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -793,6 +820,14 @@ ngx_http_dashboards_action(ngx_http_request_t *r,
 
     return ngx_http_dashboards_run(r, ctx, stmt, n,
                                    ngx_http_dashboards_json_done);
+
+invalid:
+
+    if (rc != NGX_DECLINED) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_dashboards_invalid(r, ctx, &err);
 }
 
 
@@ -883,35 +918,58 @@ ngx_http_dashboards_cleanup(void *data)
 }
 
 
-/* query string arguments, decoded ('+' is a space) and NUL-terminated */
+/*
+ * The query string, decoded once as Django's QueryDict does (parse_qsl with
+ * keep_blank_values): fields split on '&', '+' is a space, %XX a byte, and
+ * bytes that are not UTF-8 become U+FFFD (Python's "replace"); raw bytes
+ * of a query string that is not UTF-8 as a whole are read as Latin-1.
+ * Keys and values are NUL-terminated; a value may hold a NUL (%00).
+ */
 
-ngx_int_t
-ngx_http_dashboards_arg(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
+ngx_array_t *
+ngx_http_dashboards_args(ngx_http_request_t *r)
 {
-    u_char  *pos;
+    u_char                      *p, *last, *start, *eq, *tmp;
+    size_t                       n, bad;
+    ngx_str_t                    raw[2], *dst;
+    ngx_uint_t                   k, latin1;
+    const char                  *why;
+    ngx_array_t                 *args;
+    ngx_http_dashboards_ctx_t   *ctx;
+    ngx_http_dashboards_qarg_t  *a;
 
-    pos = r->args.data;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
 
-    return ngx_http_dashboards_arg_next(r, name, &pos, value);
-}
-
-
-ngx_int_t
-ngx_http_dashboards_arg_next(ngx_http_request_t *r, const char *name,
-    u_char **pos, ngx_str_t *value)
-{
-    u_char  *p, *last, *start, *eq, *d, *s;
-    size_t   nlen;
-    u_char   c1, c2;
-
-    if (r->args.len == 0 || *pos == NULL) {
-        return NGX_DECLINED;
+    if (ctx && ctx->args) {
+        return ctx->args;
     }
 
-    nlen = ngx_strlen(name);
-    p = *pos;
-    last = r->args.data + r->args.len;
+    args = ngx_array_create(r->pool, 4, sizeof(ngx_http_dashboards_qarg_t));
+    if (args == NULL) {
+        return NULL;
+    }
+
+    p = r->args.data;
+    last = p + r->args.len;
+
+    latin1 = 0;
+
+    while (p < last) {
+        n = ngx_http_dashboards_utf8(p, last, &bad, &why);
+        if (n == 0) {
+            latin1 = 1;
+            break;
+        }
+
+        p += n;
+    }
+
+    tmp = ngx_pnalloc(r->pool, r->args.len + 1);
+    if (tmp == NULL) {
+        return NULL;
+    }
+
+    p = r->args.data;
 
     while (p < last) {
         start = p;
@@ -920,62 +978,207 @@ ngx_http_dashboards_arg_next(ngx_http_request_t *r, const char *name,
             p++;
         }
 
-        eq = ngx_strlchr(start, p, '=');
-        if (eq == NULL) {
-            eq = p;
-        }
-
-        if ((size_t) (eq - start) != nlen
-            || ngx_strncmp(start, name, nlen) != 0)
-        {
+        if (p == start) {
             p++;
             continue;
         }
 
-        *pos = p + 1;
+        eq = ngx_strlchr(start, p, '=');
 
-        if (eq < p) {
-            eq++;
+        raw[0].data = start;
+        raw[0].len = (eq ? eq : p) - start;
+        raw[1].data = eq ? eq + 1 : p;
+        raw[1].len = eq ? (size_t) (p - eq - 1) : 0;
+
+        a = ngx_array_push(args);
+        if (a == NULL) {
+            return NULL;
         }
 
-        d = ngx_pnalloc(r->pool, p - eq + 1);
-        if (d == NULL) {
-            return NGX_ERROR;
+        for (k = 0; k < 2; k++) {
+            dst = (k == 0) ? &a->key : &a->value;
+
+            if (ngx_http_dashboards_unquote(r->pool, &raw[k], latin1, tmp,
+                                            dst)
+                != NGX_OK)
+            {
+                return NULL;
+            }
         }
 
-        value->data = d;
+        if (p < last) {
+            p++;
+        }
+    }
 
-        for (s = eq; s < p; s++) {
+    if (ctx) {
+        ctx->args = args;
+    }
+
+    return args;
+}
+
+
+/*
+ * Python's unquote_plus(): a run of ASCII characters is unquoted into
+ * bytes and those read as UTF-8, invalid ones replaced; other characters
+ * stay as they are (UTF-8), or are Latin-1 ones
+ */
+
+static ngx_int_t
+ngx_http_dashboards_unquote(ngx_pool_t *pool, ngx_str_t *src,
+    ngx_uint_t latin1, u_char *tmp, ngx_str_t *dst)
+{
+    u_char      *s, *last, *d, *t, *q, c1, c2;
+    size_t       n, bad;
+    const char  *why;
+
+    /* at most 3 bytes for each byte sent (%FF -> U+FFFD) */
+
+    d = ngx_pnalloc(pool, 3 * src->len + 1);
+    if (d == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst->data = d;
+
+    s = src->data;
+    last = s + src->len;
+
+    while (s < last) {
+
+        if (*s >= 0x80) {
+            if (latin1) {
+                *d++ = (u_char) (0xc0 | (*s >> 6));
+                *d++ = (u_char) (0x80 | (*s & 0x3f));
+                s++;
+
+            } else {
+                n = ngx_http_dashboards_utf8(s, last, &bad, &why);
+
+                if (n == 0) {
+                    /* not reached: the whole query string is UTF-8 */
+                    *d++ = 0xef; *d++ = 0xbf; *d++ = 0xbd;
+                    n = bad;
+
+                } else {
+                    d = ngx_cpymem(d, s, n);
+                }
+
+                s += n;
+            }
+
+            continue;
+        }
+
+        t = tmp;
+
+        while (s < last && *s < 0x80) {
             if (*s == '+') {
-                *d++ = ' ';
+                *t++ = ' ';
+                s++;
                 continue;
             }
 
-            if (*s == '%' && p - s > 2) {
+            if (*s == '%' && last - s > 2) {
                 c1 = ngx_tolower(s[1]);
                 c2 = ngx_tolower(s[2]);
 
                 if (((c1 >= '0' && c1 <= '9') || (c1 >= 'a' && c1 <= 'f'))
                     && ((c2 >= '0' && c2 <= '9') || (c2 >= 'a' && c2 <= 'f')))
                 {
-                    c1 = (c1 >= 'a') ? c1 - 'a' + 10 : c1 - '0';
-                    c2 = (c2 >= 'a') ? c2 - 'a' + 10 : c2 - '0';
-                    *d++ = (u_char) (c1 * 16 + c2);
-                    s += 2;
+                    *t++ = (u_char) ngx_hextoi(s + 1, 2);
+                    s += 3;
                     continue;
                 }
             }
 
-            *d++ = *s;
+            *t++ = *s++;
         }
 
-        value->len = d - value->data;
-        *d = '\0';
+        for (q = tmp; q < t; q += n) {
+            n = ngx_http_dashboards_utf8(q, t, &bad, &why);
 
-        return NGX_OK;
+            if (n) {
+                d = ngx_cpymem(d, q, n);
+                continue;
+            }
+
+            *d++ = 0xef; *d++ = 0xbf; *d++ = 0xbd;
+            n = bad;
+        }
     }
 
-    *pos = NULL;
+    dst->len = d - dst->data;
+    *d = '\0';
+
+    return NGX_OK;
+}
+
+
+/* a query parameter: the last one of that name, as QueryDict.get() */
+
+ngx_int_t
+ngx_http_dashboards_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    size_t                       nlen;
+    ngx_uint_t                   i, found;
+    ngx_array_t                 *args;
+    ngx_http_dashboards_qarg_t  *a;
+
+    args = ngx_http_dashboards_args(r);
+    if (args == NULL) {
+        return NGX_ERROR;
+    }
+
+    nlen = ngx_strlen(name);
+    a = args->elts;
+    found = 0;
+
+    for (i = 0; i < args->nelts; i++) {
+        if (a[i].key.len == nlen
+            && ngx_strncmp(a[i].key.data, name, nlen) == 0)
+        {
+            *value = a[i].value;
+            found = 1;
+        }
+    }
+
+    return found ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* each of them in turn, as QueryDict.getlist(); *next starts at 0 */
+
+ngx_int_t
+ngx_http_dashboards_arg_next(ngx_http_request_t *r, const char *name,
+    ngx_uint_t *next, ngx_str_t *value)
+{
+    size_t                       nlen;
+    ngx_uint_t                   i;
+    ngx_array_t                 *args;
+    ngx_http_dashboards_qarg_t  *a;
+
+    args = ngx_http_dashboards_args(r);
+    if (args == NULL) {
+        return NGX_ERROR;
+    }
+
+    nlen = ngx_strlen(name);
+    a = args->elts;
+
+    for (i = *next; i < args->nelts; i++) {
+        if (a[i].key.len == nlen
+            && ngx_strncmp(a[i].key.data, name, nlen) == 0)
+        {
+            *value = a[i].value;
+            *next = i + 1;
+            return NGX_OK;
+        }
+    }
+
+    *next = args->nelts;
 
     return NGX_DECLINED;
 }

@@ -227,6 +227,13 @@ struct ngx_http_dashboards_field_s {
 };
 
 
+/* a decoded query parameter (handler.c) */
+typedef struct {
+    ngx_str_t                           key;
+    ngx_str_t                           value;
+} ngx_http_dashboards_qarg_t;
+
+
 typedef struct {
     const char                         *code;
     ngx_str_t                           detail;
@@ -256,6 +263,7 @@ struct ngx_http_dashboards_ctx_s {
     ngx_str_t                     object;       /* as in the URL */
 
     cJSON                        *body;         /* NULL: no body */
+    ngx_array_t                  *args;         /* qarg_t, decoded once */
 
     ngx_str_t                     key;
     const char                   *key_source;
@@ -311,10 +319,11 @@ ngx_int_t ngx_http_dashboards_run(ngx_http_request_t *r,
 void ngx_http_dashboards_finish(ngx_http_request_t *r, ngx_int_t rc);
 ngx_int_t ngx_http_dashboards_proceed(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
+ngx_array_t *ngx_http_dashboards_args(ngx_http_request_t *r);
 ngx_int_t ngx_http_dashboards_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
 ngx_int_t ngx_http_dashboards_arg_next(ngx_http_request_t *r,
-    const char *name, u_char **pos, ngx_str_t *value);
+    const char *name, ngx_uint_t *next, ngx_str_t *value);
 
 /* text.c */
 ngx_int_t ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data,
@@ -352,9 +361,16 @@ ngx_int_t ngx_http_dashboards_authenticate(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
 
 /* json.c */
-size_t ngx_http_dashboards_json_escape_len(u_char *src, size_t len);
-u_char *ngx_http_dashboards_json_escape(u_char *dst, u_char *src,
-    size_t len);
+size_t ngx_http_dashboards_utf8(u_char *p, u_char *last, size_t *bad,
+    const char **why);
+ngx_int_t ngx_http_dashboards_utf8_clean(ngx_pool_t *pool, u_char *src,
+    size_t len, ngx_str_t *out);
+ngx_uint_t ngx_http_dashboards_bad_char(u_char *s, size_t len,
+    uint32_t *cp);
+ngx_uint_t ngx_http_dashboards_json_bad(cJSON *item, uint32_t *cp);
+void ngx_http_dashboards_json_raw_numbers(cJSON *item);
+ngx_int_t ngx_http_dashboards_number_text(cJSON *item, u_char *buf,
+    size_t size, ngx_str_t *out);
 ngx_int_t ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out);
 ngx_int_t ngx_http_dashboards_send_str(ngx_http_request_t *r,

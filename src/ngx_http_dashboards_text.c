@@ -242,7 +242,11 @@ ngx_http_dashboards_text_scalar(ngx_array_t *out, cJSON *v,
                                                               5);
     }
 
-    if (v->valuedouble == (double) (int64_t) v->valuedouble) {
+    /* the range first: casting an infinity or 1e300 is undefined */
+
+    if (v->valuedouble > -9e18 && v->valuedouble < 9e18
+        && v->valuedouble == (double) (int64_t) v->valuedouble)
+    {
         len = ngx_sprintf((u_char *) buf, "%L", (int64_t) v->valuedouble)
               - (u_char *) buf;
 

@@ -28,6 +28,9 @@ static ngx_int_t ngx_http_dashboards_integer(ngx_http_request_t *r,
     cJSON *item, const ngx_http_dashboards_field_t *f, ngx_str_t *path,
     cJSON **out, ngx_http_dashboards_verr_t *err);
 static ngx_int_t ngx_http_dashboards_boolean(cJSON *item, cJSON **out);
+static ngx_int_t ngx_http_dashboards_as_sent(ngx_http_request_t *r,
+    cJSON *item, ngx_str_t *path, cJSON **out,
+    ngx_http_dashboards_verr_t *err);
 
 static ngx_int_t ngx_http_dashboards_datetime(u_char *p, size_t len);
 static ngx_int_t ngx_http_dashboards_uuid(u_char *src, size_t len,
@@ -205,8 +208,7 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
                                             "%s", f->message);
         }
 
-        *out = cJSON_Duplicate(item, 1);
-        return *out ? NGX_OK : NGX_ERROR;
+        return ngx_http_dashboards_as_sent(r, item, path, out, err);
     }
 
     if (f->type == NGX_HTTP_DASHBOARDS_T_TRUTHY) {
@@ -256,8 +258,7 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
         return *out ? NGX_OK : NGX_ERROR;
 
     case NGX_HTTP_DASHBOARDS_T_ANY:
-        *out = cJSON_Duplicate(item, 1);
-        return *out ? NGX_OK : NGX_ERROR;
+        return ngx_http_dashboards_as_sent(r, item, path, out, err);
 
     case NGX_HTTP_DASHBOARDS_T_DICT:
         if (!cJSON_IsObject(item)) {
@@ -273,8 +274,7 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
                                                 item));
         }
 
-        *out = cJSON_Duplicate(item, 1);
-        return *out ? NGX_OK : NGX_ERROR;
+        return ngx_http_dashboards_as_sent(r, item, path, out, err);
 
     case NGX_HTTP_DASHBOARDS_T_OBJECT:
         if (!cJSON_IsObject(item)) {
@@ -437,31 +437,31 @@ ngx_http_dashboards_string(ngx_http_request_t *r, cJSON *item,
 {
     u_char             *p, *last, *s;
     size_t              n;
-    double              d;
+    uint32_t            cp;
+    ngx_str_t           text;
     const char *const  *c;
-    char                num[64];
+    u_char              num[64];
 
     if (cJSON_IsString(item)) {
         p = (u_char *) item->valuestring;
+        last = p + ngx_strlen(p);
 
     } else if (cJSON_IsNumber(item)) {
-        d = item->valuedouble;
+        /* DRF's CharField stores str(value): 1.0 -> "1.0", 0.1 -> "0.1" */
 
-        if (d == (double) (int64_t) d && d < 1e18 && d > -1e18) {
-            snprintf(num, sizeof(num), "%lld", (long long) d);
-
-        } else {
-            snprintf(num, sizeof(num), "%.17g", d);
+        if (ngx_http_dashboards_number_text(item, num, sizeof(num), &text)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
-        p = (u_char *) num;
+        p = text.data;
+        last = p + text.len;
 
     } else {
         return ngx_http_dashboards_verr(r, err, "invalid_input", path,
                                         "Not a valid string.");
     }
-
-    last = p + ngx_strlen(p);
 
     if (!(f->flags & NGX_HTTP_DASHBOARDS_F_NOTRIM)) {
         while (p < last && (*p == ' ' || *p == '\t' || *p == '\n'
@@ -505,6 +505,29 @@ ngx_http_dashboards_string(ngx_http_request_t *r, cJSON *item,
         }
     }
 
+    /*
+     * DRF's CharField validators after the length: Django's
+     * ProhibitNullCharactersValidator, then DRF's
+     * ProhibitSurrogateCharactersValidator; choice fields have neither
+     */
+
+    if (f->strings == NULL) {
+        switch (ngx_http_dashboards_bad_char(p, last - p, &cp)) {
+
+        case 1:
+            return ngx_http_dashboards_verr(r, err,
+                                            "null_characters_not_allowed",
+                                            path, "Null characters are not "
+                                            "allowed.");
+
+        case 2:
+            return ngx_http_dashboards_verr(r, err,
+                                            "surrogate_characters_not_allowed",
+                                            path, "Surrogate characters are "
+                                            "not allowed: U+%XD.", cp);
+        }
+    }
+
     s = ngx_pnalloc(r->pool, last - p + 1);
     if (s == NULL) {
         return NGX_ERROR;
@@ -540,69 +563,87 @@ ngx_http_dashboards_integer(ngx_http_request_t *r, cJSON *item,
 {
     u_char           *p, *last;
     int64_t           v;
-    ngx_uint_t        neg, digits;
+    ngx_str_t         text;
+    ngx_uint_t        neg, digits, big;
     const ngx_int_t  *c;
+    u_char            num[64];
+
+    /*
+     * DRF's IntegerField: int(str(value)) once a trailing ".0" is gone;
+     * a number is read through Python's str() too, so 1e2 ("100.0") is
+     * 100, 1e16 ("1e+16") and 1e999 ("inf") are not integers, and an
+     * integer of any length is compared exactly
+     */
 
     if (cJSON_IsNumber(item)) {
-        if (item->valuedouble != (double) (int64_t) item->valuedouble
-            || item->valuedouble > 9e18 || item->valuedouble < -9e18)
+        if (ngx_http_dashboards_number_text(item, num, sizeof(num), &text)
+            != NGX_OK)
         {
-            goto invalid;
+            return NGX_ERROR;
         }
 
-        v = (int64_t) item->valuedouble;
+        p = text.data;
+        last = p + text.len;
 
     } else if (cJSON_IsString(item)) {
         p = (u_char *) item->valuestring;
         last = p + ngx_strlen(p);
 
-        while (p < last && *p == ' ') {
-            p++;
-        }
-
-        while (last > p && last[-1] == ' ') {
-            last--;
-        }
-
-        neg = 0;
-
-        if (p < last && (*p == '-' || *p == '+')) {
-            neg = (*p == '-');
-            p++;
-        }
-
-        v = 0;
-        digits = 0;
-
-        while (p < last && *p >= '0' && *p <= '9') {
-            if (v > 100000000000000000LL) {
-                goto invalid;
-            }
-
-            v = v * 10 + (*p++ - '0');
-            digits++;
-        }
-
-        /* DRF accepts "5.0" */
-
-        if (p < last && *p == '.') {
-            p++;
-
-            while (p < last && *p == '0') {
-                p++;
-            }
-        }
-
-        if (p != last || digits == 0) {
-            goto invalid;
-        }
-
-        if (neg) {
-            v = -v;
-        }
-
     } else {
         goto invalid;
+    }
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    while (last > p && last[-1] == ' ') {
+        last--;
+    }
+
+    neg = 0;
+
+    if (p < last && (*p == '-' || *p == '+')) {
+        neg = (*p == '-');
+        p++;
+    }
+
+    v = 0;
+    digits = 0;
+    big = 0;
+
+    while (p < last && *p >= '0' && *p <= '9') {
+        if (v > 100000000000000000LL) {
+            big = 1;
+
+        } else {
+            v = v * 10 + (*p - '0');
+        }
+
+        p++;
+        digits++;
+    }
+
+    /* DRF accepts "5.0" */
+
+    if (p < last && *p == '.') {
+        p++;
+
+        while (p < last && *p == '0') {
+            p++;
+        }
+    }
+
+    if (p != last || digits == 0) {
+        goto invalid;
+    }
+
+    if (big) {
+        v = 100000000000000000LL;
+    }
+
+    if (neg) {
+        v = -v;
     }
 
     if (v > 2147483647) {
@@ -651,6 +692,44 @@ invalid:
 
     return ngx_http_dashboards_verr(r, err, "invalid_input", path,
                                     "A valid integer is required.");
+}
+
+
+/*
+ * a JSON value stored as sent (PostHog's JSONField): numbers as the client
+ * wrote them; U+0000 and lone surrogates are refused with the messages of
+ * DRF's string fields, as PostgreSQL's jsonb cannot hold them (PostHog
+ * answers 500 there)
+ */
+
+static ngx_int_t
+ngx_http_dashboards_as_sent(ngx_http_request_t *r, cJSON *item,
+    ngx_str_t *path, cJSON **out, ngx_http_dashboards_verr_t *err)
+{
+    uint32_t  cp;
+
+    switch (ngx_http_dashboards_json_bad(item, &cp)) {
+
+    case 1:
+        return ngx_http_dashboards_verr(r, err, "null_characters_not_allowed",
+                                        path, "Null characters are not "
+                                        "allowed.");
+
+    case 2:
+        return ngx_http_dashboards_verr(r, err,
+                                        "surrogate_characters_not_allowed",
+                                        path, "Surrogate characters are not "
+                                        "allowed: U+%XD.", cp);
+    }
+
+    *out = cJSON_Duplicate(item, 1);
+    if (*out == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_dashboards_json_raw_numbers(*out);
+
+    return NGX_OK;
 }
 
 
@@ -910,7 +989,14 @@ ngx_http_dashboards_type_name(cJSON *item)
     }
 
     if (cJSON_IsNumber(item)) {
-        return item->valuedouble == (double) (int64_t) item->valuedouble
+        /* Python's json makes a float of any number with '.', 'e', 'E' */
+
+        if (item->valuestring) {
+            return strpbrk(item->valuestring, ".eE") ? "float" : "int";
+        }
+
+        return (item->valuedouble > -9e18 && item->valuedouble < 9e18
+                && item->valuedouble == (double) (int64_t) item->valuedouble)
                ? "int" : "float";
     }
 
@@ -960,19 +1046,32 @@ ngx_http_dashboards_verr(ngx_http_request_t *r,
     ngx_http_dashboards_verr_t *err, const char *code, ngx_str_t *attr,
     const char *fmt, ...)
 {
-    u_char   *p;
+    u_char   *p, *last;
+    size_t    size;
     va_list   args;
 
-    p = ngx_pnalloc(r->pool, 512);
-    if (p == NULL) {
-        return NGX_ERROR;
+    /*
+     * the whole message, however long what it quotes; a buffer it fills
+     * may have cut it, so that one is tried again twice as large
+     */
+
+    for (size = 512; /* void */ ; size *= 2) {
+        p = ngx_pnalloc(r->pool, size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        va_start(args, fmt);
+        last = ngx_vslprintf(p, p + size, fmt, args);
+        va_end(args);
+
+        if (last < p + size) {
+            break;
+        }
     }
 
-    va_start(args, fmt);
-    err->detail.len = ngx_vslprintf(p, p + 512, fmt, args) - p;
-    va_end(args);
-
     err->detail.data = p;
+    err->detail.len = last - p;
     err->code = code;
     err->attr = attr ? attr->data : NULL;
 
