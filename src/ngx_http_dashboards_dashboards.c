@@ -461,7 +461,11 @@ ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
     q = ngx_strlchr(p, p + r->unparsed_uri.len, '?');
     path_len = q ? (size_t) (q - p) : r->unparsed_uri.len;
 
-    len = scheme.len + 3 + host.len + path_len + 1;
+    /* the host was checked (handler.c), and is escaped all the same */
+
+    len = scheme.len + 3
+          + ngx_http_dashboards_json_escape_len(host.data, host.len)
+          + path_len + 1;
 
     for (i = 0; i < n; i++) {
         len += 3 * (a[i].key.len + a[i].value.len) + 2;
@@ -472,7 +476,8 @@ ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(url->data, "%V://%V", &scheme, &host);
+    p = ngx_sprintf(url->data, "%V://", &scheme);
+    p = ngx_http_dashboards_json_escape(p, host.data, host.len);
 
     /* the path is JSON-safe: no quotes or control characters in a URI */
     for (q = r->unparsed_uri.data; q < r->unparsed_uri.data + path_len; q++) {

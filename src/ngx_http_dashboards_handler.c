@@ -34,6 +34,7 @@ static ngx_int_t ngx_http_dashboards_check_scope(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
 static ngx_int_t ngx_http_dashboards_in_list(ngx_str_t *list,
     u_char *item, size_t len);
+static ngx_int_t ngx_http_dashboards_valid_host(ngx_str_t *host);
 static void ngx_http_dashboards_cleanup(void *data);
 static void ngx_http_dashboards_invalid_done(ngx_http_request_t *r,
     PGresult *res);
@@ -123,7 +124,7 @@ ngx_int_t
 ngx_http_dashboards_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
-    ngx_str_t                   format;
+    ngx_str_t                   format, *host;
     ngx_pool_cleanup_t         *cln;
     ngx_http_dashboards_ctx_t  *ctx;
 
@@ -146,6 +147,29 @@ ngx_http_dashboards_handler(ngx_http_request_t *r)
     cln->data = ctx;
 
     ngx_http_set_ctx(r, ctx, ngx_http_dashboards_module);
+
+    /*
+     * Django's CommonMiddleware reads the host of every request before the
+     * URL is resolved, and get_host() refuses a host that is not a domain
+     * name (with an optional port) or an IP literal: DisallowedHost, 400;
+     * the host also ends up in the next/previous URLs of the list
+     */
+
+    host = r->headers_in.host ? &r->headers_in.host->value
+                              : &r->headers_in.server;
+
+    if (host->len && !ngx_http_dashboards_valid_host(host)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_dashboards_fail(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request", "invalid_host",
+                                        "Invalid HTTP_HOST header. The "
+                                        "domain name provided is not valid "
+                                        "according to RFC 1034/1035.", NULL);
+    }
 
     rc = ngx_http_dashboards_route(r, ctx);
 
@@ -871,6 +895,96 @@ ngx_http_dashboards_json_done(ngx_http_request_t *r, PGresult *res)
     }
 
     ngx_http_dashboards_finish(r, rc);
+}
+
+
+/*
+ * Django's split_domain_port(): the host, lowercased, must match
+ * ^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9\.:]+\])(:[0-9]+)?$ and the domain
+ * without one trailing dot must not be empty
+ */
+
+static ngx_int_t
+ngx_http_dashboards_valid_host(ngx_str_t *host)
+{
+    u_char  *p, *last, *start, c;
+
+    p = host->data;
+    last = p + host->len;
+
+#define host_hex(c)                                                           \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'f'))
+
+    if (p < last && *p == '[') {
+        p++;
+
+        while (p < last && host_hex(ngx_tolower(*p))) {
+            p++;
+        }
+
+        if (p == last || *p != ':') {
+            return 0;
+        }
+
+        start = ++p;
+
+        while (p < last) {
+            c = ngx_tolower(*p);
+
+            if (!host_hex(c) && c != '.' && c != ':') {
+                break;
+            }
+
+            p++;
+        }
+
+        if (p == start || p == last || *p != ']') {
+            return 0;
+        }
+
+        p++;
+
+    } else {
+        start = p;
+
+        while (p < last) {
+            c = ngx_tolower(*p);
+
+            if ((c < 'a' || c > 'z') && (c < '0' || c > '9')
+                && c != '.' && c != '-')
+            {
+                break;
+            }
+
+            p++;
+        }
+
+        /* "." alone is no domain */
+
+        if (p - start - (p > start && p[-1] == '.') == 0) {
+            return 0;
+        }
+    }
+
+#undef host_hex
+
+    if (p == last) {
+        return 1;
+    }
+
+    if (*p++ != ':' || p == last) {
+        return 0;
+    }
+
+    while (p < last) {
+        if (*p < '0' || *p > '9') {
+            return 0;
+        }
+
+        p++;
+    }
+
+    return 1;
 }
 
 

@@ -277,6 +277,7 @@ typedef struct {
     time_t                        auth_cache_ttl;
     ngx_flag_t                    session_only_actions;
     ngx_uint_t                    max_depth;
+    ngx_flag_t                    server_errors; /* filter.c */
 } ngx_http_dashboards_loc_conf_t;
 
 
@@ -300,11 +301,7 @@ ngx_int_t ngx_http_dashboards_arg_next(ngx_http_request_t *r,
 
 /* text.c */
 ngx_int_t ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data,
-    size_t len, ngx_str_t *text);
-
-/* text.c */
-ngx_int_t ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data,
-    size_t len, ngx_str_t *text);
+    size_t len, ngx_chain_t **out, off_t *out_len);
 
 /* filter.c */
 ngx_int_t ngx_http_dashboards_filter_init(ngx_conf_t *cf);
@@ -333,6 +330,12 @@ ngx_int_t ngx_http_dashboards_authenticate(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
 
 /* json.c */
+#define NGX_HTTP_DASHBOARDS_JSON_OUTSIDE  0
+#define NGX_HTTP_DASHBOARDS_JSON_STRING   1
+#define NGX_HTTP_DASHBOARDS_JSON_ESCAPE   2
+
+u_char *ngx_http_dashboards_json_compact(u_char *dst, u_char *src,
+    size_t len, ngx_uint_t *state);
 size_t ngx_http_dashboards_json_escape_len(u_char *src, size_t len);
 u_char *ngx_http_dashboards_json_escape(u_char *dst, u_char *src,
     size_t len);

@@ -1,0 +1,112 @@
+#!/usr/bin/perl
+# The HTTP surface: compact JSON as PostHog's renderer writes it, the Host
+# header in next/previous, OPTIONS as DRF answers it.
+
+use strict;
+use warnings;
+use utf8;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Dash;
+use Dash::Errors qw(is_error);
+use Dash::Raw;
+use JSON::PP;
+
+my $t = Dash->new;
+my $w = $t->world;
+my $P = $w->{project};
+
+# the bytes outside JSON strings, the strings themselves
+sub outside {
+    my ($raw) = @_;
+    my ($out, @str) = ('');
+    while ($raw =~ /\G(?:("(?:[^"\\]|\\.)*")|([^"]+))/gcs) {
+        if (defined $1) { push @str, $1; $out .= '""' } else { $out .= $2 }
+    }
+    return ($out, \@str);
+}
+
+sub is_compact {
+    my ($r, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my ($out) = outside($r->{raw});
+    unlike $out, qr/\s/, "$name: no white space outside strings"
+        or diag substr($r->{raw}, 0, 300);
+}
+
+# -- compact JSON ------------------------------------------------------------
+
+my $name = 'a : b, "c" : d';
+my $desc = "x , y\n : z\t{ }";
+my $filters = { 'k v' => 'a : b , c', n => [1, 2, { 'x y' => ' : ' }] };
+
+my $r = $t->api(POST => "/api/projects/$P/dashboards/",
+                body => { name => $name, description => $desc, filters => $filters });
+is $r->{status}, 201, 'create: 201' or diag $r->{raw};
+is_compact $r, 'create';
+my $id = $r->{json}{id};
+is $r->{json}{name}, $name, 'create: a name with spaces and colons intact';
+is $r->{json}{description}, $desc, 'create: a description with white space intact';
+is_deeply $r->{json}{filters}, $filters, 'create: filters intact';
+like $r->{raw}, qr/"name":"a : b, \\"c\\" : d"/, 'create: the string bytes as written';
+
+$t->fixture_text_tile(dashboard => $id, body => "line 1\n : line 2",
+                      layouts => { sm => { x => 0, y => 0, w => 6, h => 5 } });
+
+$r = $t->api(GET => "/api/projects/$P/dashboards/$id/");
+is $r->{status}, 200, 'retrieve: 200';
+is_compact $r, 'retrieve';
+is $r->{json}{tiles}[0]{text}{body}, "line 1\n : line 2", 'retrieve: a text body intact';
+is_deeply $r->{json}{filters}, $filters, 'retrieve: filters intact';
+is $r->{headers}{'content-length'}, length $r->{raw}, 'retrieve: Content-Length of the compact body';
+
+$t->fixture_dashboard(team => $w->{team}, user => $w->{user}, name => 'other one', tags => ['t a']);
+
+$r = $t->api(GET => "/api/projects/$P/dashboards/?limit=1");
+is $r->{status}, 200, 'list: 200';
+is_compact $r, 'list';
+is $r->{json}{count}, 2, 'list: count';
+like $r->{raw}, qr/^\{"count":2,"next":"http:/, 'list: compact from the first byte';
+
+$r = $t->api(PATCH => "/api/projects/$P/dashboards/$id/", body => { name => 'renamed : x' });
+is $r->{status}, 200, 'update: 200';
+is_compact $r, 'update';
+is $r->{json}{name}, 'renamed : x', 'update: name intact';
+
+# -- the Host header ---------------------------------------------------------
+
+for my $host ('x","results":[],"z":"', 'ex_ample.com', 'a:b:c', 'host:port', '[::1', 'a.b:8o') {
+    $r = Dash::Raw::request($t, GET => "/api/projects/$P/dashboards/?limit=1", headers => { Host => $host });
+    is_error($r, 400, 'invalid_request', 'invalid_host',
+             'Invalid HTTP_HOST header. The domain name provided is not valid according to RFC 1034/1035.',
+             undef, "Host '$host'");
+}
+
+# nginx refuses some hosts itself (a slash, "..", white space, an empty
+# name): JSON too (filter.c)
+for my $host ('a/b', 'a..b', 'bad host', ':80') {
+    $r = Dash::Raw::request($t, GET => "/api/projects/$P/dashboards/?limit=1", headers => { Host => $host });
+    is_error($r, 400, 'invalid_request', 'parse_error', 'Malformed request.', undef, "Host '$host' (nginx)");
+}
+
+for my $host ('Example.COM', 'example.com:8080', 'example.com.', '[::1]:80', '127.0.0.1', 'a-b.c') {
+    $r = Dash::Raw::request($t, GET => "/api/projects/$P/dashboards/?limit=1", headers => { Host => $host });
+    is $r->{status}, 200, "Host '$host': 200";
+    is $r->{json}{next}, "http://$host/api/projects/$P/dashboards/?limit=1&offset=1",
+        "Host '$host': next as given";
+}
+
+# an unknown path is refused for its host first, as Django's CommonMiddleware does
+$r = Dash::Raw::request($t, GET => "/api/nothing/", headers => { Host => 'a_b' });
+is $r->{status}, 400, 'unknown path, bad host: 400';
+
+# no Host at all (HTTP/1.0): nginx's server name
+my $raw = $t->http_raw("GET /api/projects/$P/dashboards/?limit=1 HTTP/1.0\r\n"
+                       . "Authorization: Bearer $w->{key}\r\n\r\n");
+$r = Dash::parse_response($raw);
+is $r->{status}, 200, 'HTTP/1.0 without Host: 200';
+like $r->{json}{next} // '', qr{^http://[^/"]*/api/projects/$P/dashboards/\?limit=1&offset=1$},
+    'HTTP/1.0 without Host: next';
+
+done_testing;
