@@ -263,6 +263,7 @@ struct ngx_http_dashboards_ctx_s {
     unsigned                      error_sent:1;
     unsigned                      format_txt:1;
     unsigned                      method_allowed:1;
+    unsigned                      options:1;
 };
 
 

@@ -109,4 +109,85 @@ is $r->{status}, 200, 'HTTP/1.0 without Host: 200';
 like $r->{json}{next} // '', qr{^http://[^/"]*/api/projects/$P/dashboards/\?limit=1&offset=1$},
     'HTTP/1.0 without Host: next';
 
+# -- OPTIONS -----------------------------------------------------------------
+
+my $PARSES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'];
+my $RENDERS = ['application/json', 'text/event-stream'];
+
+sub options_is {
+    my ($path, $name, $allow, $renders, $label) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $r = $t->api(OPTIONS => $path);
+    is $r->{status}, 200, "$label: 200" or diag $r->{raw};
+    like $r->{content_type}, qr{^application/json}, "$label: JSON";
+    is $r->{raw}, qq({"name":"$name","description":"","renders":) . encode_json($renders)
+                  . qq(,"parses":) . encode_json($PARSES) . '}', "$label: SimpleMetadata's body";
+    is $r->{headers}{allow}, $allow, "$label: Allow";
+}
+
+my $base = "/api/projects/$P/dashboards";
+my $state = $t->db_state(posthog_dashboard => 'rows', posthog_dashboardtile => 'rows', posthog_text => 'rows');
+
+options_is("$base/", 'Dashboards List', 'GET, POST, HEAD, OPTIONS', $RENDERS, 'OPTIONS on the collection');
+options_is($base, 'Dashboards List', 'GET, POST, HEAD, OPTIONS', $RENDERS, 'OPTIONS without trailing slash');
+options_is("$base/$id/", 'Dashboards Instance', 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS', $RENDERS,
+           'OPTIONS on an object');
+# the metadata does not load the object
+options_is("$base/999999/", 'Dashboards Instance', 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS', $RENDERS,
+           'OPTIONS on a missing object');
+options_is("$base/$id/create_text_tile/", 'Create text tile', 'POST, OPTIONS', $RENDERS,
+           'OPTIONS on an action');
+options_is("$base/$id/move_tile/", 'Move tile', 'POST, PATCH, OPTIONS', $RENDERS, 'OPTIONS on move_tile');
+options_is("$base/bulk_update_tags/", 'Bulk update tags', 'POST, OPTIONS', $RENDERS,
+           'OPTIONS on a collection action');
+options_is("/api/users/\@me/", 'User Instance', 'GET, HEAD, OPTIONS', ['application/json'],
+           'OPTIONS on /api/users/@me/');
+options_is("/api/projects/$P/", 'Project Instance', 'GET, HEAD, OPTIONS', ['application/json'],
+           'OPTIONS on the project');
+
+# a body is not parsed
+$r = $t->api(OPTIONS => "$base/", body => '{bad', headers => { 'Content-Type' => 'application/json' });
+is $r->{status}, 200, 'OPTIONS with a malformed body: 200';
+
+# DRF's options() runs initial(): authentication, then the permissions
+is_error($t->api(OPTIONS => "$base/", key => undef), 401, 'authentication_error', 'not_authenticated',
+         'Authentication credentials were not provided.', undef, 'OPTIONS without a key');
+
+my $uk = $t->fixture_key(user => $w->{user}, scopes => ['user:read']);
+is_error($t->api(OPTIONS => "$base/", key => $uk), 403, 'authentication_error', 'permission_denied',
+         "API key missing required scope 'dashboard:read'", undef, 'OPTIONS without dashboard:read');
+is_error($t->api(OPTIONS => "$base/bulk_update_tags/", key => $uk), 403, 'authentication_error',
+         'permission_denied', "API key missing required scope 'dashboard:read'", undef,
+         'OPTIONS on an action without a declared scope: dashboard:read');
+
+my $rk = $t->fixture_key(user => $w->{user}, scopes => ['dashboard:read']);
+$r = $t->api(OPTIONS => "$base/", key => $rk);
+is $r->{status}, 200, 'OPTIONS with dashboard:read: 200';
+is_error($t->api(OPTIONS => "$base/$id/create_text_tile/", key => $rk), 403, 'authentication_error',
+         'permission_denied', "API key missing required scope 'dashboard:write'", undef,
+         'OPTIONS on an action that declares dashboard:write');
+
+my $org2 = $t->fixture_org;
+my $P2 = $t->fixture_project(org => $org2);
+$r = $t->api(OPTIONS => "/api/projects/$P2/dashboards/");
+my $g = $t->api(GET => "/api/projects/$P2/dashboards/");
+is $r->{status}, $g->{status}, "OPTIONS on another organization's project: as GET ($g->{status})";
+is_deeply $r->{json}, $g->{json}, "OPTIONS on another organization's project: GET's body";
+isnt $r->{status}, 200, "OPTIONS on another organization's project: refused";
+
+# an unknown path stays a 404
+is_error($t->api(OPTIONS => "/api/projects/$P/nothing/"), 404, 'invalid_request', 'not_found', 'Not found.',
+         undef, 'OPTIONS on an unknown path');
+
+# a CORS preflight: answered before authentication, empty (CorsMiddleware)
+$r = $t->api(OPTIONS => "$base/$id/", key => undef,
+             headers => { Origin => 'https://app.example', 'Access-Control-Request-Method' => 'PATCH',
+                          'Access-Control-Request-Headers' => 'authorization,content-type' });
+is $r->{status}, 200, 'preflight: 200';
+is $r->{raw}, '', 'preflight: no body';
+is $r->{headers}{'content-length'}, 0, 'preflight: Content-Length 0';
+
+is $t->db_state(posthog_dashboard => 'rows', posthog_dashboardtile => 'rows', posthog_text => 'rows'), $state,
+    'OPTIONS changed nothing';
+
 done_testing;
