@@ -63,6 +63,10 @@ my $raw = $t->http_raw("HEAD $path HTTP/1.1\r\nConnection: close\r\n\r\n");
 like $raw, qr{^HTTP/1\.1 400 .*\r\nContent-Type: application/json\r\n}s, 'HEAD without Host: JSON headers';
 like $raw, qr/\r\n\r\n\z/, 'HEAD without Host: no body';
 
+# a path no location of the server matches: the server's own configuration
+$r = raw("GET /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+is_error($r, 404, 'invalid_request', 'not_found', 'Not found.', undef, 'a path no location matches');
+
 # not the API: nginx's pages stay as they are
 $r = raw("GET /static/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 is $r->{status}, 404, 'another location of the server: 404';
