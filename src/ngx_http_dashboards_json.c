@@ -113,39 +113,54 @@ ngx_http_dashboards_json_compact(u_char *dst, u_char *src, size_t len,
     st = *state;
     last = src + len;
 
+    if (st == NGX_HTTP_DASHBOARDS_JSON_ESCAPE && src < last) {
+        *dst++ = *src++;
+        st = NGX_HTTP_DASHBOARDS_JSON_STRING;
+    }
+
     while (src < last) {
-        c = *src++;
 
-        switch (st) {
+        if (st == NGX_HTTP_DASHBOARDS_JSON_STRING) {
 
-        case NGX_HTTP_DASHBOARDS_JSON_STRING:
-            *dst++ = c;
+            /* a string: copied up to its closing quote */
 
-            if (c == '\\') {
-                st = NGX_HTTP_DASHBOARDS_JSON_ESCAPE;
+            while (src < last) {
+                c = *src++;
+                *dst++ = c;
 
-            } else if (c == '"') {
-                st = NGX_HTTP_DASHBOARDS_JSON_OUTSIDE;
+                if (c == '"') {
+                    st = NGX_HTTP_DASHBOARDS_JSON_OUTSIDE;
+                    break;
+                }
+
+                if (c == '\\') {
+                    if (src == last) {
+                        st = NGX_HTTP_DASHBOARDS_JSON_ESCAPE;
+                        break;
+                    }
+
+                    *dst++ = *src++;
+                }
             }
 
-            break;
+            continue;
+        }
 
-        case NGX_HTTP_DASHBOARDS_JSON_ESCAPE:
-            *dst++ = c;
-            st = NGX_HTTP_DASHBOARDS_JSON_STRING;
-            break;
+        /* outside strings: white space dropped up to the next string */
 
-        default: /* NGX_HTTP_DASHBOARDS_JSON_OUTSIDE */
+        while (src < last) {
+            c = *src++;
 
             if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-                break;
+                continue;
             }
+
+            *dst++ = c;
 
             if (c == '"') {
                 st = NGX_HTTP_DASHBOARDS_JSON_STRING;
+                break;
             }
-
-            *dst++ = c;
         }
     }
 
