@@ -372,6 +372,7 @@ ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
     ngx_str_t                    host, scheme, num;
     ngx_uint_t                   i, n, first;
     ngx_array_t                  all;
+    ngx_http_core_srv_conf_t    *cscf;
     ngx_http_dashboards_qarg_t  *a, *arg;
     u_char                       lbuf[NGX_INT_T_LEN], obuf[NGX_INT_T_LEN];
 
@@ -450,11 +451,17 @@ ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
         ngx_str_set(&scheme, "http");
     }
 
+    /* Django's get_host(): the Host header, else the server's name */
+
     if (r->headers_in.host) {
         host = r->headers_in.host->value;
 
-    } else {
+    } else if (r->headers_in.server.len) {
         host = r->headers_in.server;
+
+    } else {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        host = cscf->server_name;
     }
 
     p = r->unparsed_uri.data;
