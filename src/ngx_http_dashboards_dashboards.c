@@ -387,6 +387,7 @@ ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
     ngx_str_t                    host, scheme, num;
     ngx_uint_t                   i, n, first;
     ngx_array_t                  all;
+    ngx_http_core_srv_conf_t    *cscf;
     ngx_http_dashboards_qarg_t  *a, *arg;
     u_char                       lbuf[NGX_INT_T_LEN], obuf[NGX_INT_T_LEN];
 
@@ -453,18 +454,28 @@ ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
         ngx_str_set(&scheme, "http");
     }
 
+    /* Django's get_host(): the Host header, else the server's name */
+
     if (r->headers_in.host) {
         host = r->headers_in.host->value;
 
-    } else {
+    } else if (r->headers_in.server.len) {
         host = r->headers_in.server;
+
+    } else {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        host = cscf->server_name;
     }
 
     p = r->unparsed_uri.data;
     q = ngx_strlchr(p, p + r->unparsed_uri.len, '?');
     path_len = q ? (size_t) (q - p) : r->unparsed_uri.len;
 
-    len = scheme.len + 3 + host.len + path_len + 1;
+    /* the host was checked (handler.c), and is escaped all the same */
+
+    len = scheme.len + 3
+          + host.len + ngx_escape_json(NULL, host.data, host.len)
+          + path_len + 1;
 
     for (i = 0; i < n; i++) {
         len += 3 * (a[i].key.len + a[i].value.len) + 2;
@@ -475,7 +486,8 @@ ngx_http_dashboards_page_url(ngx_http_request_t *r, ngx_array_t *args,
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(url->data, "%V://%V", &scheme, &host);
+    p = ngx_sprintf(url->data, "%V://", &scheme);
+    p = (u_char *) ngx_escape_json(p, host.data, host.len);
 
     /* the path is JSON-safe: no quotes or control characters in a URI */
     for (q = r->unparsed_uri.data; q < r->unparsed_uri.data + path_len; q++) {

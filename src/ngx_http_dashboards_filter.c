@@ -4,7 +4,10 @@
  *
  * Errors that nginx itself answers in an API location (a body over
  * client_max_body_size, a malformed request, a client body timeout...) get
- * a JSON body in PostHog's shape instead of nginx's HTML page.
+ * a JSON body in PostHog's shape instead of nginx's HTML page. So do those
+ * it answers before any location is chosen (a malformed request line or
+ * header, a duplicate Authorization, headers or URI too large, a missing or
+ * invalid Host, TRACE) in a server that has an API location.
  */
 
 
@@ -38,6 +41,7 @@ ngx_http_dashboards_header_filter(ngx_http_request_t *r)
 {
     u_char                            *p;
     size_t                             len;
+    ngx_str_t                          method;
     ngx_uint_t                         status;
     const char                        *type, *code, *detail;
     ngx_http_dashboards_loc_conf_t    *dlcf;
@@ -51,7 +55,9 @@ ngx_http_dashboards_header_filter(ngx_http_request_t *r)
 
     dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
 
-    if (dlcf == NULL || dlcf->db == NULL
+    /* server_errors: only in a server's own configuration (module.c) */
+
+    if (dlcf == NULL || (dlcf->db == NULL && !dlcf->server_errors)
         || r->headers_out.content_type.len < 9
         || ngx_strncasecmp(r->headers_out.content_type.data,
                            (u_char *) "text/html", 9) != 0)
@@ -74,6 +80,12 @@ ngx_http_dashboards_header_filter(ngx_http_request_t *r)
     case NGX_HTTP_NOT_FOUND:
         code = "not_found";
         detail = "Not found.";
+        break;
+
+    case NGX_HTTP_NOT_ALLOWED:
+        /* TRACE: DRF's MethodNotAllowed, completed below */
+        code = "method_not_allowed";
+        detail = NULL;
         break;
 
     case NGX_HTTP_REQUEST_TIME_OUT:
@@ -116,9 +128,15 @@ ngx_http_dashboards_header_filter(ngx_http_request_t *r)
         ngx_http_set_ctx(r, fctx, ngx_http_dashboards_module);
     }
 
+    method = r->method_name;
+
     len = sizeof("{\"type\":\"\",\"code\":\"\",\"detail\":\"\","
                  "\"attr\":null}") - 1
-          + ngx_strlen(type) + ngx_strlen(code) + ngx_strlen(detail);
+          + ngx_strlen(type) + ngx_strlen(code)
+          + (detail ? ngx_strlen(detail)
+                    : sizeof("Method \\\"\\\" not allowed.") - 1
+                      + method.len
+                      + ngx_escape_json(NULL, method.data, method.len));
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -126,10 +144,23 @@ ngx_http_dashboards_header_filter(ngx_http_request_t *r)
     }
 
     fctx->error_page.data = p;
-    fctx->error_page.len = ngx_sprintf(p, "{\"type\":\"%s\",\"code\":\"%s\","
-                                 "\"detail\":\"%s\",\"attr\":null}",
-                                 type, code, detail)
-                     - p;
+
+    p = ngx_sprintf(p, "{\"type\":\"%s\",\"code\":\"%s\",\"detail\":\"",
+                    type, code);
+
+    if (detail) {
+        p = ngx_sprintf(p, "%s", detail);
+
+    } else {
+        p = ngx_cpymem(p, "Method \\\"", sizeof("Method \\\"") - 1);
+        p = (u_char *) ngx_escape_json(p, method.data, method.len);
+        p = ngx_cpymem(p, "\\\" not allowed.",
+                       sizeof("\\\" not allowed.") - 1);
+    }
+
+    p = ngx_cpymem(p, "\",\"attr\":null}", sizeof("\",\"attr\":null}") - 1);
+
+    fctx->error_page.len = p - fctx->error_page.data;
 
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;

@@ -34,6 +34,13 @@ static ngx_int_t ngx_http_dashboards_check_scope(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
 static ngx_int_t ngx_http_dashboards_in_list(ngx_str_t *list,
     u_char *item, size_t len);
+static ngx_int_t ngx_http_dashboards_valid_host(ngx_str_t *host);
+static ngx_int_t ngx_http_dashboards_preflight(ngx_http_request_t *r);
+static ngx_int_t ngx_http_dashboards_options(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+static void ngx_http_dashboards_options_done(ngx_http_request_t *r,
+    PGresult *res);
+static ngx_int_t ngx_http_dashboards_send_options(ngx_http_request_t *r);
 static void ngx_http_dashboards_cleanup(void *data);
 static void ngx_http_dashboards_invalid_done(ngx_http_request_t *r,
     PGresult *res);
@@ -125,7 +132,7 @@ ngx_int_t
 ngx_http_dashboards_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
-    ngx_str_t                   format;
+    ngx_str_t                   format, *host;
     ngx_pool_cleanup_t         *cln;
     ngx_http_dashboards_ctx_t  *ctx;
 
@@ -148,6 +155,44 @@ ngx_http_dashboards_handler(ngx_http_request_t *r)
     cln->data = ctx;
 
     ngx_http_set_ctx(r, ctx, ngx_http_dashboards_module);
+
+    /*
+     * Django's CommonMiddleware reads the host of every request before the
+     * URL is resolved, and get_host() refuses a host that is not a domain
+     * name (with an optional port) or an IP literal: DisallowedHost, 400;
+     * the host also ends up in the next/previous URLs of the list
+     */
+
+    host = r->headers_in.host ? &r->headers_in.host->value
+                              : &r->headers_in.server;
+
+    if (host->len && !ngx_http_dashboards_valid_host(host)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_dashboards_fail(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request", "invalid_host",
+                                        "Invalid HTTP_HOST header. The "
+                                        "domain name provided is not valid "
+                                        "according to RFC 1034/1035.", NULL);
+    }
+
+    /*
+     * a CORS preflight: PostHog's CorsMiddleware (django-cors-headers)
+     * answers it before authentication and routing, 200 with no body; the
+     * CORS headers themselves are nginx's add_header (conf-examples/)
+     */
+
+    if (r->method == NGX_HTTP_OPTIONS && ngx_http_dashboards_preflight(r)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_dashboards_send_empty(r, NGX_HTTP_OK);
+    }
 
     rc = ngx_http_dashboards_route(r, ctx);
 
@@ -347,6 +392,13 @@ ngx_http_dashboards_route(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
+    /* DRF's APIView.options(): the view's metadata, on every route */
+
+    if (r->method == NGX_HTTP_OPTIONS) {
+        ctx->options = 1;
+        ctx->method_allowed = 1;
+    }
+
     return NGX_OK;
 }
 
@@ -537,7 +589,9 @@ ngx_http_dashboards_proceed(ngx_http_request_t *r,
         return rc;
     }
 
-    if (ctx->body_error) {
+    /* DRF parses the body lazily, and the metadata never reads it */
+
+    if (ctx->body_error && !ctx->options) {
         if (ctx->body_error == NGX_HTTP_UNSUPPORTED_MEDIA_TYPE) {
             return ngx_http_dashboards_send_error(r,
                                                   ctx->body_error,
@@ -581,6 +635,10 @@ ngx_http_dashboards_proceed(ngx_http_request_t *r,
     *last = '\0';
     ctx->scoped_orgs.len = ctx->auth.scoped_orgs.len;
 
+    if (ctx->options) {
+        return ngx_http_dashboards_options(r, ctx);
+    }
+
     return rt->handler(r, ctx);
 }
 
@@ -594,20 +652,34 @@ ngx_http_dashboards_check_scope(ngx_http_request_t *r,
     u_char                          *p;
     size_t                           len;
     ngx_str_t                        detail;
+    ngx_uint_t                       scope;
     ngx_http_dashboards_route_t     *rt;
     ngx_http_dashboards_loc_conf_t  *dlcf;
     u_char                           need[64], write[64];
     u_char                           team[NGX_INT_T_LEN];
 
     rt = ctx->route;
+    scope = rt->scope;
+
+    /*
+     * OPTIONS: PostHog's APIScopePermission asks for "<object>:read"
+     * unless the action declares its own scopes (the write actions here)
+     */
+
+    if (ctx->options && scope != NGX_HTTP_DASHBOARDS_ANY
+        && (scope == NGX_HTTP_DASHBOARDS_NO_SCOPE
+            || rt->family != NGX_HTTP_DASHBOARDS_OBJECT_ACTION))
+    {
+        scope = NGX_HTTP_DASHBOARDS_READ;
+    }
 
     /* legacy keys without scopes may do anything */
 
-    if (ctx->auth.scopes.len == 0 || rt->scope == NGX_HTTP_DASHBOARDS_ANY) {
+    if (ctx->auth.scopes.len == 0 || scope == NGX_HTTP_DASHBOARDS_ANY) {
         return NGX_DECLINED;
     }
 
-    if (rt->scope == NGX_HTTP_DASHBOARDS_NO_SCOPE) {
+    if (scope == NGX_HTTP_DASHBOARDS_NO_SCOPE) {
         dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
 
         if (dlcf->session_only_actions) {
@@ -647,14 +719,14 @@ ngx_http_dashboards_check_scope(ngx_http_request_t *r,
     /* NO_SCOPE actions are accepted with dashboard:write (DESIGN 6) */
 
     p = ngx_sprintf(need, "%s:%s", rt->scope_object,
-                    rt->scope == NGX_HTTP_DASHBOARDS_READ ? "read" : "write");
+                    scope == NGX_HTTP_DASHBOARDS_READ ? "read" : "write");
     len = p - need;
 
     if (ngx_http_dashboards_in_list(&ctx->auth.scopes, need, len)) {
         return NGX_DECLINED;
     }
 
-    if (rt->scope == NGX_HTTP_DASHBOARDS_READ) {
+    if (scope == NGX_HTTP_DASHBOARDS_READ) {
         p = ngx_sprintf(write, "%s:write", rt->scope_object);
 
         if (ngx_http_dashboards_in_list(&ctx->auth.scopes, write, p - write))
@@ -906,6 +978,316 @@ ngx_http_dashboards_json_done(ngx_http_request_t *r, PGresult *res)
     }
 
     ngx_http_dashboards_finish(r, rc);
+}
+
+
+/* a CORS preflight names the method it asks for */
+
+static ngx_int_t
+ngx_http_dashboards_preflight(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Access-Control-Request-Method") - 1
+            && ngx_strncasecmp(h[i].key.data,
+                               (u_char *) "Access-Control-Request-Method",
+                               sizeof("Access-Control-Request-Method") - 1)
+               == 0)
+        {
+            return 1;
+        }
+    }
+}
+
+
+/*
+ * OPTIONS after authentication and the scope: the project checks the
+ * route's own statement would make (the object itself is not loaded:
+ * DRF's SimpleMetadata only tries it for the "actions" it does not list
+ * here), then the metadata
+ */
+
+static ngx_int_t
+ngx_http_dashboards_options(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    switch (ctx->route->family) {
+
+    case NGX_HTTP_DASHBOARDS_ME:
+    case NGX_HTTP_DASHBOARDS_KEY_CURRENT:
+        return ngx_http_dashboards_send_options(r);
+
+    case NGX_HTTP_DASHBOARDS_PROJECT:
+        ngx_http_dashboards_base_values(ctx);
+        return ngx_http_dashboards_run(r, ctx,
+                                       NGX_HTTP_DASHBOARDS_SQL_PROJECT, 3,
+                                       ngx_http_dashboards_options_done);
+
+    default:
+        ngx_http_dashboards_base_values(ctx);
+        return ngx_http_dashboards_run(r, ctx,
+                                       NGX_HTTP_DASHBOARDS_SQL_ACCESS, 3,
+                                       ngx_http_dashboards_options_done);
+    }
+}
+
+
+/*
+ * DRF's SimpleMetadata.determine_metadata(): the view's name (the class
+ * name without "ViewSet" and the router's suffix, or the action's pretty
+ * name), its docstring (none on PostHog's DashboardsViewSet), the media
+ * types of its renderers (SafeJSONRenderer, ServerSentEventRenderer) and
+ * of DRF's default parsers; the Allow header lists the route's methods
+ */
+
+static void
+ngx_http_dashboards_options_done(ngx_http_request_t *r, PGresult *res)
+{
+    ngx_http_dashboards_finish(r, ngx_http_dashboards_send_options(r));
+}
+
+
+static ngx_int_t
+ngx_http_dashboards_send_options(ngx_http_request_t *r)
+{
+    u_char                       *p, *body, *allow;
+    size_t                        len;
+    ngx_str_t                     name, action;
+    ngx_uint_t                    methods, i;
+    ngx_table_elt_t              *h;
+    ngx_http_dashboards_ctx_t    *ctx;
+    ngx_http_dashboards_route_t  *rt, *route;
+
+    static const char  *renders_dashboards =
+        "[\"application/json\",\"text/event-stream\"]";
+    static const char  *renders_json = "[\"application/json\"]";
+
+    static struct {
+        ngx_uint_t   method;
+        const char  *name;
+    } names[] = {
+        { NGX_HTTP_GET, "GET" },
+        { NGX_HTTP_POST, "POST" },
+        { NGX_HTTP_PUT, "PUT" },
+        { NGX_HTTP_PATCH, "PATCH" },
+        { NGX_HTTP_DELETE, "DELETE" },
+        { NGX_HTTP_HEAD, "HEAD" },
+        { NGX_HTTP_OPTIONS, "OPTIONS" }
+    };
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
+    route = ctx->route;
+
+    ngx_str_null(&action);
+
+    switch (route->family) {
+
+    case NGX_HTTP_DASHBOARDS_COLLECTION:
+        ngx_str_set(&name, "Dashboards List");
+        break;
+
+    case NGX_HTTP_DASHBOARDS_OBJECT:
+        ngx_str_set(&name, "Dashboards Instance");
+        break;
+
+    case NGX_HTTP_DASHBOARDS_ME:
+        ngx_str_set(&name, "User Instance");
+        break;
+
+    case NGX_HTTP_DASHBOARDS_KEY_CURRENT:
+        ngx_str_set(&name, "Personal API Key Instance");
+        break;
+
+    case NGX_HTTP_DASHBOARDS_PROJECT:
+        ngx_str_set(&name, "Project Instance");
+        break;
+
+    default:
+        /* Django's pretty_name() of the action: "Create text tile" */
+        action = route->action;
+        name.len = action.len;
+        name.data = NULL;
+        break;
+    }
+
+    /* the methods of every route of this path, in DRF's order */
+
+    methods = NGX_HTTP_OPTIONS;
+
+    for (rt = route; rt->family; rt++) {
+        if (rt->family == route->family
+            && rt->action.len == route->action.len
+            && ngx_strncmp(rt->action.data, route->action.data,
+                           route->action.len) == 0)
+        {
+            methods |= rt->methods;
+        }
+    }
+
+    if (methods & NGX_HTTP_GET) {
+        methods |= NGX_HTTP_HEAD;
+    }
+
+    allow = ngx_pnalloc(r->pool, sizeof("GET, POST, PUT, PATCH, DELETE, "
+                                        "HEAD, OPTIONS"));
+    len = sizeof("{\"name\":\"\",\"description\":\"\",\"renders\":,"
+                 "\"parses\":[\"application/json\","
+                 "\"application/x-www-form-urlencoded\","
+                 "\"multipart/form-data\"]}")
+          + name.len + ngx_strlen(renders_dashboards);
+    body = ngx_pnalloc(r->pool, len);
+
+    if (allow == NULL || body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = allow;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (methods & names[i].method) {
+            p = ngx_sprintf(p, "%s%s", p == allow ? "" : ", ",
+                            names[i].name);
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = allow;
+    h->value.len = p - allow;
+
+    p = ngx_cpymem(body, "{\"name\":\"", sizeof("{\"name\":\"") - 1);
+
+    if (name.data) {
+        p = ngx_cpymem(p, name.data, name.len);
+
+    } else {
+        for (i = 0; i < action.len; i++) {
+            *p++ = (action.data[i] == '_') ? ' '
+                   : (i == 0) ? ngx_toupper(action.data[i]) : action.data[i];
+        }
+    }
+
+    p = ngx_sprintf(p, "\",\"description\":\"\",\"renders\":%s,"
+                    "\"parses\":[\"application/json\","
+                    "\"application/x-www-form-urlencoded\","
+                    "\"multipart/form-data\"]}",
+                    /* the DashboardsViewSet routes come first */
+                    route->family <= NGX_HTTP_DASHBOARDS_OBJECT_ACTION
+                    ? renders_dashboards : renders_json);
+
+    return ngx_http_dashboards_send_str(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+/*
+ * Django's split_domain_port(): the host, lowercased, must match
+ * ^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9\.:]+\])(:[0-9]+)?$ and the domain
+ * without one trailing dot must not be empty
+ */
+
+static ngx_int_t
+ngx_http_dashboards_valid_host(ngx_str_t *host)
+{
+    u_char  *p, *last, *start, c;
+
+    p = host->data;
+    last = p + host->len;
+
+#define host_hex(c)                                                           \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'f'))
+
+    if (p < last && *p == '[') {
+        p++;
+
+        while (p < last && host_hex(ngx_tolower(*p))) {
+            p++;
+        }
+
+        if (p == last || *p != ':') {
+            return 0;
+        }
+
+        start = ++p;
+
+        while (p < last) {
+            c = ngx_tolower(*p);
+
+            if (!host_hex(c) && c != '.' && c != ':') {
+                break;
+            }
+
+            p++;
+        }
+
+        if (p == start || p == last || *p != ']') {
+            return 0;
+        }
+
+        p++;
+
+    } else {
+        start = p;
+
+        while (p < last) {
+            c = ngx_tolower(*p);
+
+            if ((c < 'a' || c > 'z') && (c < '0' || c > '9')
+                && c != '.' && c != '-')
+            {
+                break;
+            }
+
+            p++;
+        }
+
+        /* "." alone is no domain */
+
+        if (p - start - (p > start && p[-1] == '.') == 0) {
+            return 0;
+        }
+    }
+
+#undef host_hex
+
+    if (p == last) {
+        return 1;
+    }
+
+    if (*p++ != ':' || p == last) {
+        return 0;
+    }
+
+    while (p < last) {
+        if (*p < '0' || *p > '9') {
+            return 0;
+        }
+
+        p++;
+    }
+
+    return 1;
 }
 
 

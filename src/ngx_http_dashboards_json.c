@@ -59,15 +59,90 @@ static ngx_str_t  ngx_http_dashboards_json_type =
     ngx_string("application/json");
 
 
+/*
+ * copies JSON text without the white space outside strings: PostgreSQL's
+ * json_build_object() writes "key" : value and json_agg() puts line breaks
+ * between elements, while PostHog's renderer (DRF's JSONRenderer) writes
+ * compact JSON; *state carries an open string across buffers
+ */
+
+u_char *
+ngx_http_dashboards_json_compact(u_char *dst, u_char *src, size_t len,
+    ngx_uint_t *state)
+{
+    u_char      c, *last;
+    ngx_uint_t  st;
+
+    st = *state;
+    last = src + len;
+
+    if (st == NGX_HTTP_DASHBOARDS_JSON_ESCAPE && src < last) {
+        *dst++ = *src++;
+        st = NGX_HTTP_DASHBOARDS_JSON_STRING;
+    }
+
+    while (src < last) {
+
+        if (st == NGX_HTTP_DASHBOARDS_JSON_STRING) {
+
+            /* a string: copied up to its closing quote */
+
+            while (src < last) {
+                c = *src++;
+                *dst++ = c;
+
+                if (c == '"') {
+                    st = NGX_HTTP_DASHBOARDS_JSON_OUTSIDE;
+                    break;
+                }
+
+                if (c == '\\') {
+                    if (src == last) {
+                        st = NGX_HTTP_DASHBOARDS_JSON_ESCAPE;
+                        break;
+                    }
+
+                    *dst++ = *src++;
+                }
+            }
+
+            continue;
+        }
+
+        /* outside strings: white space dropped up to the next string */
+
+        while (src < last) {
+            c = *src++;
+
+            if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+                continue;
+            }
+
+            *dst++ = c;
+
+            if (c == '"') {
+                st = NGX_HTTP_DASHBOARDS_JSON_STRING;
+                break;
+            }
+        }
+    }
+
+    *state = st;
+
+    return dst;
+}
+
+
 ngx_int_t
 ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out)
 {
     off_t                       len;
-    u_char                     *p;
+    u_char                     *p, *data;
     ngx_int_t                   rc;
-    ngx_str_t                   text, type;
-    ngx_chain_t                *cl;
+    ngx_str_t                   type;
+    ngx_uint_t                  state;
+    ngx_chain_t                *cl, *text;
     ngx_http_dashboards_ctx_t  *ctx;
 
     type = ngx_http_dashboards_json_type;
@@ -78,38 +153,51 @@ ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
         len += ngx_buf_size(cl->buf);
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
+    if (len) {
+        /* one compact copy of the answer, whatever buffers it came in */
 
-    if (ctx && ctx->format_txt && len) {
-        /* ?format=txt: the whole answer rendered as text, in one buffer */
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
+        data = ngx_pnalloc(r->pool, len);
+        if (data == NULL) {
             return NGX_ERROR;
         }
 
-        text.data = p;
+        p = data;
+        state = NGX_HTTP_DASHBOARDS_JSON_OUTSIDE;
 
         for (cl = out; cl; cl = cl->next) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+            p = ngx_http_dashboards_json_compact(p, cl->buf->pos,
+                                                 cl->buf->last
+                                                 - cl->buf->pos,
+                                                 &state);
         }
 
-        text.len = p - text.data;
+        len = p - data;
 
-        if (ngx_http_dashboards_text(r, text.data, text.len, &text)
-            == NGX_ERROR)
-        {
-            return NGX_ERROR;
-        }
-
-        out->buf->pos = text.data;
-        out->buf->last = text.data + text.len;
+        out->buf->pos = data;
+        out->buf->last = p;
         out->buf->memory = 1;
         out->buf->temporary = 0;
         out->next = NULL;
+    }
 
-        len = text.len;
-        ngx_str_set(&type, "text/plain; charset=utf-8");
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
+
+    if (ctx && ctx->format_txt && len) {
+        /* ?format=txt: the answer rendered as text into bounded buffers */
+
+        rc = ngx_http_dashboards_text(r, out->buf->pos, (size_t) len, &text,
+                                      &len);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            /* the JSON copy is not needed any more (a large allocation) */
+            ngx_pfree(r->pool, out->buf->pos);
+
+            out = text;
+            ngx_str_set(&type, "text/plain; charset=utf-8");
+        }
     }
 
     for (cl = out; cl; cl = cl->next) {

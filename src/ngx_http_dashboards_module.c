@@ -166,6 +166,7 @@ ngx_http_dashboards_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     dlcf->db = NULL;
+     *     dlcf->server_errors = 0;
      */
 
     dlcf->auth_cache_ttl = NGX_CONF_UNSET;
@@ -623,8 +624,10 @@ ngx_http_dashboards_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_dashboards_loc_conf_t *dlcf = conf;
 
-    ngx_str_t                 *value;
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_str_t                       *value;
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_core_srv_conf_t        *cscf;
+    ngx_http_dashboards_loc_conf_t  *slcf;
 
     if (dlcf->db) {
         return "is duplicate";
@@ -639,6 +642,15 @@ ngx_http_dashboards_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_dashboards_handler;
+
+    /*
+     * the server's own configuration (not merged into its locations): the
+     * errors nginx answers before a location is chosen get JSON bodies
+     */
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    slcf = cscf->ctx->loc_conf[ngx_http_dashboards_module.ctx_index];
+    slcf->server_errors = 1;
 
     return NGX_CONF_OK;
 }

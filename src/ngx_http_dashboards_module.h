@@ -289,6 +289,7 @@ struct ngx_http_dashboards_ctx_s {
     unsigned                      error_sent:1;
     unsigned                      format_txt:1;
     unsigned                      method_allowed:1;
+    unsigned                      options:1;
 };
 
 
@@ -303,6 +304,7 @@ typedef struct {
     time_t                        auth_cache_ttl;
     ngx_flag_t                    session_only_actions;
     ngx_uint_t                    max_depth;
+    ngx_flag_t                    server_errors; /* filter.c */
 } ngx_http_dashboards_loc_conf_t;
 
 
@@ -327,11 +329,7 @@ ngx_int_t ngx_http_dashboards_arg_next(ngx_http_request_t *r,
 
 /* text.c */
 ngx_int_t ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data,
-    size_t len, ngx_str_t *text);
-
-/* text.c */
-ngx_int_t ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data,
-    size_t len, ngx_str_t *text);
+    size_t len, ngx_chain_t **out, off_t *out_len);
 
 /* filter.c */
 ngx_int_t ngx_http_dashboards_filter_init(ngx_conf_t *cf);
@@ -371,6 +369,12 @@ ngx_uint_t ngx_http_dashboards_json_bad(cJSON *item, uint32_t *cp);
 void ngx_http_dashboards_json_raw_numbers(cJSON *item);
 ngx_int_t ngx_http_dashboards_number_text(cJSON *item, u_char *buf,
     size_t size, ngx_str_t *out);
+#define NGX_HTTP_DASHBOARDS_JSON_OUTSIDE  0
+#define NGX_HTTP_DASHBOARDS_JSON_STRING   1
+#define NGX_HTTP_DASHBOARDS_JSON_ESCAPE   2
+
+u_char *ngx_http_dashboards_json_compact(u_char *dst, u_char *src,
+    size_t len, ngx_uint_t *state);
 ngx_int_t ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out);
 ngx_int_t ngx_http_dashboards_send_str(ngx_http_request_t *r,

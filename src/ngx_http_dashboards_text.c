@@ -11,57 +11,129 @@
 #include "ngx_http_dashboards_module.h"
 
 
+/*
+ * The text is written into a chain of fixed-size buffers (no buffer grows
+ * and is copied), and it is at most twice the JSON's size plus 64 KB: a
+ * deeply nested value indents every line by two spaces per level, so
+ * without a bound a small answer could render into a text many times its
+ * size. Past the bound the text ends with a line that says so.
+ */
+
+#define NGX_HTTP_DASHBOARDS_TEXT_CHUNK  32768
+#define NGX_HTTP_DASHBOARDS_TEXT_EXTRA  65536
+
+#define NGX_HTTP_DASHBOARDS_TEXT_TRUNCATED                                    \
+    "\n[truncated: the text rendering stops at %uz bytes; "                   \
+    "?format=json answers the whole]\n"
+
+
+typedef struct {
+    ngx_http_request_t           *request;
+    ngx_chain_t                  *first;
+    ngx_chain_t                 **last;
+    ngx_buf_t                    *buf;
+    size_t                        size;         /* written so far */
+    size_t                        max;
+    ngx_uint_t                    nbufs;
+    unsigned                      truncated:1;
+} ngx_http_dashboards_text_out_t;
+
+
 static ngx_int_t ngx_http_dashboards_text_value(ngx_http_request_t *r,
-    ngx_array_t *out, cJSON *v, ngx_uint_t indent);
+    ngx_http_dashboards_text_out_t *out, cJSON *v, ngx_uint_t indent);
 static ngx_int_t ngx_http_dashboards_text_object(ngx_http_request_t *r,
-    ngx_array_t *out, cJSON *obj, ngx_uint_t indent, ngx_uint_t skip_first);
-static ngx_int_t ngx_http_dashboards_text_scalar(ngx_array_t *out, cJSON *v,
-    ngx_uint_t indent);
-static ngx_int_t ngx_http_dashboards_text_put(ngx_array_t *out,
-    const char *s, size_t len);
-static ngx_int_t ngx_http_dashboards_text_indent(ngx_array_t *out,
-    ngx_uint_t indent);
+    ngx_http_dashboards_text_out_t *out, cJSON *obj, ngx_uint_t indent,
+    ngx_uint_t skip_first);
+static ngx_int_t ngx_http_dashboards_text_scalar(
+    ngx_http_dashboards_text_out_t *out, cJSON *v, ngx_uint_t indent);
+static ngx_int_t ngx_http_dashboards_text_put(
+    ngx_http_dashboards_text_out_t *out, const char *s, size_t len);
+static ngx_int_t ngx_http_dashboards_text_indent(
+    ngx_http_dashboards_text_out_t *out, ngx_uint_t indent);
+static ngx_int_t ngx_http_dashboards_text_bytes(
+    ngx_http_dashboards_text_out_t *out, const char *s, size_t len,
+    ngx_uint_t fill);
 static ngx_uint_t ngx_http_dashboards_text_simple(cJSON *v);
 
 
-/* renders the JSON text in data into *text; NGX_DECLINED: not JSON */
+/*
+ * renders the JSON text in data into a chain of buffers (*out, *out_len
+ * bytes); NGX_DECLINED: not JSON
+ */
 
 ngx_int_t
 ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data, size_t len,
-    ngx_str_t *text)
+    ngx_chain_t **out, off_t *out_len)
 {
-    cJSON        *json;
-    ngx_str_t     err;
-    ngx_array_t   out;
+    u_char                          *p;
+    cJSON                           *json;
+    ngx_int_t                        rc;
+    ngx_http_dashboards_text_out_t   t;
+    u_char                           marker[sizeof(
+                                         NGX_HTTP_DASHBOARDS_TEXT_TRUNCATED)
+                                         + NGX_SIZE_T_LEN];
 
-    json = ngx_http_dashboards_parse(r, data, len, 512, &err);
+    /*
+     * the answer is the module's own JSON: parsed here without the request
+     * body's checks, and the tree is freed as soon as the text is written
+     */
+
+    json = cJSON_ParseWithLength((const char *) data, len);
     if (json == NULL) {
         return NGX_DECLINED;
     }
 
-    if (ngx_array_init(&out, r->pool, len + 64, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    ngx_memzero(&t, sizeof(ngx_http_dashboards_text_out_t));
+
+    t.request = r;
+    t.last = &t.first;
+    t.max = 2 * len + NGX_HTTP_DASHBOARDS_TEXT_EXTRA;
 
     if (cJSON_IsObject(json)) {
-        if (ngx_http_dashboards_text_object(r, &out, json, 0, 0) != NGX_OK) {
-            return NGX_ERROR;
-        }
+        rc = ngx_http_dashboards_text_object(r, &t, json, 0, 0);
 
-    } else if (ngx_http_dashboards_text_value(r, &out, json, 0) != NGX_OK) {
+    } else {
+        rc = ngx_http_dashboards_text_value(r, &t, json, 0);
+    }
+
+    cJSON_Delete(json);
+
+    if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
-    text->data = out.elts;
-    text->len = out.nelts;
+    if (t.truncated) {
+        p = ngx_sprintf(marker, NGX_HTTP_DASHBOARDS_TEXT_TRUNCATED, t.max);
+
+        t.max += p - marker;
+        t.truncated = 0;
+
+        if (ngx_http_dashboards_text_put(&t, (char *) marker, p - marker)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (t.first == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "dashboards: text of %uz bytes in %ui buffers of %d",
+                   t.size, t.nbufs, NGX_HTTP_DASHBOARDS_TEXT_CHUNK);
+
+    *out = t.first;
+    *out_len = t.size;
 
     return NGX_OK;
 }
 
 
 static ngx_int_t
-ngx_http_dashboards_text_object(ngx_http_request_t *r, ngx_array_t *out,
-    cJSON *obj, ngx_uint_t indent, ngx_uint_t skip_first)
+ngx_http_dashboards_text_object(ngx_http_request_t *r,
+    ngx_http_dashboards_text_out_t *out, cJSON *obj, ngx_uint_t indent,
+    ngx_uint_t skip_first)
 {
     cJSON  *v;
 
@@ -116,8 +188,8 @@ ngx_http_dashboards_text_object(ngx_http_request_t *r, ngx_array_t *out,
 
 
 static ngx_int_t
-ngx_http_dashboards_text_value(ngx_http_request_t *r, ngx_array_t *out,
-    cJSON *v, ngx_uint_t indent)
+ngx_http_dashboards_text_value(ngx_http_request_t *r,
+    ngx_http_dashboards_text_out_t *out, cJSON *v, ngx_uint_t indent)
 {
     cJSON  *el;
 
@@ -201,7 +273,7 @@ ngx_http_dashboards_text_value(ngx_http_request_t *r, ngx_array_t *out,
 /* a string's line breaks continue at the indentation */
 
 static ngx_int_t
-ngx_http_dashboards_text_scalar(ngx_array_t *out, cJSON *v,
+ngx_http_dashboards_text_scalar(ngx_http_dashboards_text_out_t *out, cJSON *v,
     ngx_uint_t indent)
 {
     char    *s, *nl, buf[64];
@@ -282,40 +354,77 @@ ngx_http_dashboards_text_simple(cJSON *v)
 
 
 static ngx_int_t
-ngx_http_dashboards_text_put(ngx_array_t *out, const char *s, size_t len)
+ngx_http_dashboards_text_put(ngx_http_dashboards_text_out_t *out,
+    const char *s, size_t len)
 {
-    u_char  *p;
-
-    if (len == 0) {
-        return NGX_OK;
-    }
-
-    p = ngx_array_push_n(out, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(p, s, len);
-
-    return NGX_OK;
+    return ngx_http_dashboards_text_bytes(out, s, len, 0);
 }
 
 
 static ngx_int_t
-ngx_http_dashboards_text_indent(ngx_array_t *out, ngx_uint_t indent)
+ngx_http_dashboards_text_indent(ngx_http_dashboards_text_out_t *out,
+    ngx_uint_t indent)
 {
-    u_char  *p;
+    return ngx_http_dashboards_text_bytes(out, NULL, indent, ' ');
+}
 
-    if (indent == 0) {
+
+/* len bytes of s (or of fill when s is NULL) into the chain */
+
+static ngx_int_t
+ngx_http_dashboards_text_bytes(ngx_http_dashboards_text_out_t *out,
+    const char *s, size_t len, ngx_uint_t fill)
+{
+    size_t        n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (out->truncated) {
         return NGX_OK;
     }
 
-    p = ngx_array_push_n(out, indent);
-    if (p == NULL) {
-        return NGX_ERROR;
+    if (out->size + len > out->max) {
+        len = out->max - out->size;
+        out->truncated = 1;
     }
 
-    ngx_memset(p, ' ', indent);
+    while (len) {
+        b = out->buf;
+
+        if (b == NULL || b->last == b->end) {
+            b = ngx_create_temp_buf(out->request->pool,
+                                    NGX_HTTP_DASHBOARDS_TEXT_CHUNK);
+            if (b == NULL) {
+                return NGX_ERROR;
+            }
+
+            cl = ngx_alloc_chain_link(out->request->pool);
+            if (cl == NULL) {
+                return NGX_ERROR;
+            }
+
+            cl->buf = b;
+            cl->next = NULL;
+            *out->last = cl;
+            out->last = &cl->next;
+            out->buf = b;
+            out->nbufs++;
+        }
+
+        n = ngx_min(len, (size_t) (b->end - b->last));
+
+        if (s) {
+            b->last = ngx_cpymem(b->last, s, n);
+            s += n;
+
+        } else {
+            ngx_memset(b->last, fill, n);
+            b->last += n;
+        }
+
+        out->size += n;
+        len -= n;
+    }
 
     return NGX_OK;
 }
