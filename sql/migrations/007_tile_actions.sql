@@ -105,6 +105,7 @@ DECLARE
     c record;
     d posthog_dashboard;
     t posthog_dashboardtile;
+    v_text int;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
     d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv);
@@ -119,13 +120,17 @@ BEGIN
         PERFORM ngx_dashboards_validation('Tile is not a text tile.', NULL);
     END IF;
 
+    -- a text also shown on a dashboard the user may not edit is copied for
+    -- this tile first (ngx_dashboards_own_text): the change reaches only the
+    -- dashboards the user may edit
+    v_text := ngx_dashboards_own_text(d.id, t.text_id, p_user_id);
     UPDATE posthog_text SET
         body = CASE WHEN p_body ? 'body'
                     THEN ngx_dashboards_jstr(p_body -> 'body', 'body', 4000, 'Text body cannot exceed 4000 characters')
                     ELSE body END,
         last_modified_by_id = p_user_id,
         last_modified_at = now()
-     WHERE id = t.text_id;
+     WHERE id = v_text;
     IF p_body ? 'layouts' OR p_body ? 'color' THEN
         UPDATE posthog_dashboardtile SET
             layouts = CASE WHEN p_body ? 'layouts'
