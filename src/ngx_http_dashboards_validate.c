@@ -273,6 +273,14 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
                                                 item));
         }
 
+        if (f->max_items
+            && (ngx_uint_t) cJSON_GetArraySize(item) > f->max_items)
+        {
+            return ngx_http_dashboards_verr(r, err, "max_length", path,
+                                            "Ensure this field has no more "
+                                            "than %ui keys.", f->max_items);
+        }
+
         *out = cJSON_Duplicate(item, 1);
         return *out ? NGX_OK : NGX_ERROR;
 

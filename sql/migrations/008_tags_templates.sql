@@ -49,7 +49,9 @@ END $$;
 -- dashboard_description, dashboard_filters and tiles (1..) required; tiles
 -- are objects with type TEXT or INSIGHT and their fields; tags strings;
 -- variables null or objects with id, name, type "event", default,
--- description, required.
+-- description, required.  What one request may carry is capped as in the C
+-- module (NGX_HTTP_DASHBOARDS_MAX_* in src/ngx_http_dashboards_module.h):
+-- 200 tiles, 100 tags, 10 keys in a tile's layouts.
 CREATE OR REPLACE FUNCTION ngx_dashboards_check_template(p_tpl jsonb)
 RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -68,6 +70,10 @@ BEGIN
     PERFORM ngx_dashboards_check_field(p_tpl, 'tiles', 'template__tiles', 'array', true, false);
     IF jsonb_array_length(p_tpl -> 'tiles') = 0 THEN
         PERFORM ngx_dashboards_validation('This list may not be empty.', 'template__tiles', 'empty');
+    END IF;
+    IF jsonb_array_length(p_tpl -> 'tiles') > 200 THEN
+        PERFORM ngx_dashboards_validation('Ensure this field has no more than 200 elements.', 'template__tiles',
+                                          'max_length');
     END IF;
     FOR e, n IN SELECT x, i - 1 FROM jsonb_array_elements(p_tpl -> 'tiles') WITH ORDINALITY t(x, i) LOOP
         a := 'template__tiles__' || n;
@@ -88,9 +94,18 @@ BEGIN
                                                'boolean', false, true);
         END IF;
         PERFORM ngx_dashboards_check_field(e, 'layouts', a || '__layouts', 'object', false, true);
+        IF jsonb_typeof(e -> 'layouts') = 'object'
+           AND (SELECT count(*) FROM jsonb_object_keys(e -> 'layouts')) > 10 THEN
+            PERFORM ngx_dashboards_validation('Ensure this field has no more than 10 keys.', a || '__layouts',
+                                              'max_length');
+        END IF;
         PERFORM ngx_dashboards_check_field(e, 'color', a || '__color', 'string', false, true, 400);
     END LOOP;
     PERFORM ngx_dashboards_check_field(p_tpl, 'tags', 'template__tags', 'array', false, false);
+    IF jsonb_array_length(CASE WHEN p_tpl ? 'tags' THEN p_tpl -> 'tags' ELSE '[]' END) > 100 THEN
+        PERFORM ngx_dashboards_validation('Ensure this field has no more than 100 elements.', 'template__tags',
+                                          'max_length');
+    END IF;
     FOR e, n IN SELECT x, i - 1 FROM jsonb_array_elements(
                     CASE WHEN p_tpl ? 'tags' THEN p_tpl -> 'tags' ELSE '[]' END) WITH ORDINALITY t(x, i) LOOP
         PERFORM ngx_dashboards_check_field(jsonb_build_object('t', e), 't', 'template__tags__' || n,
