@@ -77,6 +77,19 @@ is scalar(@{ $r->{json}{tags} }), 100, 'all 100 kept';
 refused(POST => "$base/bulk_update_tags/", { ids => [$d], action => 'add', tags => \@tags },
         'Ensure this field has no more than 100 elements.', 'tags', 'bulk_update_tags with 101 tags');
 
+# bulk_update_tags: at most 5,000 links per request (ids x tags)
+{
+    my @many = map { $t->fixture_dashboard(team => $P, user => $U, name => "bulk $_") } 1 .. 51;
+    refused(POST => "$base/bulk_update_tags/", { ids => \@many, action => 'add', tags => [ @tags[0 .. 98] ] },
+            'Ensure this field has no more than 98 elements.', 'tags', 'bulk_update_tags: 51 ids x 99 tags');
+    $r = $t->api(POST => "$base/bulk_update_tags/", body => { ids => \@many, action => 'add', tags => [ @tags[0 .. 97] ] });
+    is $r->{status}, 200, 'bulk_update_tags: 51 ids x 98 tags: 200';
+    is $t->sql_value('SELECT count(*) FROM posthog_taggeditem WHERE dashboard_id = ANY ($1)', \@many), 51 * 98,
+        'every link written';
+    refused(POST => "$base/bulk_update_tags/", { ids => [ @many, (1000000 .. 1000448) ], action => 'set', tags => [ 'a' .. 'k' ] },
+            'Ensure this field has no more than 10 elements.', 'tags', 'bulk_update_tags: 500 ids x 11 tags');
+}
+
 # --- reorder_tiles ------------------------------------------------------------
 
 refused(POST => "$base/$d/reorder_tiles/", { tile_order => [ 1 .. 201 ] },
