@@ -64,7 +64,7 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_tile_fields[] = {
     { "text", NGX_HTTP_DASHBOARDS_T_OBJECT, N, 0, NULL,
       ngx_http_dashboards_text_fields, NULL, NULL, 0, 0 },
     { "layouts", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL, NULL, NULL,
-      0, 0 },
+      0, NGX_HTTP_DASHBOARDS_MAX_LAYOUT_KEYS },
     { "color", S, N|BL, 400, NULL, NULL, NULL, NULL, 0, 0 },
     { "deleted", B, N, 0, NULL, NULL, NULL, NULL, 0, 0 },
     { "filters_overrides", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL,
@@ -79,7 +79,7 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_dup_fields[] = {
     { "id", I, NGX_HTTP_DASHBOARDS_F_REQUIRED, 0, NULL, NULL, NULL, NULL,
       0, 0 },
     { "layouts", NGX_HTTP_DASHBOARDS_T_DICT, N, 0, NULL, NULL, NULL, NULL,
-      0, 0 },
+      0, NGX_HTTP_DASHBOARDS_MAX_LAYOUT_KEYS },
     { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 
@@ -95,7 +95,7 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_dup_fields[] = {
       NULL, NULL, 0, 0 },                                                     \
     { "data_color_theme_id", I, N, 0, NULL, NULL, NULL, NULL, 0, 0 },         \
     { "tags", NGX_HTTP_DASHBOARDS_T_STRINGS, 0, 255, NULL, NULL, NULL, NULL,  \
-      0, 0 },                                                                 \
+      0, NGX_HTTP_DASHBOARDS_MAX_TAGS },                                      \
     { "restriction_level", I, 0, 0, ngx_http_dashboards_restriction_levels,   \
       NULL, NULL, NULL, 0, 0 },                                               \
     { "last_refresh", NGX_HTTP_DASHBOARDS_T_DATETIME, N, 0, NULL, NULL,       \
@@ -125,9 +125,11 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_update_fields[]
     = {
     ngx_http_dashboards_common_fields,
     { "duplicate_tiles", NGX_HTTP_DASHBOARDS_T_OBJECTS, 0, 0, NULL,
-      ngx_http_dashboards_dup_fields, NULL, NULL, 0, 0 },
+      ngx_http_dashboards_dup_fields, NULL, NULL, 0,
+      NGX_HTTP_DASHBOARDS_MAX_TILES },
     { "tiles", NGX_HTTP_DASHBOARDS_T_OBJECTS, 0, 0, NULL,
-      ngx_http_dashboards_tile_fields, NULL, NULL, 0, 0 },
+      ngx_http_dashboards_tile_fields, NULL, NULL, 0,
+      NGX_HTTP_DASHBOARDS_MAX_TILES },
     { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 

@@ -196,7 +196,7 @@ typedef struct {
 #define NGX_HTTP_DASHBOARDS_T_BOOL       3
 #define NGX_HTTP_DASHBOARDS_T_DATETIME   4
 #define NGX_HTTP_DASHBOARDS_T_ANY        5
-#define NGX_HTTP_DASHBOARDS_T_DICT       6    /* any object */
+#define NGX_HTTP_DASHBOARDS_T_DICT       6    /* any object (max_items keys) */
 #define NGX_HTTP_DASHBOARDS_T_OBJECT     7    /* object of .children */
 #define NGX_HTTP_DASHBOARDS_T_OBJECTS    8    /* list of .children */
 #define NGX_HTTP_DASHBOARDS_T_STRINGS    9    /* list of strings */
@@ -204,6 +204,17 @@ typedef struct {
 #define NGX_HTTP_DASHBOARDS_T_TRUTHY     11   /* any, sent as a boolean */
 #define NGX_HTTP_DASHBOARDS_T_FILTERS    12   /* dict if truthy, else dropped */
 #define NGX_HTTP_DASHBOARDS_T_INTS       13   /* list of integers */
+
+/*
+ * what one request may carry (PostHog has no such caps): the tiles of a PATCH
+ * (tiles, duplicate_tiles), of reorder_tiles and of a template; the tags of
+ * one object; the keys of one tile's layouts (PostHog's grid has two
+ * breakpoints, sm and xs).  Their worst cases are timed by bench/worst-case;
+ * sql/migrations/008_tags_templates.sql checks the same for templates.
+ */
+#define NGX_HTTP_DASHBOARDS_MAX_TILES        200
+#define NGX_HTTP_DASHBOARDS_MAX_TAGS         100
+#define NGX_HTTP_DASHBOARDS_MAX_LAYOUT_KEYS  10
 
 #define NGX_HTTP_DASHBOARDS_F_NULL       1    /* null allowed */
 #define NGX_HTTP_DASHBOARDS_F_BLANK      2    /* "" allowed */

@@ -20,7 +20,7 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_bulk_tags[] = {
     { "action", NGX_HTTP_DASHBOARDS_T_STRING, NGX_HTTP_DASHBOARDS_F_REQUIRED,
       0, NULL, NULL, NULL, ngx_http_dashboards_tag_actions, 0, 0 },
     { "tags", NGX_HTTP_DASHBOARDS_T_STRINGS, 0, 255, NULL, NULL, NULL, NULL,
-      0, 0 },
+      0, NGX_HTTP_DASHBOARDS_MAX_TAGS },
     { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 };
 

@@ -92,7 +92,7 @@ static const char *const  ngx_http_dashboards_layout_modes[] = {
 
 static const ngx_http_dashboards_field_t  ngx_http_dashboards_reorder[] = {
     { "tile_order", NGX_HTTP_DASHBOARDS_T_INTS, R, 0, NULL, NULL, NULL, NULL,
-      1, 0 },
+      1, NGX_HTTP_DASHBOARDS_MAX_TILES },
     { "layout", S, 0, 0, NULL, NULL, NULL, ngx_http_dashboards_layout_modes,
       0, 0 },
     { NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }

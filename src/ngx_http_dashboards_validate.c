@@ -274,6 +274,14 @@ ngx_http_dashboards_validate_value(ngx_http_request_t *r, cJSON *item,
                                                 item));
         }
 
+        if (f->max_items
+            && (ngx_uint_t) cJSON_GetArraySize(item) > f->max_items)
+        {
+            return ngx_http_dashboards_verr(r, err, "max_length", path,
+                                            "Ensure this field has no more "
+                                            "than %ui keys.", f->max_items);
+        }
+
         return ngx_http_dashboards_as_sent(r, item, path, out, err);
 
     case NGX_HTTP_DASHBOARDS_T_OBJECT:

@@ -723,7 +723,11 @@ DECLARE
 BEGIN
     PERFORM ngx_dashboards_gate(p_acl, p_level, 'editor');
     IF p_lock THEN
-        PERFORM 1 FROM posthog_dashboard WHERE id = p_id FOR NO KEY UPDATE;
+        -- only a row of this project is locked (or waited for): a dashboard
+        -- id of another project answers 404 at once, whoever holds its row
+        PERFORM 1 FROM posthog_dashboard x JOIN posthog_team t ON t.id = x.team_id
+         WHERE x.id = p_id AND t.project_id = p_project_id
+           FOR NO KEY UPDATE OF x;
     END IF;
     SELECT x.* INTO d FROM posthog_dashboard x JOIN posthog_team t ON t.id = x.team_id
      WHERE x.id = p_id AND t.project_id = p_project_id AND (NOT x.deleted OR coalesce(p_restore, false));

@@ -243,6 +243,83 @@ BEGIN
     ON CONFLICT DO NOTHING;
 END $$;
 
+-- Copy-on-write of a text or a button shared by several dashboards (copy_tile
+-- and a duplication without duplicate_tiles link the same row).  PostHog
+-- edits the shared row in place, so a change made on one dashboard shows on
+-- every dashboard linking the row, restricted ones (level 37) included:
+-- there a member who may only view one could rewrite it through a copy on a
+-- dashboard of their own.  Here a change must not reach a dashboard the user
+-- may not edit: when such a dashboard links the row (through a live or a
+-- soft-deleted tile), the tile of p_dashboard_id gets a copy of the row of
+-- its own, which the caller then changes, and every other dashboard keeps
+-- the old row.  Otherwise the row stays shared and is changed in place, as
+-- PostHog does.  The row is locked first: a concurrent copy_tile linking it
+-- (its foreign key check) waits until this change is committed.  Returns
+-- the id of the row to change.
+DROP FUNCTION IF EXISTS ngx_dashboards_shown_read_only(int, int, uuid, int);
+DROP FUNCTION IF EXISTS ngx_dashboards_own_text(int, int, int);
+DROP FUNCTION IF EXISTS ngx_dashboards_own_button(int, uuid, int);
+DROP FUNCTION IF EXISTS ngx_dashboards_update_tile(posthog_dashboard, uuid, int, jsonb);
+-- "may not edit": the restriction level (v1) or the access rules (p_acl,
+-- from ngx_dashboards_ctx) below editor.
+CREATE OR REPLACE FUNCTION ngx_dashboards_shown_read_only(p_dashboard_id int, p_text_id int, p_button_id uuid,
+                                                          p_user_id int, p_acl jsonb DEFAULT NULL)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM posthog_dashboardtile o
+          JOIN posthog_dashboard x ON x.id = o.dashboard_id
+          JOIN posthog_team tm ON tm.id = x.team_id
+          JOIN posthog_organization org ON org.id = tm.organization_id
+          LEFT JOIN posthog_organizationmembership m ON m.organization_id = tm.organization_id
+                                                    AND m.user_id = p_user_id
+         CROSS JOIN LATERAL ngx_dashboards_perms(x.id, x.restriction_level, x.created_by_id, p_user_id,
+                                                 m.level, ngx_dashboards_has_advanced_permissions(
+                                                              org.available_product_features),
+                                                 p_acl) p
+         WHERE (o.text_id = p_text_id OR o.button_tile_id = p_button_id)
+           AND o.dashboard_id <> p_dashboard_id
+           AND (NOT p.can_edit OR p.user_access_level NOT IN ('editor', 'manager')))
+$$;
+
+CREATE OR REPLACE FUNCTION ngx_dashboards_own_text(p_dashboard_id int, p_text_id int, p_user_id int,
+                                                   p_acl jsonb DEFAULT NULL)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    v_id int;
+BEGIN
+    PERFORM 1 FROM posthog_text WHERE id = p_text_id FOR UPDATE;
+    IF NOT ngx_dashboards_shown_read_only(p_dashboard_id, p_text_id, NULL, p_user_id, p_acl) THEN
+        RETURN p_text_id;
+    END IF;
+    INSERT INTO posthog_text (body, created_by_id, last_modified_at, last_modified_by_id, team_id)
+    SELECT x.body, x.created_by_id, x.last_modified_at, x.last_modified_by_id, x.team_id
+      FROM posthog_text x WHERE x.id = p_text_id
+    RETURNING id INTO v_id;
+    UPDATE posthog_dashboardtile SET text_id = v_id WHERE dashboard_id = p_dashboard_id AND text_id = p_text_id;
+    RETURN v_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION ngx_dashboards_own_button(p_dashboard_id int, p_button_id uuid, p_user_id int,
+                                                     p_acl jsonb DEFAULT NULL)
+RETURNS uuid LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid;
+BEGIN
+    PERFORM 1 FROM posthog_buttontile WHERE id = p_button_id FOR UPDATE;
+    IF NOT ngx_dashboards_shown_read_only(p_dashboard_id, NULL, p_button_id, p_user_id, p_acl) THEN
+        RETURN p_button_id;
+    END IF;
+    INSERT INTO posthog_buttontile (id, url, text, placement, style, created_by_id,
+                                    last_modified_at, last_modified_by_id, team_id)
+    SELECT gen_random_uuid(), b.url, b.text, b.placement, b.style, b.created_by_id,
+           b.last_modified_at, b.last_modified_by_id, b.team_id
+      FROM posthog_buttontile b WHERE b.id = p_button_id
+    RETURNING id INTO v_id;
+    UPDATE posthog_dashboardtile SET button_tile_id = v_id
+     WHERE dashboard_id = p_dashboard_id AND button_tile_id = p_button_id;
+    RETURN v_id;
+END $$;
+
 -- Applies a template (posthog_dashboardtemplate columns as a JSON object:
 -- template_name, dashboard_description, dashboard_filters, tags, tiles) to a
 -- new dashboard, as PostHog's create_from_template: name (when empty),
@@ -429,7 +506,8 @@ END $$;
 
 -- One element of PATCH "tiles" (§6.2).
 CREATE OR REPLACE FUNCTION ngx_dashboards_update_tile(p_dashboard posthog_dashboard, p_org uuid,
-                                                      p_user_id int, p_tile jsonb)
+                                                      p_user_id int, p_tile jsonb,
+                                                      p_acl jsonb DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_content jsonb;
@@ -472,6 +550,8 @@ BEGIN
                               AND deleted IS DISTINCT FROM true) THEN
                 PERFORM ngx_dashboards_validation('Text tile not found.', 'text');
             END IF;
+            -- shown on a dashboard the user may not edit: this one gets a copy
+            v_text_id := ngx_dashboards_own_text(p_dashboard.id, v_text_id, p_user_id, p_acl);
             UPDATE posthog_text SET
                 body = CASE WHEN v_content ? 'body' THEN v_body ELSE body END,
                 created_by_id = v_created_by,
@@ -525,6 +605,8 @@ BEGIN
                               AND deleted IS DISTINCT FROM true) THEN
                 PERFORM ngx_dashboards_validation('Button tile not found.', 'button_tile');
             END IF;
+            -- shown on a dashboard the user may not edit: this one gets a copy
+            v_button_id := ngx_dashboards_own_button(p_dashboard.id, v_button_id, p_user_id, p_acl);
             UPDATE posthog_buttontile SET url = v_url, text = v_label, placement = v_placement, style = v_style,
                    created_by_id = v_created_by, last_modified_by_id = v_modified_by, last_modified_at = now()
              WHERE id = v_button_id;
@@ -978,7 +1060,7 @@ BEGIN
 
     IF jsonb_typeof(p_body -> 'tiles') = 'array' THEN
         FOR v_tile IN SELECT value FROM jsonb_array_elements(p_body -> 'tiles') LOOP
-            PERFORM ngx_dashboards_update_tile(d, c.organization_id, p_user_id, v_tile);
+            PERFORM ngx_dashboards_update_tile(d, c.organization_id, p_user_id, v_tile, c.acl);
         END LOOP;
     END IF;
 

@@ -13,11 +13,16 @@ RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN jsonb_typeof(p_box -> p_key) = 'number' THEN (p_box ->> p_key)::numeric ELSE p_default END
 $$;
 
--- Layout compaction after a tile is deleted (§6.5): for every breakpoint key
--- of the remaining tiles, the tiles with a box there, in tile order (y, x,
--- 100 when missing; then id), each dropped to the lowest row where it
--- overlaps none of the tiles placed before it.  Only y is written, and only
--- where it changes.
+-- Layout compaction after a tile is deleted (PostHog's
+-- DashboardTile compaction in delete_tile): for every breakpoint key of the
+-- remaining tiles, the tiles with a box there, in tile order (y, x, 100 when
+-- missing; then id), each dropped to the lowest row where it overlaps none of
+-- the tiles placed before it.  Only y is written, and only where it changes.
+-- The layouts are read once, as (breakpoint, box) rows in placement order,
+-- and the changes written at the end, one UPDATE for all the tiles that
+-- moved: one query over the tiles placed so far per box, not a read of every
+-- tile's whole layouts per breakpoint (tiles carrying a thousand keys each
+-- made that minutes) nor a scan per jump (a column of n tiles made n^2).
 CREATE OR REPLACE FUNCTION ngx_dashboards_compact_layouts(p_dashboard_id int)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -28,40 +33,65 @@ DECLARE
     pw numeric[];
     ph numeric[];
     v_y numeric;
-    v_bottom numeric;
+    n int;
+    k int := 0;
+    v_ids int[] := '{}';
+    v_bps text[] := '{}';
+    v_ys numeric[] := '{}';
 BEGIN
-    FOR bp IN SELECT DISTINCT k FROM posthog_dashboardtile t,
-                     LATERAL jsonb_object_keys(CASE WHEN jsonb_typeof(t.layouts) = 'object'
-                                                    THEN t.layouts ELSE '{}' END) k
-               WHERE t.dashboard_id = p_dashboard_id AND t.deleted IS DISTINCT FROM true
-               ORDER BY k LOOP
-        px := '{}'; py := '{}'; pw := '{}'; ph := '{}';
-        FOR r IN SELECT t.id, t.layouts -> bp AS box,
-                        ngx_dashboards_layout_num(t.layouts -> bp, 'x', 0) AS x,
-                        ngx_dashboards_layout_num(t.layouts -> bp, 'w', 1) AS w,
-                        ngx_dashboards_layout_num(t.layouts -> bp, 'h', 1) AS h
-                   FROM posthog_dashboardtile t
-                  WHERE t.dashboard_id = p_dashboard_id AND t.deleted IS DISTINCT FROM true
-                    AND jsonb_typeof(t.layouts -> bp) = 'object'
-                  ORDER BY ngx_dashboards_layout_num(t.layouts -> bp, 'y', 100),
-                           ngx_dashboards_layout_num(t.layouts -> bp, 'x', 100), t.id LOOP
-            v_y := 0;
-            LOOP
-                SELECT max(py[i] + ph[i]) INTO v_bottom
-                  FROM generate_subscripts(px, 1) i
-                 WHERE r.x < px[i] + pw[i] AND px[i] < r.x + r.w
-                   AND v_y < py[i] + ph[i] AND py[i] < v_y + r.h;
-                EXIT WHEN v_bottom IS NULL;
-                v_y := v_bottom;
-            END LOOP;
-            px := px || r.x; py := py || v_y; pw := pw || r.w; ph := ph || r.h;
-            IF jsonb_typeof(r.box -> 'y') IS DISTINCT FROM 'number' AND (r.box ? 'y' OR v_y <> 0)
-               OR jsonb_typeof(r.box -> 'y') = 'number' AND (r.box ->> 'y')::numeric <> v_y THEN
-                UPDATE posthog_dashboardtile SET layouts = jsonb_set(layouts, ARRAY[bp, 'y'], to_jsonb(v_y))
-                 WHERE id = r.id;
-            END IF;
-        END LOOP;
+    FOR r IN SELECT t.id, e.key AS bp, e.value AS box,
+                    ngx_dashboards_layout_num(e.value, 'x', 0) AS x,
+                    ngx_dashboards_layout_num(e.value, 'w', 1) AS w,
+                    ngx_dashboards_layout_num(e.value, 'h', 1) AS h
+               FROM posthog_dashboardtile t
+              CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(t.layouts) = 'object'
+                                                 THEN t.layouts ELSE '{}' END) e
+              WHERE t.dashboard_id = p_dashboard_id AND t.deleted IS DISTINCT FROM true
+                AND jsonb_typeof(e.value) = 'object'
+              ORDER BY e.key, ngx_dashboards_layout_num(e.value, 'y', 100),
+                       ngx_dashboards_layout_num(e.value, 'x', 100), t.id LOOP
+        IF bp IS DISTINCT FROM r.bp THEN
+            bp := r.bp;
+            px := '{}'; py := '{}'; pw := '{}'; ph := '{}';
+            n := 0;
+        END IF;
+        -- PostHog drops the tile from y = 0 and, while it overlaps placed
+        -- tiles, jumps to the lowest bottom edge of those it overlaps: that
+        -- ends at the lowest y >= 0 where it overlaps nothing (every row it
+        -- jumps over overlaps the tile whose bottom it jumps to).  The same
+        -- y in one pass, without the jumps (which cost a scan each: a
+        -- column of n tiles took n^2 scans): of the placed tiles that share
+        -- columns with it, in order of their top edge, the first whose top
+        -- leaves room for the tile under the lowest bottom edge of the ones
+        -- before it (at least 0) gives that bottom edge; when none does, the
+        -- lowest bottom edge of all.  unnest, not subscripts: px[i] of a
+        -- numeric array walks the array
+        SELECT coalesce(min(s.m) FILTER (WHERE s.y >= s.m + r.h), greatest(0, max(s.y + s.h)))
+          INTO v_y
+          FROM (SELECT b.y, b.h, greatest(0, max(b.y + b.h) OVER (ORDER BY b.y ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                                   AND 1 PRECEDING)) AS m
+                  FROM unnest(px, py, pw, ph) AS b(x, y, w, h)
+                 WHERE r.x < b.x + b.w AND b.x < r.x + r.w) s;
+        v_y := coalesce(v_y, 0);
+        n := n + 1;
+        px[n] := r.x; py[n] := v_y; pw[n] := r.w; ph[n] := r.h;
+        IF jsonb_typeof(r.box -> 'y') IS DISTINCT FROM 'number' AND (r.box ? 'y' OR v_y <> 0)
+           OR jsonb_typeof(r.box -> 'y') = 'number' AND (r.box ->> 'y')::numeric <> v_y THEN
+            k := k + 1;
+            v_ids[k] := r.id; v_bps[k] := r.bp; v_ys[k] := v_y;
+        END IF;
     END LOOP;
+
+    IF k > 0 THEN
+        UPDATE posthog_dashboardtile t
+           SET layouts = (SELECT jsonb_object_agg(e.key, CASE WHEN u.ys ? e.key
+                                                              THEN e.value || jsonb_build_object('y', u.ys -> e.key)
+                                                              ELSE e.value END)
+                            FROM jsonb_each(t.layouts) e)
+          FROM (SELECT c.id, jsonb_object_agg(c.bp, c.y) AS ys
+                  FROM unnest(v_ids, v_bps, v_ys) AS c(id, bp, y) GROUP BY c.id) u
+         WHERE t.id = u.id;
+    END IF;
 END $$;
 
 -- endpoints -------------------------------------------------------------------------
@@ -105,6 +135,7 @@ DECLARE
     c record;
     d posthog_dashboard;
     t posthog_dashboardtile;
+    v_text int;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
     d := ngx_dashboards_edit_target(p_id, c.project_id, p_user_id, c.level, c.adv, p_acl => c.acl);
@@ -119,13 +150,17 @@ BEGIN
         PERFORM ngx_dashboards_validation('Tile is not a text tile.', NULL);
     END IF;
 
+    -- a text also shown on a dashboard the user may not edit is copied for
+    -- this tile first (ngx_dashboards_own_text): the change reaches only the
+    -- dashboards the user may edit
+    v_text := ngx_dashboards_own_text(d.id, t.text_id, p_user_id, c.acl);
     UPDATE posthog_text SET
         body = CASE WHEN p_body ? 'body'
                     THEN ngx_dashboards_jstr(p_body -> 'body', 'body', 4000, 'Text body cannot exceed 4000 characters')
                     ELSE body END,
         last_modified_by_id = p_user_id,
         last_modified_at = now()
-     WHERE id = t.text_id;
+     WHERE id = v_text;
     IF p_body ? 'layouts' OR p_body ? 'color' THEN
         UPDATE posthog_dashboardtile SET
             layouts = CASE WHEN p_body ? 'layouts'

@@ -49,7 +49,9 @@ END $$;
 -- dashboard_description, dashboard_filters and tiles (1..) required; tiles
 -- are objects with type TEXT or INSIGHT and their fields; tags strings;
 -- variables null or objects with id, name, type "event", default,
--- description, required.
+-- description, required.  What one request may carry is capped as in the C
+-- module (NGX_HTTP_DASHBOARDS_MAX_* in src/ngx_http_dashboards_module.h):
+-- 200 tiles, 100 tags, 10 keys in a tile's layouts.
 CREATE OR REPLACE FUNCTION ngx_dashboards_check_template(p_tpl jsonb)
 RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -68,6 +70,10 @@ BEGIN
     PERFORM ngx_dashboards_check_field(p_tpl, 'tiles', 'template__tiles', 'array', true, false);
     IF jsonb_array_length(p_tpl -> 'tiles') = 0 THEN
         PERFORM ngx_dashboards_validation('This list may not be empty.', 'template__tiles', 'empty');
+    END IF;
+    IF jsonb_array_length(p_tpl -> 'tiles') > 200 THEN
+        PERFORM ngx_dashboards_validation('Ensure this field has no more than 200 elements.', 'template__tiles',
+                                          'max_length');
     END IF;
     FOR e, n IN SELECT x, i - 1 FROM jsonb_array_elements(p_tpl -> 'tiles') WITH ORDINALITY t(x, i) LOOP
         a := 'template__tiles__' || n;
@@ -88,9 +94,18 @@ BEGIN
                                                'boolean', false, true);
         END IF;
         PERFORM ngx_dashboards_check_field(e, 'layouts', a || '__layouts', 'object', false, true);
+        IF jsonb_typeof(e -> 'layouts') = 'object'
+           AND (SELECT count(*) FROM jsonb_object_keys(e -> 'layouts')) > 10 THEN
+            PERFORM ngx_dashboards_validation('Ensure this field has no more than 10 keys.', a || '__layouts',
+                                              'max_length');
+        END IF;
         PERFORM ngx_dashboards_check_field(e, 'color', a || '__color', 'string', false, true, 400);
     END LOOP;
     PERFORM ngx_dashboards_check_field(p_tpl, 'tags', 'template__tags', 'array', false, false);
+    IF jsonb_array_length(CASE WHEN p_tpl ? 'tags' THEN p_tpl -> 'tags' ELSE '[]' END) > 100 THEN
+        PERFORM ngx_dashboards_validation('Ensure this field has no more than 100 elements.', 'template__tags',
+                                          'max_length');
+    END IF;
     FOR e, n IN SELECT x, i - 1 FROM jsonb_array_elements(
                     CASE WHEN p_tpl ? 'tags' THEN p_tpl -> 'tags' ELSE '[]' END) WITH ORDINALITY t(x, i) LOOP
         PERFORM ngx_dashboards_check_field(jsonb_build_object('t', e), 't', 'template__tags__' || n,
@@ -150,6 +165,7 @@ DECLARE
     v_team int;
     v_tag_ids uuid[] := '{}';
     v_skipped json;
+    v_max_tags int;
 BEGIN
     SELECT * INTO c FROM ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
     PERFORM ngx_dashboards_gate(c.acl, c.level, 'editor');
@@ -159,6 +175,16 @@ BEGIN
     END IF;
     SELECT coalesce(array_agg(DISTINCT ngx_dashboards_tagify(e #>> '{}')), '{}') INTO v_tags
       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_body -> 'tags') = 'array' THEN p_body -> 'tags' ELSE '[]' END) e;
+    -- one request links at most 5,000 tags to dashboards (ids x tags; C caps
+    -- ids at 500 and tags at 100): 50,000 took seconds.  The tags beyond
+    -- what the ids leave room for are refused as a list too long
+    v_max_tags := least(100, 5000 / greatest(1, (SELECT count(DISTINCT e #>> '{}')
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_body -> 'ids') = 'array'
+                                       THEN p_body -> 'ids' ELSE '[]' END) e)));
+    IF jsonb_typeof(p_body -> 'tags') = 'array' AND jsonb_array_length(p_body -> 'tags') > v_max_tags THEN
+        PERFORM ngx_dashboards_validation(format('Ensure this field has no more than %s elements.', v_max_tags),
+                                          'tags', 'max_length');
+    END IF;
 
     -- the dashboards whose tags change are locked (in id order), as every
     -- other write to a dashboard locks it: a PATCH of the tags runs before

@@ -277,7 +277,9 @@ sub psql {
                '-P', "null=$NULL", '-v', 'ON_ERROR_STOP=1', '-f', $tmp->filename);
     local $ENV{PGCLIENTENCODING} = 'UTF8';
     local $ENV{PGCONNECT_TIMEOUT} = 10;
-    local $ENV{PGOPTIONS} = $ENV{DASH_PSQL_PGOPTIONS} // '-c client_min_messages=warning';
+    # the module's functions live in schema ngx_dashboards (sql/migrate)
+    local $ENV{PGOPTIONS} = $ENV{DASH_PSQL_PGOPTIONS}
+        // '-c client_min_messages=warning -c search_path=ngx_dashboards,public';
     my $pid = open(my $fh, '-|') // croak "fork: $!";
     if (!$pid) {
         open(STDERR, '>', $errf->filename);
