@@ -17,6 +17,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Dash;
 use Dash::Actions qw(advanced_world dashboard_action permission_fixtures);
+use Dash::Access qw(acl_world member rule);
 
 my $t = Dash->new;
 my $w = advanced_world($t);
@@ -185,5 +186,35 @@ $r = act(POST => $D6, 'update_text_tile', { tile_id => tile_on($D6, $r_text), bo
 is $r->{status}, 200, 'and edits it: 200';
 is $r->{json}{text}{id}, $r_text, 'in place';
 is body_of_text($r_text), 'Privileged', 'the restricted dashboard shows it (the member may edit it)';
+
+# --- the same under PostHog's access rules (v2) --------------------------------
+# a dashboard the member may only view because of an ee_accesscontrol rule
+# (no restriction level) is protected the same way
+{
+    my $w2 = acl_world($t);
+    my $P2 = $w2->{project};
+    my $m = member($t, $w2);
+    my $V = $t->fixture_dashboard(team => $P2, user => $w2->{user}, name => 'Viewer only');
+    my ($v_tile, $v_text) = $t->fixture_text_tile(dashboard => $V, body => 'Rule-protected');
+    rule($t, $w2->{team}, 'dashboard', $V, 'viewer', member => $m);
+    my $r2 = dashboard_action($t, $P2, POST => $V, 'update_text_tile', { tile_id => $v_tile, body => 'x' },
+                              key => $m->{key});
+    is $r2->{status}, 403, 'v2: the member may not edit the dashboard the rule makes read-only';
+    $r2 = $t->api(POST => "/api/projects/$P2/dashboards/", body => { name => 'Mine v2' }, key => $m->{key});
+    is $r2->{status}, 201, 'v2: the member creates a dashboard';
+    my $M = $r2->{json}{id};
+    $r2 = dashboard_action($t, $P2, POST => $M, 'copy_tile', { fromDashboardId => $V, tileId => $v_tile },
+                           key => $m->{key});
+    is $r2->{status}, 200, 'v2: the member copies the text to their own dashboard';
+    my $m_tile = $t->sql_value('SELECT id FROM posthog_dashboardtile WHERE dashboard_id = $1 AND text_id = $2',
+                               $M, $v_text);
+    ok $m_tile, 'v2: the copy links the same text row';
+    $r2 = dashboard_action($t, $P2, POST => $M, 'update_text_tile', { tile_id => $m_tile, body => 'Changed' },
+                           key => $m->{key});
+    is $r2->{status}, 200, 'v2: update_text_tile on the copy: 200';
+    isnt $r2->{json}{text}{id}, $v_text, 'v2: the edited tile gets a text of its own';
+    is body_of_text($v_text), 'Rule-protected', 'v2: the rule-protected dashboard keeps its text';
+    is text_of_tile($v_tile), $v_text, 'v2: and still links it';
+}
 
 done_testing;

@@ -915,7 +915,7 @@ sub _columns {
                     AND is_identity = 'NO' AND is_generated = 'NEVER')::int,
                    character_maximum_length
               FROM information_schema.columns
-             WHERE table_schema = current_schema() AND table_name = $1}, $table);
+             WHERE table_schema = 'public' AND table_name = $1}, $table);
         croak "table $table does not exist" unless @$rows;
         +{ map { $_->[0] => { type => $_->[1], udt => $_->[2], required => $_->[3], len => $_->[4] } } @$rows };
     };
