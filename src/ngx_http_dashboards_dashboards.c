@@ -2,8 +2,8 @@
 /*
  * Copyright (C) ngx_dashboards authors
  *
- * The dashboards CRUD endpoints (spec 7.1 - 7.5): list, create, retrieve,
- * update (PUT, PATCH) and DELETE (always 405).
+ * The dashboards CRUD endpoints of PostHog's DashboardsViewSet: list, create,
+ * retrieve, update (PUT, PATCH) and DELETE (always 405).
  */
 
 

@@ -2,7 +2,7 @@
 /*
  * Copyright (C) ngx_dashboards authors
  *
- * Tile actions (spec 7.6 - 7.11): create_text_tile, update_text_tile,
+ * PostHog's tile actions: create_text_tile, update_text_tile,
  * delete_tile, copy_tile, move_tile and reorder_tiles.  Types are checked
  * here; the rest (tile on the dashboard, permissions, layouts) is one
  * statement each, see doc/CONTRACT.md.
