@@ -862,7 +862,7 @@ BEGIN
         v, pg_temp.get('x_tile')), 'DB404', NULL);
 END $$;
 
--- delete_tile and the layout compaction of §6.5
+-- delete_tile and PostHog's layout compaction (as its delete_tile does)
 DO $$
 DECLARE
     v int := (ngx_dashboards_create(900001, 9001, '', '{"name": "Compact"}') ->> 'id')::int;

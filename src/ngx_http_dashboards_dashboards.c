@@ -2,8 +2,8 @@
 /*
  * Copyright (C) ngx_dashboards authors
  *
- * The dashboards CRUD endpoints (spec 7.1 - 7.5): list, create, retrieve,
- * update (PUT, PATCH) and DELETE (always 405).
+ * The dashboards CRUD endpoints of PostHog's DashboardsViewSet: list, create,
+ * retrieve, update (PUT, PATCH) and DELETE (always 405).
  */
 
 
@@ -134,7 +134,7 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_update_fields[]
 };
 
 
-/* GET {base}/ (7.1) */
+/* GET {base}/ */
 
 ngx_int_t
 ngx_http_dashboards_list(ngx_http_request_t *r,
@@ -642,7 +642,7 @@ ngx_http_dashboards_positive_arg(ngx_http_request_t *r, const char *name,
 }
 
 
-/* POST {base}/ (7.2) */
+/* POST {base}/ */
 
 ngx_int_t
 ngx_http_dashboards_create(ngx_http_request_t *r,
@@ -655,7 +655,7 @@ ngx_http_dashboards_create(ngx_http_request_t *r,
 }
 
 
-/* GET {base}/:id/ (7.3) */
+/* GET {base}/:id/ */
 
 ngx_int_t
 ngx_http_dashboards_retrieve(ngx_http_request_t *r,
@@ -753,7 +753,7 @@ ngx_http_dashboards_override(ngx_http_request_t *r, const char *name,
 }
 
 
-/* PUT and PATCH {base}/:id/ (7.4) */
+/* PUT and PATCH {base}/:id/ */
 
 ngx_int_t
 ngx_http_dashboards_update(ngx_http_request_t *r,
@@ -782,7 +782,7 @@ ngx_http_dashboards_update(ngx_http_request_t *r,
 }
 
 
-/* DELETE {base}/:id/ (7.5): the permission checks, then 405, no body */
+/* DELETE {base}/:id/: the permission checks, then 405, no body (as PostHog) */
 
 ngx_int_t
 ngx_http_dashboards_destroy(ngx_http_request_t *r,

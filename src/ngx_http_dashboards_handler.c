@@ -108,7 +108,7 @@ static ngx_http_dashboards_route_t  ngx_http_dashboards_routes[] = {
       NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
       ngx_http_dashboards_reorder_tiles },
 
-    /* no declared scope in PostHog: dashboard:write here (DESIGN 6) */
+    /* no declared scope in PostHog: dashboard:write here (README.md) */
 
     { NGX_HTTP_DASHBOARDS_COLLECTION_ACTION, ngx_string("bulk_update_tags"),
       NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_NO_SCOPE, "dashboard",
@@ -643,7 +643,7 @@ ngx_http_dashboards_proceed(ngx_http_request_t *r,
 }
 
 
-/* spec 2.1: scoped teams, then the scope itself; NGX_DECLINED: passed */
+/* as PostHog: scoped teams, then the scope itself; NGX_DECLINED: passed */
 
 static ngx_int_t
 ngx_http_dashboards_check_scope(ngx_http_request_t *r,
@@ -716,7 +716,7 @@ ngx_http_dashboards_check_scope(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    /* NO_SCOPE actions are accepted with dashboard:write (DESIGN 6) */
+    /* NO_SCOPE actions: dashboard:write, a difference listed in README.md */
 
     p = ngx_sprintf(need, "%s:%s", rt->scope_object,
                     scope == NGX_HTTP_DASHBOARDS_READ ? "read" : "write");

@@ -2,7 +2,8 @@
 /*
  * Copyright (C) ngx_dashboards authors
  *
- * POST {base}/bulk_update_tags/ (spec 7.16).
+ * POST {base}/bulk_update_tags/ (as in PostHog's
+ * posthog/api/tagged_item.py).
  */
 
 

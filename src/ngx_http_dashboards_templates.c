@@ -2,9 +2,10 @@
 /*
  * Copyright (C) ngx_dashboards authors
  *
- * Dashboards from templates: POST {base}/create_from_template_json/ (spec
- * 7.17) and POST {base}/create_unlisted_dashboard/ (7.18).  The templates
- * live in posthog_dashboardtemplate, seeded by the migrations.
+ * Dashboards from templates: POST {base}/create_from_template_json/ and
+ * POST {base}/create_unlisted_dashboard/, PostHog's actions of those names.
+ * The templates live in posthog_dashboardtemplate, seeded by the
+ * migrations.
  */
 
 

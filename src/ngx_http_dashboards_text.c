@@ -3,8 +3,9 @@
  * Copyright (C) ngx_dashboards authors
  *
  * ?format=txt: the JSON answer rendered as indented plain text, one
- * "key: value" per line, for people and language models (DESIGN 6; PostHog
- * itself answers the concatenated top-level keys).
+ * "key: value" per line, for people and language models (README.md,
+ * "Differences from PostHog"; PostHog itself answers the concatenated
+ * top-level keys).
  */
 
 

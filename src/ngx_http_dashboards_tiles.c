@@ -2,7 +2,7 @@
 /*
  * Copyright (C) ngx_dashboards authors
  *
- * Tile actions (spec 7.6 - 7.11): create_text_tile, update_text_tile,
+ * PostHog's tile actions: create_text_tile, update_text_tile,
  * delete_tile, copy_tile, move_tile and reorder_tiles.  Types are checked
  * here; the rest (tile on the dashboard, permissions, layouts) is one
  * statement each, see doc/CONTRACT.md.
@@ -99,7 +99,7 @@ static const ngx_http_dashboards_field_t  ngx_http_dashboards_reorder[] = {
 };
 
 
-/* POST {base}/:id/create_text_tile/ (7.9) */
+/* POST {base}/:id/create_text_tile/ */
 
 ngx_int_t
 ngx_http_dashboards_create_text_tile(ngx_http_request_t *r,
@@ -111,7 +111,7 @@ ngx_http_dashboards_create_text_tile(ngx_http_request_t *r,
 }
 
 
-/* POST {base}/:id/update_text_tile/ (7.10) */
+/* POST {base}/:id/update_text_tile/ */
 
 ngx_int_t
 ngx_http_dashboards_update_text_tile(ngx_http_request_t *r,
@@ -123,7 +123,7 @@ ngx_http_dashboards_update_text_tile(ngx_http_request_t *r,
 }
 
 
-/* POST {base}/:id/delete_tile/ (7.11) */
+/* POST {base}/:id/delete_tile/ */
 
 ngx_int_t
 ngx_http_dashboards_delete_tile(ngx_http_request_t *r,
@@ -135,7 +135,7 @@ ngx_http_dashboards_delete_tile(ngx_http_request_t *r,
 }
 
 
-/* POST {base}/:id/copy_tile/ (7.7) */
+/* POST {base}/:id/copy_tile/ */
 
 ngx_int_t
 ngx_http_dashboards_copy_tile(ngx_http_request_t *r,
@@ -147,7 +147,7 @@ ngx_http_dashboards_copy_tile(ngx_http_request_t *r,
 }
 
 
-/* PATCH or POST {base}/:id/move_tile/ (7.6) */
+/* PATCH or POST {base}/:id/move_tile/ */
 
 ngx_int_t
 ngx_http_dashboards_move_tile(ngx_http_request_t *r,
@@ -178,7 +178,7 @@ ngx_http_dashboards_move_tile(ngx_http_request_t *r,
 }
 
 
-/* POST {base}/:id/reorder_tiles/ (7.8) */
+/* POST {base}/:id/reorder_tiles/ */
 
 ngx_int_t
 ngx_http_dashboards_reorder_tiles(ngx_http_request_t *r,

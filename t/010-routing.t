@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# Routing (spec §1), methods, content types and bad request bodies (§2.2):
+# Routing (PostHog's TeamAndOrgViewSetMixin), methods, content types and bad
+# request bodies (drf-exceptions-hog's error bodies):
 # what reaches which endpoint, what is answered before authentication, and
 # that a refused request leaves PostgreSQL untouched.
 
@@ -57,7 +58,7 @@ my $base = "/api/projects/$P/dashboards";
 my $list = req(GET => "$base/");
 is $list->{status}, 200, 'list: 200' or diag $list->{raw};
 is_json_ct($list, 'list');
-# every environment of the project is visible (§1: team__project_id)
+# every environment of the project is visible (PostHog: team__project_id)
 is_deeply names($list), [ 'Alpha', 'Alpha staging' ], 'list: the dashboards of the project and its environments';
 is $list->{json}{count}, 2, 'list: count';
 is $list->{json}{next}, undef, 'list: next null';
@@ -116,9 +117,11 @@ is $r->{json}{count}, 2, '@current: count';
     is_deeply names($r), [ 'Beta' ], '@current on the environments alias';
 }
 
-# spec §1: "@current means the user's current team's PROJECT". A user whose
-# current team is a non-main environment ($E of $P) creates through @current
-# against the project's team ($P): team_id = project id, as the KLUDGE in §1.
+# PostHog's TeamAndOrgViewSetMixin: @current means the user's current team's
+# PROJECT. A user whose current team is a non-main environment ($E of $P)
+# creates through @current against the project's team ($P): team_id =
+# project id, as PostHog's KLUDGE (the main environment of a project has the
+# project's id).
 {
     my $u = $t->fixture_user(org => $ORG, level => 1, team => $E);
     my $k = $t->fixture_key(user => $u);
@@ -185,8 +188,8 @@ not_found(req(GET => "$base/99999999999/"), 'dashboard id 99999999999');
 #
 # PostHog answers an unmapped method of a viewset route with DRF's 405 (a
 # personal API key would get DRF's "does not support" 403 there, as the
-# action is None; this module has no sessions and answers 405, as DESIGN §5
-# and the brief ask).
+# action is None; this module has no sessions and answers 405, DRF's answer
+# to a method the route does not map).
 
 my $state = db_state();
 

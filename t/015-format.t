@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# ?format=json (the default), ?format=txt (DESIGN 6: a plain-text rendering)
+# ?format=json (the default), ?format=txt (a plain-text rendering, README.md)
 # and unknown formats (404, as DRF's content negotiation answers).
 
 use strict;

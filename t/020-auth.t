@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# Personal API keys (spec §2, §2.1, DESIGN §4): where the key is found and in
+# Personal API keys (PostHog's posthog/auth.py and posthog/permissions.py;
+# README.md "Access control"): where the key is found and in
 # which order, the stored sha256 form, inactive users, scopes, scoped teams
 # and organizations, organization membership, last_used_at, and the
 # per-worker key cache.
@@ -416,7 +417,7 @@ invalid_key(req(GET => "/api/users/\@me/", key => 'phx_nope'), 'Authorization he
 }
 
 # ---------------------------------------------------------------------------
-# the key cache (DESIGN §4)
+# the key cache (README.md, the dashboards_auth_cache_ttl directive)
 
 # ttl 0: a key deleted from the database stops working at once
 {
@@ -432,7 +433,7 @@ invalid_key(req(GET => "/api/users/\@me/", key => 'phx_nope'), 'Authorization he
 }
 
 # default ttl (10s): a revoked key keeps working until its cache entry expires
-# (documented in DESIGN §4: the TTL bounds how long a revoked key works)
+# (documented in README.md: the TTL bounds how long a revoked key works)
 $t->reload(auth_cache_ttl => undef);
 {
     my $k = $t->fixture_key(user => $U);

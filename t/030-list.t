@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# GET /api/projects/:id/dashboards/ (posthog-api.md spec 7.1, spec 5.2, spec 3)
+# GET /api/projects/:id/dashboards/ (PostHog's list: DashboardBasicSerializer,
+# access levels)
 #
 # Pagination (count/next/previous, DRF LimitOffsetPagination and its URL
 # rewriting), search, tags, creation_mode, exclude_generated, project
@@ -366,7 +367,7 @@ subtest 'list item: keys, order and values' => sub {
 
     my $r = list($p);
     is $r->{status}, 200, 'status';
-    is_deeply okeys($r->{raw}, 'results', 0), \@LIST_KEYS, 'item keys in spec 5.2 order';
+    is_deeply okeys($r->{raw}, 'results', 0), \@LIST_KEYS, "item keys in DashboardBasicSerializer's order";
     is_deeply okeys($r->{raw}, 'results', 1), \@LIST_KEYS, 'second item keys';
     is_deeply okeys($r->{raw}, 'results', 0, 'created_by'), \@USER_KEYS, 'created_by keys in order';
 

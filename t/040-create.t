@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# POST /api/projects/:id/dashboards/ (posthog-api.md spec 7.2, spec 6.2, spec 6.3, spec 5.3)
+# POST /api/projects/:id/dashboards/ (PostHog's DashboardSerializer.create)
 #
 # 201 with the detail shape, every writable field, tag normalisation,
 # quick_filter_ids, the filters/variables quirk, use_dashboard (shared links
@@ -59,7 +59,7 @@ subtest 'minimal create: 201 and the detail shape' => sub {
     my $r = create({ name => 'Growth' });
     is $r->{status}, 201, 'status 201';
     like $r->{content_type}, qr{^application/json}, 'JSON';
-    is_deeply okeys($r->{raw}), \@DETAIL_KEYS, 'keys in spec 5.3 order';
+    is_deeply okeys($r->{raw}), \@DETAIL_KEYS, "keys in DashboardSerializer's order";
     is_deeply okeys($r->{raw}, 'created_by'), \@USER_KEYS, 'created_by keys in order';
     my $j = $r->{json};
     my $id = $j->{id};

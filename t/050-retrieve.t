@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# GET /api/projects/:id/dashboards/:id/ (posthog-api.md 7.3, 5.3-5.5, 6.1, 3)
+# GET /api/projects/:id/dashboards/:id/ (PostHog's retrieve:
+# DashboardSerializer, tiles in PostHog's order, restriction levels)
 #
 # The detail shape and its key order, tiles (order, hidden tiles, text and
 # insight shapes), last_accessed_at, filters_override / variables_override,
@@ -54,7 +55,7 @@ subtest 'detail: keys, order and values' => sub {
     my $r = get($d);
     is $r->{status}, 200, 'status 200';
     like $r->{content_type}, qr{^application/json}, 'JSON';
-    is_deeply okeys($r->{raw}), \@DETAIL_KEYS, 'keys in spec 5.3 order';
+    is_deeply okeys($r->{raw}), \@DETAIL_KEYS, "keys in DashboardSerializer's order";
     is_deeply okeys($r->{raw}, 'created_by'), \@USER_KEYS, 'created_by keys in order';
     my $j = $r->{json};
     like $j->{last_accessed_at}, $TS, 'last_accessed_at set by the read';
@@ -120,7 +121,7 @@ subtest 'tiles: order by layouts.sm (y, x), 100 when missing; order = index' => 
     is_deeply [ map { $_->{order} } @{ $r->{json}{tiles} } ], [ 0 .. 9 ], 'order is the index';
     is_deeply [ map { $_->{id} } @{ $r->{json}{tiles} } ], [ @tile{qw(T2 T1 T3 T4 T5 T6 I1 I5 T7 T8)} ], 'tile ids';
     for my $i (0 .. 9) {
-        is_deeply okeys($r->{raw}, 'tiles', $i), \@TILE_KEYS, "tile $i: keys in spec 5.4 order";
+        is_deeply okeys($r->{raw}, 'tiles', $i), \@TILE_KEYS, "tile $i: keys in DashboardTileSerializer's order";
     }
 };
 
@@ -248,7 +249,7 @@ subtest 'insight tile shape' => sub {
     is $r->{status}, 200, 'status';
     is_deeply okeys($r->{raw}, 'tiles', 0), \@TILE_KEYS, 'tile keys in order';
     my $keys = okeys($r->{raw}, 'tiles', 0, 'insight');
-    is_deeply [ sort @{ $keys // [] } ], [ sort @INSIGHT_KEYS ], 'the insight keys of spec 5.5';
+    is_deeply [ sort @{ $keys // [] } ], [ sort @INSIGHT_KEYS ], 'the insight keys of InsightSerializer';
     my $tj = $r->{json}{tiles}[0];
     is $tj->{text}, undef, 'text null';
     is $tj->{last_refresh}, undef, 'tile last_refresh (from the insight)';
@@ -268,7 +269,7 @@ subtest 'insight tile shape' => sub {
     is_deeply [ @$ij{qw(effective_restriction_level effective_privilege_level)} ], [ 21, 37 ], 'permission levels';
 };
 
-subtest 'insight query in dashboard context: dashboard filters applied (spec 5.5, 8.4)' => sub {
+subtest 'insight query in dashboard context: dashboard filters applied' => sub {
     my $query = { kind => 'InsightVizNode',
                   source => { kind => 'TrendsQuery', series => [ { kind => 'EventsNode', event => '$pageview' } ],
                               dateRange => { date_from => '-30d' } } };

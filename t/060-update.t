@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# PUT / PATCH /api/projects/:id/dashboards/:id/ (posthog-api.md 7.4, 6.2, 6.3, 3)
+# PUT / PATCH /api/projects/:id/dashboards/:id/ (PostHog's
+# DashboardSerializer.update, tags, restriction levels)
 #
 # Every writable field, PUT, tags, the tiles array, soft delete and restore,
 # restriction levels and collaborators, scopes, validation, and atomicity:
@@ -107,7 +108,7 @@ subtest 'PATCH each writable field' => sub {
         is_deeply { %$after, $field => 'X' }, { %$before, $field => 'X' }, "$label: nothing else changed";
     }
     my $r = patch($d, { name => 'Keys' });
-    is_deeply okeys($r->{raw}), \@DETAIL_KEYS, 'response keys in spec 5.3 order';
+    is_deeply okeys($r->{raw}), \@DETAIL_KEYS, "response keys in DashboardSerializer's order";
     is_deeply $r->{json}{tags}, ['keep'], 'tags untouched when absent';
 
     $r = patch($d, { last_accessed_at => '2024-01-02T03:04:05.123Z',

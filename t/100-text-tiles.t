@@ -1,15 +1,16 @@
 #!/usr/bin/perl
-# Text tiles and tile deletion (posthog-api.md §7.9, §7.10, §7.11, §6.5;
-# doc/CONTRACT.md "Tile actions, tags and templates"):
+# Text tiles and tile deletion (PostHog's create_text_tile, update_text_tile
+# and delete_tile actions with its layout compaction; doc/CONTRACT.md "Tile
+# actions, tags and templates"):
 #
-#   POST {base}/:id/create_text_tile/   201 with the tile (§5.4)
+#   POST {base}/:id/create_text_tile/   201 with the tile (tile serializer)
 #   POST {base}/:id/update_text_tile/   200 with the tile, re-read
 #   POST {base}/:id/delete_tile/        204, soft delete + layout compaction
 #
 # For each: the rows left in PostgreSQL, every validation error with its DRF
 # body, 404s, permissions (read-only key, other project, restriction level
 # 37 without privilege), a failure midway that must leave nothing behind,
-# and (delete_tile) compaction tables computed by hand from §6.5.
+# and (delete_tile) compaction tables computed by hand as PostHog compacts.
 
 use strict;
 use warnings;
@@ -86,7 +87,7 @@ sub permission_cases {
 }
 
 # ===========================================================================
-# create_text_tile (7.9)
+# create_text_tile
 
 my $TILE_KEYS = [ sort qw(id insight text button_tile widget layouts color filters_overrides
                           show_description transparent_background order last_refresh is_cached) ];
@@ -243,7 +244,7 @@ subtest 'create_text_tile: a failure midway leaves nothing' => sub {
 };
 
 # ===========================================================================
-# update_text_tile (7.10)
+# update_text_tile
 
 subtest 'update_text_tile: 200, body, layouts replaced, color, modifier' => sub {
     my $d = $t->fixture_dashboard(team => $P, user => $U);
@@ -368,7 +369,7 @@ subtest 'update_text_tile: a failure midway leaves nothing' => sub {
 };
 
 # ===========================================================================
-# delete_tile (7.11)
+# delete_tile
 
 subtest 'delete_tile: 204, soft delete, content kept' => sub {
     my $d = $t->fixture_dashboard(team => $P, user => $U);
@@ -426,7 +427,8 @@ subtest 'delete_tile: permissions' => sub {
 };
 
 # ---------------------------------------------------------------------------
-# compaction (§6.5), computed by hand.  Per breakpoint the remaining tiles
+# compaction (as PostHog's delete_tile does), computed by hand.  Per
+# breakpoint the remaining tiles
 # that have it are sorted by (y, x) with 100 for a missing value; rects use
 # x 0, y 0, w 1, h 1 when missing; each tile drops to y = 0 and jumps to the
 # lowest bottom edge of whatever it overlaps until it overlaps nothing; y is

@@ -1,11 +1,12 @@
 #!/usr/bin/perl
-# copy_tile and move_tile (posthog-api.md §7.6, §7.7, §6.4; doc/CONTRACT.md
-# "Tile actions, tags and templates").
+# copy_tile and move_tile (PostHog's actions and DashboardTile's
+# copy_to_dashboard / prepare_move_to_dashboard; doc/CONTRACT.md "Tile
+# actions, tags and templates").
 #
 #   POST {base}/:dest/copy_tile/ {"fromDashboardId", "tileId"}
 #       200 with the destination's detail; the copy shares the insight/text
 #       row; a soft-deleted copy on the destination is revived; every error
-#       of §7.7 in its order.
+#       of PostHog's copy_tile in its order.
 #   PATCH or POST {base}/:source/move_tile/ {"to_dashboard", "tile": {"id"}}
 #       (older clients: "toDashboard"); 200 with the source's detail; a
 #       soft-deleted copy on the destination is removed first; destination
@@ -79,7 +80,7 @@ my $L1 = { sm => { x => 0, y => 0, w => 6, h => 5 }, xs => { x => 0, y => 0, w =
 my $L2 = { sm => { x => 6, y => 3, w => 4, h => 2 } };
 
 # ===========================================================================
-# copy_tile (7.7)
+# copy_tile
 
 subtest 'copy_tile: an insight tile is shared, not deep-copied' => sub {
     my $src = $t->fixture_dashboard(team => $P, user => $U);
@@ -273,7 +274,7 @@ subtest 'copy_tile: a failure midway leaves nothing' => sub {
 };
 
 # ===========================================================================
-# move_tile (7.6)
+# move_tile
 
 subtest 'move_tile: POST moves the tile, answers with the source' => sub {
     my $src = $t->fixture_dashboard(team => $P, user => $U);

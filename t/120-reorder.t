@@ -1,9 +1,10 @@
 #!/usr/bin/perl
-# POST {base}/:id/reorder_tiles/ (posthog-api.md §7.8; doc/CONTRACT.md "Tile
+# POST {base}/:id/reorder_tiles/ (PostHog's reorder_tiles; doc/CONTRACT.md "Tile
 # actions, tags and templates").
 #
 # Table-driven: every expected layout below was computed by hand from the
-# algorithms of §7.8 (grid 12 columns, default tile 6 x 5) and is written out
+# layouts of PostHog's reorder_tiles (grid 12 columns, default tile 6 x 5)
+# and is written out
 # literally; nothing here re-implements them.  Then the plain-body errors
 # ({"detail": ...}), validation, permissions, and a failure midway.
 

@@ -1,7 +1,8 @@
 #!/usr/bin/perl
-# Collection actions without a declared scope in PostHog (posthog-api.md
-# §7.16-7.18, §2.1, §6.3; DESIGN.md §6; doc/CONTRACT.md "Tile actions, tags
-# and templates"), and use_template on create (§7.2):
+# Collection actions without a declared scope in PostHog (its
+# bulk_update_tags, create_from_template_json and create_unlisted_dashboard;
+# README.md "Differences from PostHog"; doc/CONTRACT.md "Tile actions, tags
+# and templates"), and use_template on create:
 #
 #   POST {base}/bulk_update_tags/           200 {"updated", "skipped"}
 #   POST {base}/create_from_template_json/  200 with the detail
@@ -90,7 +91,7 @@ my ($member, $member_key, $read_key, $write_key, $P2, $scoped_key, $org3, $P3, $
     @f{qw(member member_key read_key write_key P2 scoped_key org3 P3 ENV2)};
 
 # ===========================================================================
-# bulk_update_tags (7.16)
+# bulk_update_tags
 
 subtest 'bulk_update_tags: add, normalised, sorted' => sub {
     my $d1 = $t->fixture_dashboard(team => $P, user => $U, tags => ['a']);
@@ -151,7 +152,7 @@ subtest 'bulk_update_tags: skipped (Not found, Permission denied)' => sub {
                  key => $member_key);
     is $r->{status}, 200, 'status 200' or diag $r->{raw};
     is_deeply $r->{json}{updated}, [ { id => $ok, tags => [qw(m t0)] }, { id => $env, tags => ['m'] } ], 'updated';
-    # the spec fixes no order for skipped: compared by id
+    # PostHog fixes no order for skipped: compared by id
     is_deeply [ sort { $a->{id} <=> $b->{id} } @{ $r->{json}{skipped} // [] } ],
         [ { id => $locked, reason => 'Permission denied' }, { id => $dead, reason => 'Not found' },
           { id => $far, reason => 'Not found' }, { id => 999999, reason => 'Not found' } ], 'skipped';
@@ -235,7 +236,7 @@ subtest 'bulk_update_tags: a failure midway leaves nothing' => sub {
 };
 
 # ===========================================================================
-# create_from_template_json (7.17)
+# create_from_template_json
 
 sub template_json {
     return {
@@ -343,7 +344,7 @@ subtest 'create_from_template_json: permissions' => sub {
 };
 
 # ===========================================================================
-# create_unlisted_dashboard (7.18)
+# create_unlisted_dashboard
 
 subtest 'create_unlisted_dashboard: 201, then 409' => sub {
     my $tpl = template_by_tag('llm-analytics');
@@ -464,7 +465,7 @@ subtest 'create_unlisted_dashboard: a failure midway leaves nothing' => sub {
 };
 
 # ===========================================================================
-# use_template on create (7.2) with a seeded template
+# use_template on create with a seeded template
 
 subtest 'create with use_template: a seeded template' => sub {
     my $seeded = $t->sql_rows(q{SELECT template_name, dashboard_description, dashboard_filters, tiles, tags

@@ -212,7 +212,7 @@ $$;
 
 -- users --------------------------------------------------------------------
 
--- UserBasicSerializer (§5.1) of a posthog_user row; NULL for a NULL row
+-- PostHog's UserBasicSerializer of a posthog_user row; NULL for a NULL row
 -- (e.g. the null side of a LEFT JOIN).  Simple enough to be inlined.
 CREATE OR REPLACE FUNCTION ngx_dashboards_user_json(u posthog_user)
 RETURNS json LANGUAGE sql STABLE AS $$
@@ -500,7 +500,8 @@ END $$;
 
 -- project context --------------------------------------------------------------
 
--- Resolves the team of a project route (posthog_team.id = project id, §1) and
+-- Resolves the team of a project route (posthog_team.id = project id, as
+-- PostHog's TeamAndOrgViewSetMixin) and
 -- checks, in this order: team exists (404), key's scoped organizations (403),
 -- organization membership (403), and the organization's personal-API-key
 -- setting (403, only with the organization_security_settings feature).
@@ -665,7 +666,7 @@ BEGIN
     RETURN NEXT;
 END $$;
 
--- dashboard permissions (§3, DESIGN §4) -------------------------------------------
+-- dashboard permissions (PostHog's restriction and privilege levels) ---------
 
 -- p_level: the user's organization membership level; p_adv: the organization
 -- has the advanced-permissions feature.  Inlined into the calling query.

@@ -1,7 +1,7 @@
 -- migrate:repeatable
 -- 003_dashboard_json.sql: JSON shapes of dashboards, tiles, texts, buttons,
--- widgets and insights (posthog-api.md §5).  Built with json_build_object so
--- the key order is PostHog's.  All STABLE, read-only.
+-- widgets and insights, as PostHog's serializers write them.  Built with
+-- json_build_object so the key order is PostHog's.  All STABLE, read-only.
 
 -- [{id, dashboard_id, deleted}] of the non-deleted tiles on non-deleted
 -- dashboards that show a text / button / widget (DashboardTileBasic); the
@@ -99,7 +99,8 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
                 ELSE (SELECT o.j FROM ngx_dashboards_user_obj(p_user_id) o) END
 $$;
 
--- Text (§5.4); no row for NULL or an unknown id.  Joined as
+-- Text (DashboardTileSerializer's text); no row for NULL or an unknown id.
+-- Joined as
 --   LEFT JOIN LATERAL ngx_dashboards_text_obj(t.text_id, ..) xo ON true
 -- p_owner_id / p_owner: see ngx_dashboards_user_or_owner (NULL, NULL: none);
 -- p_dashboard_id / p_live: see ngx_dashboards_tile_refs.
@@ -124,7 +125,7 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
      WHERE x.id = p_text_id
 $$;
 
--- Button tile (§5.4)
+-- Button tile (DashboardTileSerializer's button_tile)
 CREATE OR REPLACE FUNCTION ngx_dashboards_button_obj(p_button_id uuid)
 RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
@@ -144,7 +145,7 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
      WHERE b.id = p_button_id
 $$;
 
--- Widget (§5.4)
+-- Widget (DashboardTileSerializer's widget)
 CREATE OR REPLACE FUNCTION ngx_dashboards_widget_obj(p_widget_id uuid)
 RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
@@ -183,16 +184,17 @@ BEGIN
 END
 $$;
 
--- Insight (§5.5).  No query engine yet: result and cache fields are
--- null/false.  Permissions, simple equivalent of UserInsightPermissions:
--- effective_restriction_level = highest effective restriction of the
--- dashboards showing it (21 when none); effective_privilege_level = 37 when
--- on no dashboard or editable on one of them, else 21; user_access_level =
--- the access rules on the insight (ngx_dashboards_object_level).
--- The dashboard's filters applied to an insight query (§5.5, §8.4): the
--- date range when date_from is set (compare off for "all"), property filters
--- appended, the breakdown replaced.  p_filters is the dashboard's effective
--- filters, or the tile's non-empty filters_overrides instead.
+-- Insight (PostHog's InsightSerializer inside a tile).  No query engine yet:
+-- result and cache fields are null/false.  Permissions, simple equivalent of
+-- UserInsightPermissions: effective_restriction_level = highest effective
+-- restriction of the dashboards showing it (21 when none);
+-- effective_privilege_level = 37 when on no dashboard or editable on one of
+-- them, else 21; user_access_level = the access rules on the insight
+-- (ngx_dashboards_object_level).
+-- The dashboard's filters applied to an insight query, as PostHog applies
+-- them: the date range when date_from is set (compare off for "all"), property
+-- filters appended, the breakdown replaced.  p_filters is the dashboard's
+-- effective filters, or the tile's non-empty filters_overrides instead.
 CREATE OR REPLACE FUNCTION ngx_dashboards_apply_filters(p_query jsonb, p_filters jsonb)
 RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -312,9 +314,9 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
      WHERE i.id = p_insight_id
 $$;
 
--- One tile (§5.4) from its columns and the objects of its content (NULL for
--- the others); p_order is its position (NULL for the tile endpoints, which
--- have no order in their context).  Inlined.
+-- One tile (PostHog's DashboardTileSerializer) from its columns and the objects
+-- of its content (NULL for the others); p_order is its position (NULL for the
+-- tile endpoints, which have no order in their context).  Inlined.
 CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(p_id int, p_insight json, p_text json, p_button json,
                                                       p_widget json, p_layouts jsonb, p_color text,
                                                       p_filters_overrides jsonb, p_show_description boolean,
@@ -336,10 +338,10 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'is_cached', false)
 $$;
 
--- The tiles of a dashboard (§5.4, §6.1) as a JSON array: not soft-deleted,
--- insight (if any) not deleted; sorted by layouts.<size>.y, then .x (100
--- when missing or not a number), stable over insight."order" (NULLs last)
--- and tile id; "order" is the position after sorting.  Inlined:
+-- The tiles of a dashboard, in PostHog's tile order, as a JSON array: not
+-- soft-deleted, insight (if any) not deleted; sorted by layouts.<size>.y, then
+-- .x (100 when missing or not a number), stable over insight."order" (NULLs
+-- last) and tile id; "order" is the position after sorting.  Inlined:
 --   CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, ...) tj
 -- p_text_only (a constant in the caller's statement) leaves out what only
 -- insight, button and widget tiles need, which makes a much smaller plan to
@@ -437,7 +439,8 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE p_stored END
 $$;
 
--- Detail (§5.3), keys in PostHog's order, with tiles and search_match_type.
+-- Detail (PostHog's DashboardSerializer), keys in PostHog's order, with tiles
+-- and search_match_type.
 -- p_level / p_adv / p_timezone come from ngx_dashboards_ctx.  Inlined;
 -- p_text_only: see ngx_dashboards_tiles (j is NULL when incomplete).
 DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean);

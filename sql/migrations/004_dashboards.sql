@@ -1,7 +1,7 @@
 -- migrate:repeatable
--- 004_dashboards.sql: the dashboards endpoints (posthog-api.md §6, §7.1-7.4)
--- and their write helpers.  Every function is called as one statement = one
--- transaction by the C module (doc/CONTRACT.md).
+-- 004_dashboards.sql: the dashboards endpoints (PostHog's DashboardsViewSet:
+-- list, create, retrieve, update) and their write helpers.  Every function is
+-- called as one statement = one transaction by the C module (doc/CONTRACT.md).
 
 -- renamed helper (the name ngx_dashboards_copy_tile belongs to the copy_tile endpoint)
 DROP FUNCTION IF EXISTS ngx_dashboards_copy_tile(int, int, int, int, boolean, jsonb);
@@ -77,7 +77,8 @@ BEGIN
     RETURN v_ids;
 END $$;
 
--- Tags of a dashboard or an insight (one id, NULL for the other), §6.3:
+-- Tags of a dashboard or an insight (one id, NULL for the other), as
+-- PostHog's posthog/api/tagged_item.py sets them:
 -- tagify + dedupe, get-or-create posthog_tag, link, unlink the others, drop
 -- the team's orphan tags.  p_tags NULL (key absent or JSON null) = no change.
 CREATE OR REPLACE FUNCTION ngx_dashboards_set_tags(p_team_id int, p_dashboard_id int,
@@ -113,8 +114,8 @@ BEGIN
     PERFORM ngx_dashboards_drop_orphan_tags(ARRAY[p_team_id]);
 END $$;
 
--- quick_filter_ids (§5.3): canonical lowercase UUID strings that must exist
--- in posthog_quickfilter for the team.  NULL / [] -> [].
+-- quick_filter_ids (DashboardSerializer): canonical lowercase UUID strings
+-- that must exist in posthog_quickfilter for the team.  NULL / [] -> [].
 CREATE OR REPLACE FUNCTION ngx_dashboards_quick_filter_ids(p_team_id int, p_value jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -397,7 +398,8 @@ BEGIN
     END LOOP;
 END $$;
 
--- use_template (§7.2): the template by name from posthog_dashboardtemplate
+-- use_template (PostHog's create): the template by name from
+-- posthog_dashboardtemplate
 -- (not deleted; global, team-less or the team's own; the team's first).
 -- false when there is none.
 CREATE OR REPLACE FUNCTION ngx_dashboards_apply_template(p_dashboard_id int, p_team_id int, p_template_name text)
@@ -504,7 +506,7 @@ BEGIN
      WHERE id = p_tile_id;
 END $$;
 
--- One element of PATCH "tiles" (§6.2).
+-- One element of PATCH "tiles" (DashboardSerializer.update's tiles).
 CREATE OR REPLACE FUNCTION ngx_dashboards_update_tile(p_dashboard posthog_dashboard, p_org uuid,
                                                       p_user_id int, p_tile jsonb,
                                                       p_acl jsonb DEFAULT NULL)
@@ -656,7 +658,7 @@ END $$;
 
 -- endpoints ---------------------------------------------------------------------
 
--- The dashboards a list request matches (§7.1): the page and the count read
+-- The dashboards a list request matches: the page and the count read
 -- the same set.  A set-returning SQL function, inlined into both statements,
 -- where the NULL / false filters fold away in the caller's plan.
 -- p_only / p_blocked: the access rules' filter (ngx_dashboards_list_acl),
@@ -686,7 +688,7 @@ RETURNS TABLE(id int, name varchar, pinned boolean) LANGUAGE sql STABLE AS $$
        AND (p_blocked IS NULL OR NOT d.id = ANY (p_blocked) OR coalesce(d.created_by_id = p_user_id, false))
 $$;
 
--- GET list (§7.1).  Read-only.  Search: case-insensitive substring of name,
+-- GET list.  Read-only.  Search: case-insensitive substring of name,
 -- description or a tag name (% and _ are literal); every hit is "exact"
 -- (no trigram matching); full-name matches first, then pinned, name, id.
 -- Statements of one snapshot (STABLE): the ids of the page (without a
@@ -800,7 +802,8 @@ BEGIN
            ), '[]'::json);
 END $$;
 
--- POST create (§7.2, §6.2, §6.3).  Returns the detail (C answers 201).
+-- POST create (DashboardSerializer.create).  Returns the detail (C answers
+-- 201).
 CREATE OR REPLACE FUNCTION ngx_dashboards_create(p_user_id int, p_project_id int, p_scoped_orgs text, p_body jsonb)
 RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
@@ -912,8 +915,9 @@ BEGIN
     RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
--- GET retrieve (§7.3).  last_accessed_at is written at most once a minute per
--- dashboard (DESIGN §6); overrides are merged over the stored objects.
+-- GET retrieve.  last_accessed_at is written at most once a minute per
+-- dashboard (PostHog writes it on every GET: README.md, "Differences from
+-- PostHog"); overrides are merged over the stored objects.
 CREATE OR REPLACE FUNCTION ngx_dashboards_retrieve(p_user_id int, p_project_id int, p_scoped_orgs text, p_id int,
                                                    p_filters_override jsonb, p_variables_override jsonb)
 RETURNS json LANGUAGE plpgsql AS $$
@@ -954,7 +958,8 @@ BEGIN
                                  p_filters_override, p_variables_override, v_text_only, c.acl);
 END $$;
 
--- PUT / PATCH (§7.4, §6.2).  Both write only the keys present in the body.
+-- PUT / PATCH (DashboardSerializer.update).  Both write only the keys present
+-- in the body.
 CREATE OR REPLACE FUNCTION ngx_dashboards_update(p_user_id int, p_project_id int, p_scoped_orgs text, p_id int,
                                                  p_body jsonb, p_partial boolean)
 RETURNS json LANGUAGE plpgsql AS $$

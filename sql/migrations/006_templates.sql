@@ -4,13 +4,14 @@
 --
 --  * "LLM analytics" (tag llm-analytics) and "MCP analytics" (tag mcp-analytics):
 --    availability context 'unlisted', the templates of create_unlisted_dashboard
---    (§7.18), which finds a template by tag among those with that context.
+--    (PostHog's create_unlisted_dashboard action), which finds a template
+--    by tag among those with that context.
 --  * "Product analytics" and "Website traffic": general templates for
---    use_template on create (§7.2), looked up by name.
+--    use_template on create, looked up by name.
 --
 -- Tiles are PostHog's template tile objects: {"type": "INSIGHT", "name",
 -- "description", "query", "layouts", "color"} or {"type": "TEXT", "body",
--- "layouts", "color"}; insight queries are InsightVizNode / TrendsQuery (§8.3).
+-- "layouts", "color"}; insight queries are InsightVizNode / TrendsQuery.
 
 INSERT INTO posthog_dashboardtemplate (id, team_id, template_name, dashboard_description, dashboard_filters,
                                        variables, tags, availability_contexts, scope, is_featured, tiles,

@@ -1,8 +1,8 @@
 -- migrate:repeatable
--- 007_tile_actions.sql: the tile actions (posthog-api.md §7.6-7.11, §6.4,
--- §6.5): create_text_tile, update_text_tile, delete_tile, copy_tile,
--- move_tile, reorder_tiles.  Each is one function = one statement = one
--- transaction; the signatures are doc/CONTRACT.md's
+-- 007_tile_actions.sql: the tile actions of PostHog's DashboardsViewSet and
+-- DashboardTile's copy / move methods: create_text_tile, update_text_tile,
+-- delete_tile, copy_tile, move_tile, reorder_tiles.  Each is one function =
+-- one statement = one transaction; the signatures are doc/CONTRACT.md's
 -- (p_user_id, p_project_id, p_scoped_orgs, p_id, p_body jsonb).
 
 -- helpers ------------------------------------------------------------------------
@@ -96,7 +96,7 @@ END $$;
 
 -- endpoints -------------------------------------------------------------------------
 
--- POST create_text_tile (§7.9).  Body (checked by C): body, layouts?, color?.
+-- POST create_text_tile.  Body (checked by C): body, layouts?, color?.
 -- Returns the tile (order null); C answers 201.
 CREATE OR REPLACE FUNCTION ngx_dashboards_create_text_tile(p_user_id int, p_project_id int, p_scoped_orgs text,
                                                           p_id int, p_body jsonb)
@@ -126,7 +126,7 @@ BEGIN
     RETURN ngx_dashboards_tile_json(v_tile, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
--- POST update_text_tile (§7.10).  Body: tile_id, body?, layouts? (replaces),
+-- POST update_text_tile.  Body: tile_id, body?, layouts? (replaces),
 -- color? (null or "" as sent).  The text's last_modified_* are always set.
 CREATE OR REPLACE FUNCTION ngx_dashboards_update_text_tile(p_user_id int, p_project_id int, p_scoped_orgs text,
                                                           p_id int, p_body jsonb)
@@ -174,7 +174,7 @@ BEGIN
     RETURN ngx_dashboards_tile_json(t.id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
--- POST delete_tile (§7.11): soft delete, then the compaction of §6.5.  C
+-- POST delete_tile: soft delete, then PostHog's layout compaction.  C
 -- answers 204 with no body.
 CREATE OR REPLACE FUNCTION ngx_dashboards_delete_tile(p_user_id int, p_project_id int, p_scoped_orgs text,
                                                      p_id int, p_body jsonb)
@@ -194,7 +194,8 @@ BEGIN
     PERFORM ngx_dashboards_compact_layouts(d.id);
 END $$;
 
--- POST copy_tile (§7.7, §6.4).  The URL dashboard is the destination; body
+-- POST copy_tile (DashboardTile.copy_to_dashboard).  The URL dashboard is
+-- the destination; body
 -- fromDashboardId, tileId.  Insight and text tiles are shared (a soft-deleted
 -- row of the same content on the destination is revived), widget tiles
 -- deep-cloned, buttons refused.  Returns the destination's detail.
@@ -248,7 +249,8 @@ BEGIN
     RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
--- PATCH / POST move_tile (§7.6, §6.4).  The URL dashboard is the source;
+-- PATCH / POST move_tile (DashboardTile.prepare_move_to_dashboard).  The URL
+-- dashboard is the source;
 -- body to_dashboard (C copies the older toDashboard), tile {id}.  Rows of the
 -- same content on the destination: soft-deleted ones are removed, a live one
 -- refuses the move.  Returns the source's detail.
@@ -301,7 +303,7 @@ BEGIN
     RETURN ngx_dashboards_detail(d.id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
--- POST reorder_tiles (§7.8).  Body: tile_order [int] (1..), layout
+-- POST reorder_tiles.  Body: tile_order [int] (1..), layout
 -- preserve | two_column | full_width (C fills preserve).  Only the listed
 -- tiles get new layouts {sm, xs}.  Errors are {"detail": ..} bodies.
 CREATE OR REPLACE FUNCTION ngx_dashboards_reorder_tiles(p_user_id int, p_project_id int, p_scoped_orgs text,

@@ -1,6 +1,6 @@
 -- migrate:repeatable
--- 008_tags_templates.sql: bulk_update_tags (posthog-api.md §7.16),
--- create_from_template_json (§7.17) and create_unlisted_dashboard (§7.18).
+-- 008_tags_templates.sql: PostHog's bulk_update_tags,
+-- create_from_template_json and create_unlisted_dashboard actions.
 -- Collection actions: (p_user_id, p_project_id, p_scoped_orgs, p_body jsonb),
 -- one function = one statement = one transaction (doc/CONTRACT.md).
 
@@ -148,7 +148,7 @@ $$;
 
 -- endpoints -------------------------------------------------------------------------
 
--- POST bulk_update_tags (§7.16).  Body (checked by C): ids [int] 1..500,
+-- POST bulk_update_tags.  Body (checked by C): ids [int] 1..500,
 -- action add | remove | set, tags [str].  Dashboards of the project that are
 -- not deleted and that the user can edit get the new tag set (tagify'd);
 -- the others are skipped ("Not found" / "Permission denied").  Orphan tags
@@ -243,7 +243,7 @@ BEGIN
         'skipped', v_skipped);
 END $$;
 
--- POST create_from_template_json (§7.17).  Body: template (an object; its
+-- POST create_from_template_json.  Body: template (an object; its
 -- fields are checked here, 400 naming the field), creation_context and
 -- _create_in_folder (accepted, unused).  A "default" dashboard with the
 -- template's name, description, filters, tags and tiles; nothing is left
@@ -265,7 +265,7 @@ BEGIN
     RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
--- POST create_unlisted_dashboard (§7.18).  Body as sent: tag.  The template
+-- POST create_unlisted_dashboard.  Body as sent: tag.  The template
 -- is a posthog_dashboardtemplate row with that tag and the availability
 -- context 'unlisted' (seeded: llm-analytics, mcp-analytics).  At most one
 -- live unlisted dashboard per tag and team: the team row is locked first, so

@@ -3,10 +3,10 @@ package Dash::Ordered;
 # Ordered JSON: JSON::PP loses key order, so the raw body is scanned once more
 # into objects that remember it.  okeys($raw, @path) = the keys, in order, of
 # the object at @path (keys for objects, indexes for arrays).  And the key
-# orders PostHog's serializers give (posthog-api.md spec 5.2-5.4).
+# orders PostHog's serializers give.
 #
 #   use Dash::Ordered qw(okeys @DETAIL_KEYS @USER_KEYS);
-#   is_deeply okeys($r->{raw}), \@DETAIL_KEYS, 'keys in spec 5.3 order';
+#   is_deeply okeys($r->{raw}), \@DETAIL_KEYS, 'keys in detail order';
 #   is_deeply okeys($r->{raw}, 'tiles', 0, 'text'), \@TEXT_KEYS, 'text keys';
 #
 # Perl core only.
@@ -20,13 +20,13 @@ use JSON::PP ();
 our @EXPORT_OK = qw(oparse okeys
                     @LIST_KEYS @DETAIL_KEYS @USER_KEYS @TILE_KEYS @TEXT_KEYS @INSIGHT_KEYS);
 
-# spec 5.2: an item of the list
+# DashboardBasicSerializer: an item of the list
 our @LIST_KEYS = qw(id name description pinned created_at created_by
     last_accessed_at last_viewed_at is_shared deleted creation_mode tags
     restriction_level effective_restriction_level effective_privilege_level
     user_access_level access_control_version last_refresh team_id
     search_match_type);
-# spec 5.3: the detail
+# DashboardSerializer: the detail
 our @DETAIL_KEYS = qw(id name description pinned created_at created_by last_accessed_at
     last_viewed_at is_shared deleted creation_mode filters variables breakdown_colors
     data_color_theme_id tags restriction_level effective_restriction_level
@@ -35,10 +35,10 @@ our @DETAIL_KEYS = qw(id name description pinned created_at created_by last_acce
 # created_by, last_modified_by
 our @USER_KEYS = qw(id uuid distinct_id first_name last_name email
     is_email_verified hedgehog_config role_at_organization);
-# spec 5.4: a tile
+# DashboardTileSerializer: a tile
 our @TILE_KEYS = qw(id insight text button_tile widget layouts color filters_overrides
     show_description transparent_background order last_refresh is_cached);
-# spec 5.4; the model's field order (UNVERIFIED in the spec)
+# a tile's text: the Text model's field order (not checked against PostHog)
 our @TEXT_KEYS = qw(id body created_by last_modified_at last_modified_by team dashboard_tiles);
 our @INSIGHT_KEYS = qw(id short_id name derived_name filters query order deleted dashboards
     dashboard_tiles last_refresh cache_target_age next_allowed_client_refresh result hasMore
