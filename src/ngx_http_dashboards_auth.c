@@ -264,7 +264,8 @@ ngx_http_dashboards_auth_done(ngx_http_request_t *r, PGresult *res)
 
     ngx_http_dashboards_auth_to_cache(r, ctx);
 
-    rc = ngx_http_dashboards_proceed(r, ctx);
+    /* the checks after authentication (handler.c) */
+    rc = ctx->authenticated(r, ctx);
 
     ngx_http_dashboards_finish(r, rc);
 }

@@ -39,9 +39,7 @@ ngx_http_dashboards_filter_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_dashboards_header_filter(ngx_http_request_t *r)
 {
-    u_char                            *p;
-    size_t                             len;
-    ngx_str_t                          method;
+    ngx_str_t                          d;
     ngx_uint_t                         status;
     const char                        *type, *code, *detail;
     ngx_http_dashboards_loc_conf_t    *dlcf;
@@ -128,39 +126,28 @@ ngx_http_dashboards_header_filter(ngx_http_request_t *r)
         ngx_http_set_ctx(r, fctx, ngx_http_dashboards_module);
     }
 
-    method = r->method_name;
-
-    len = sizeof("{\"type\":\"\",\"code\":\"\",\"detail\":\"\","
-                 "\"attr\":null}") - 1
-          + ngx_strlen(type) + ngx_strlen(code)
-          + (detail ? ngx_strlen(detail)
-                    : sizeof("Method \\\"\\\" not allowed.") - 1
-                      + method.len
-                      + ngx_escape_json(NULL, method.data, method.len));
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    fctx->error_page.data = p;
-
-    p = ngx_sprintf(p, "{\"type\":\"%s\",\"code\":\"%s\",\"detail\":\"",
-                    type, code);
-
     if (detail) {
-        p = ngx_sprintf(p, "%s", detail);
+        d.data = (u_char *) detail;
+        d.len = ngx_strlen(detail);
 
     } else {
-        p = ngx_cpymem(p, "Method \\\"", sizeof("Method \\\"") - 1);
-        p = (u_char *) ngx_escape_json(p, method.data, method.len);
-        p = ngx_cpymem(p, "\\\" not allowed.",
-                       sizeof("\\\" not allowed.") - 1);
+        d.data = ngx_pnalloc(r->pool, r->method_name.len
+                                      + sizeof("Method \"\" not allowed."));
+        if (d.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        d.len = ngx_sprintf(d.data, "Method \"%V\" not allowed.",
+                            &r->method_name)
+                - d.data;
     }
 
-    p = ngx_cpymem(p, "\",\"attr\":null}", sizeof("\",\"attr\":null}") - 1);
-
-    fctx->error_page.len = p - fctx->error_page.data;
+    if (ngx_http_dashboards_error_body(r->pool, type, code, &d, NULL,
+                                       &fctx->error_page)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;

@@ -26,6 +26,8 @@ static const char *ngx_http_dashboards_strdup(ngx_pool_t *pool,
     const char *src);
 static char *ngx_http_dashboards_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_dashboards_events(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_dashboards_init_process(ngx_cycle_t *cycle);
 static void ngx_http_dashboards_exit_process(ngx_cycle_t *cycle);
 
@@ -44,6 +46,20 @@ static ngx_command_t  ngx_http_dashboards_commands[] = {
       ngx_http_dashboards_pass,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("dashboards_events"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_dashboards_events,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("dashboards_queries_per_request"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_dashboards_loc_conf_t, queries),
       NULL },
 
     { ngx_string("dashboards_auth_cache_ttl"),
@@ -166,9 +182,11 @@ ngx_http_dashboards_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     dlcf->db = NULL;
+     *     dlcf->events = NULL;
      *     dlcf->server_errors = 0;
      */
 
+    dlcf->queries = NGX_CONF_UNSET_UINT;
     dlcf->auth_cache_ttl = NGX_CONF_UNSET;
     dlcf->session_only_actions = NGX_CONF_UNSET;
     dlcf->max_depth = NGX_CONF_UNSET_UINT;
@@ -185,6 +203,19 @@ ngx_http_dashboards_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->db == NULL) {
         conf->db = prev->db;
+    }
+
+    if (conf->events == NULL) {
+        conf->events = prev->events;
+    }
+
+    ngx_conf_merge_uint_value(conf->queries, prev->queries, 4);
+
+    if (conf->queries == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"dashboards_queries_per_request\" must be "
+                           "at least 1");
+        return NGX_CONF_ERROR;
     }
 
     ngx_conf_merge_sec_value(conf->auth_cache_ttl, prev->auth_cache_ttl, 10);
@@ -234,6 +265,9 @@ ngx_http_dashboards_find_db(ngx_conf_t *cf, ngx_str_t *name)
     db->connect_timeout = NGX_CONF_UNSET_MSEC;
     db->query_timeout = NGX_CONF_UNSET_MSEC;
     db->lock_timeout = NGX_CONF_UNSET_MSEC;
+    db->keepalive_timeout = NGX_CONF_UNSET_MSEC;
+    db->keepalive_time = NGX_CONF_UNSET_MSEC;
+    db->keepalive_requests = NGX_CONF_UNSET_UINT;
     db->prepared = NGX_CONF_UNSET;
     db->statement_timeout = NGX_CONF_UNSET;
     db->file = cf->conf_file->file.name.data;
@@ -307,6 +341,16 @@ ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_msec_value(db->connect_timeout, 5000);
     ngx_conf_init_msec_value(db->query_timeout, 30000);
     ngx_conf_init_msec_value(db->lock_timeout, 1000);
+
+    /*
+     * as nginx's upstream keepalive (keepalive_timeout 60s, keepalive_time
+     * 1h), but more statements per connection than its 1000 requests: a
+     * new connection costs a handshake, the version check and preparing
+     * each statement again
+     */
+    ngx_conf_init_msec_value(db->keepalive_timeout, 60000);
+    ngx_conf_init_msec_value(db->keepalive_time, 3600000);
+    ngx_conf_init_uint_value(db->keepalive_requests, 10000);
     ngx_conf_init_value(db->prepared, 1);
     ngx_conf_init_value(db->statement_timeout, 1);
 
@@ -508,6 +552,17 @@ ngx_http_dashboards_database_line(ngx_conf_t *cf, ngx_command_t *dummy,
         return NGX_CONF_OK;
     }
 
+    if (name->len == 18
+        && ngx_strncmp(name->data, "keepalive_requests", 18) == 0)
+    {
+        n = ngx_atoi(value[1].data, value[1].len);
+        if (n == NGX_ERROR || n == 0) {
+            goto invalid_value;
+        }
+        db->keepalive_requests = n;
+        return NGX_CONF_OK;
+    }
+
     if (name->len == 10 && ngx_strncmp(name->data, "queue_size", 10) == 0) {
         n = ngx_atoi(value[1].data, value[1].len);
         if (n == NGX_ERROR) {
@@ -559,6 +614,16 @@ ngx_http_dashboards_database_line(ngx_conf_t *cf, ngx_command_t *dummy,
                && ngx_strncmp(name->data, "query_timeout", 13) == 0)
     {
         msp = &db->query_timeout;
+
+    } else if (name->len == 17
+               && ngx_strncmp(name->data, "keepalive_timeout", 17) == 0)
+    {
+        msp = &db->keepalive_timeout;
+
+    } else if (name->len == 14
+               && ngx_strncmp(name->data, "keepalive_time", 14) == 0)
+    {
+        msp = &db->keepalive_time;
 
     } else if (name->len == 12
                && ngx_strncmp(name->data, "lock_timeout", 12) == 0)
@@ -656,6 +721,34 @@ ngx_http_dashboards_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * dashboards_events <database>: the server set the statements that read
+ * events (trends computations) go to, with its own timeouts and pool;
+ * the location's dashboards_pass database when not given
+ */
+
+static char *
+ngx_http_dashboards_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_dashboards_loc_conf_t *dlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (dlcf->events) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    dlcf->events = ngx_http_dashboards_find_db(cf, &value[1]);
+    if (dlcf->events == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_dashboards_init_process(ngx_cycle_t *cycle)
 {
@@ -690,9 +783,7 @@ static void
 ngx_http_dashboards_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                        i, j;
-    ngx_queue_t                      *q;
     ngx_http_dashboards_db_t        **dbs;
-    ngx_http_dashboards_pgconn_t     *pc;
     ngx_http_dashboards_server_t     *s;
     ngx_http_dashboards_main_conf_t  *dmcf;
 
@@ -708,16 +799,7 @@ ngx_http_dashboards_exit_process(ngx_cycle_t *cycle)
         s = dbs[i]->servers.elts;
 
         for (j = 0; j < dbs[i]->servers.nelts; j++) {
-
-            if (s[j].all.next == NULL) {
-                continue;
-            }
-
-            while (!ngx_queue_empty(&s[j].all)) {
-                q = ngx_queue_head(&s[j].all);
-                pc = ngx_queue_data(q, ngx_http_dashboards_pgconn_t, all);
-                ngx_http_dashboards_pg_close(pc);
-            }
+            ngx_http_dashboards_pool_close_all(&s[j]);
         }
     }
 }

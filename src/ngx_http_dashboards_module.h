@@ -16,7 +16,7 @@
 
 
 #define NGX_HTTP_DASHBOARDS_SECURE_LEN   71      /* "sha256$" + 64 hex */
-#define NGX_HTTP_DASHBOARDS_MAX_PARAMS   8
+#define NGX_HTTP_DASHBOARDS_MAX_PARAMS   12
 #define NGX_HTTP_DASHBOARDS_MAX_STMTS    64
 
 /* scopes of the route table */
@@ -76,11 +76,19 @@ typedef struct {
 
     /*
      * changes nothing (but access timestamps): it may be sent again when
-     * the connection dies before its answer; any other statement is sent
-     * again only when it never reached the server
+     * the connection dies before its answer, and to a replica; any other
+     * statement is sent again only when it never reached the server
      */
     ngx_uint_t                    read_only;
+
+    /* the server set: NGX_HTTP_DASHBOARDS_MAIN or _EVENTS */
+    ngx_uint_t                    set;
 } ngx_http_dashboards_stmt_t;
+
+#define NGX_HTTP_DASHBOARDS_REPLICA      2    /* read_only, writes nothing */
+
+#define NGX_HTTP_DASHBOARDS_MAIN         0
+#define NGX_HTTP_DASHBOARDS_EVENTS       1    /* dashboards_events */
 
 
 /* one "server" line of a dashboards_database block, and its per-worker pool */
@@ -114,6 +122,9 @@ struct ngx_http_dashboards_db_s {
     ngx_msec_t                    connect_timeout;
     ngx_msec_t                    query_timeout;
     ngx_msec_t                    lock_timeout;     /* 0: off */
+    ngx_msec_t                    keepalive_timeout;
+    ngx_msec_t                    keepalive_time;
+    ngx_uint_t                    keepalive_requests;
     ngx_flag_t                    prepared;
     ngx_flag_t                    statement_timeout;
 
@@ -131,6 +142,24 @@ typedef enum {
 } ngx_http_dashboards_pg_state_e;
 
 
+typedef enum {
+    NGX_HTTP_DASHBOARDS_PG_READY = 0,           /* connected, nothing to say */
+    NGX_HTTP_DASHBOARDS_PG_RESULT,              /* a statement's result */
+    NGX_HTTP_DASHBOARDS_PG_FAILED,              /* connect, send or read */
+    NGX_HTTP_DASHBOARDS_PG_TIMEDOUT,            /* the statement's timer */
+    NGX_HTTP_DASHBOARDS_PG_GONE                 /* an idle one closed/expired */
+} ngx_http_dashboards_pg_event_e;
+
+
+/*
+ * what a connection tells its owner (the pool), which alone closes it: res
+ * is the complete result of a statement (RESULT), NULL otherwise
+ */
+typedef void (*ngx_http_dashboards_pg_handler_pt)(
+    ngx_http_dashboards_pgconn_t *pc, ngx_http_dashboards_pg_event_e ev,
+    PGresult *res);
+
+
 /* one libpq connection wrapped into an nginx connection */
 struct ngx_http_dashboards_pgconn_s {
     PGconn                       *pg;
@@ -142,6 +171,10 @@ struct ngx_http_dashboards_pgconn_s {
     ngx_queue_t                   queue;        /* in server->idle */
     ngx_queue_t                   all;          /* in server->all */
     ngx_http_dashboards_pg_state_e  state;
+    ngx_http_dashboards_pg_handler_pt  handler;
+    ngx_log_t                    *log;          /* its user's, or cycle's */
+    ngx_msec_t                    started;      /* connected at */
+    ngx_uint_t                    requests;     /* statements sent */
     uint64_t                      prepared;     /* bit per statement */
     ngx_uint_t                    stmt;         /* being prepared */
     unsigned                      fresh:1;      /* not yet used */
@@ -151,31 +184,65 @@ struct ngx_http_dashboards_pgconn_s {
 
 
 /*
- * called with the result of a successful statement; a failed one (an error
- * raised by our SQL, PostgreSQL unavailable, a timeout) is answered by the
- * pool with its JSON body and never reaches the handler
+ * what became of a query: its handler reads q->outcome (and q->res); the
+ * pool never answers a request: ngx_http_dashboards_request.c maps outcomes
+ * to HTTP, ngx_http_dashboards_error.c writes the error bodies
+ */
+typedef enum {
+    NGX_HTTP_DASHBOARDS_Q_OK = 0,               /* res: rows or command ok */
+    NGX_HTTP_DASHBOARDS_Q_SQL_ERROR,            /* res: an error result */
+    NGX_HTTP_DASHBOARDS_Q_TIMEOUT,              /* no answer in time */
+    NGX_HTTP_DASHBOARDS_Q_UNAVAILABLE,          /* no connection, or lost */
+    NGX_HTTP_DASHBOARDS_Q_BUSY,                 /* the wait queue is full */
+    NGX_HTTP_DASHBOARDS_Q_WAIT_TIMEOUT          /* waited too long */
+} ngx_http_dashboards_outcome_e;
+
+
+/*
+ * called once with the query's outcome; the handler owns q->res (PQclear()
+ * it, or give it to a pool cleanup) and may free the query itself
+ */
+typedef void (*ngx_http_dashboards_query_handler_pt)(
+    ngx_http_dashboards_query_t *q);
+
+
+/*
+ * called with the result of a successful statement of the request; a
+ * failed one (an error raised by our SQL, PostgreSQL unavailable, a
+ * timeout) is answered by ngx_http_dashboards_request.c with its JSON body
+ * and never reaches the handler
  */
 typedef void (*ngx_http_dashboards_query_pt)(ngx_http_request_t *r,
     PGresult *res);
 
 
 struct ngx_http_dashboards_query_s {
-    ngx_http_request_t           *request;
-    ngx_http_dashboards_db_t     *db;
+    ngx_http_dashboards_db_t     *db;           /* the server set */
     ngx_uint_t                    stmt;
     const char                   *values[NGX_HTTP_DASHBOARDS_MAX_PARAMS];
-    int                           lengths[NGX_HTTP_DASHBOARDS_MAX_PARAMS];
-    ngx_http_dashboards_query_pt  handler;
+    ngx_http_dashboards_query_handler_pt  handler;
+    void                         *data;         /* the handler's */
+    ngx_log_t                    *log;          /* a request's, or NULL */
 
+    ngx_http_dashboards_outcome_e  outcome;
+    PGresult                     *res;
+
+    /* the pool's */
     ngx_http_dashboards_server_t *server;
     ngx_http_dashboards_pgconn_t *conn;
     ngx_queue_t                   wait;
     ngx_event_t                   wait_timer;
     ngx_uint_t                    retries;
 
-    unsigned                      read_only:1;
+    /* the request's (ngx_http_dashboards_request.c) */
+    ngx_queue_t                   link;         /* in the request's lists */
+    ngx_http_dashboards_query_handler_pt  done; /* any outcome, or: */
+    void                         *arg;          /* done's own */
+    ngx_http_dashboards_query_pt  endpoint;     /* rows; errors answered */
+
     unsigned                      waiting:1;
     unsigned                      sent:1;       /* may have reached PG */
+    unsigned                      active:1;     /* in the pool */
 };
 
 
@@ -281,7 +348,11 @@ struct ngx_http_dashboards_ctx_s {
     u_char                        secure[NGX_HTTP_DASHBOARDS_SECURE_LEN + 1];
     ngx_http_dashboards_auth_t    auth;
 
-    ngx_http_dashboards_query_t   query;
+    ngx_http_dashboards_query_t   query;        /* the endpoint's one */
+    ngx_queue_t                   queries;      /* in the pool */
+    ngx_queue_t                   pending;      /* over the limit */
+    ngx_uint_t                    nqueries;     /* in the pool */
+    ngx_http_dashboards_endpoint_pt  authenticated;  /* after auth.c */
     ngx_uint_t                    status;       /* success status */
     ngx_int_t                     list_limit;
     ngx_int_t                     list_offset;
@@ -312,6 +383,8 @@ typedef struct {
 
 typedef struct {
     ngx_http_dashboards_db_t     *db;
+    ngx_http_dashboards_db_t     *events;       /* dashboards_events */
+    ngx_uint_t                    queries;      /* per request, in flight */
     time_t                        auth_cache_ttl;
     ngx_flag_t                    session_only_actions;
     ngx_uint_t                    max_depth;
@@ -326,12 +399,22 @@ extern ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[];
 
 /* handler.c */
 ngx_int_t ngx_http_dashboards_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_dashboards_proceed(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+
+/* request.c: the statements of a request, and their outcomes */
 ngx_int_t ngx_http_dashboards_run(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
     ngx_http_dashboards_query_pt handler);
+ngx_http_dashboards_query_t *ngx_http_dashboards_query_create(
+    ngx_http_request_t *r, ngx_uint_t stmt,
+    ngx_http_dashboards_query_handler_pt handler, void *data);
+void ngx_http_dashboards_query_start(ngx_http_request_t *r,
+    ngx_http_dashboards_query_t *q);
 void ngx_http_dashboards_finish(ngx_http_request_t *r, ngx_int_t rc);
-ngx_int_t ngx_http_dashboards_proceed(ngx_http_request_t *r,
-    ngx_http_dashboards_ctx_t *ctx);
+void ngx_http_dashboards_request_cleanup(ngx_http_dashboards_ctx_t *ctx);
+
+/* args.c: the query string */
 ngx_array_t *ngx_http_dashboards_args(ngx_http_request_t *r);
 ngx_int_t ngx_http_dashboards_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
@@ -345,24 +428,37 @@ ngx_int_t ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data,
 /* filter.c */
 ngx_int_t ngx_http_dashboards_filter_init(ngx_conf_t *cf);
 
-/* pg.c */
+/* pg.c: one connection, knows nothing of the pool or of HTTP */
 ngx_int_t ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
+    ngx_http_dashboards_pg_handler_pt handler,
     ngx_http_dashboards_pgconn_t **pcp, ngx_log_t *log);
 ngx_int_t ngx_http_dashboards_pg_send(ngx_http_dashboards_pgconn_t *pc);
 void ngx_http_dashboards_pg_close(ngx_http_dashboards_pgconn_t *pc);
-void ngx_http_dashboards_pg_idle(ngx_http_dashboards_pgconn_t *pc);
 ngx_int_t ngx_http_dashboards_pg_alive(ngx_http_dashboards_pgconn_t *pc);
+void ngx_http_dashboards_pg_idle(ngx_http_dashboards_pgconn_t *pc,
+    ngx_msec_t timeout);
+void ngx_http_dashboards_pg_log(ngx_http_dashboards_pgconn_t *pc,
+    ngx_log_t *log);
 
-/* pool.c */
+/* pool.c: the per-worker keepalive pools, knows nothing of HTTP */
 void ngx_http_dashboards_pool_init(ngx_http_dashboards_server_t *s);
 void ngx_http_dashboards_pool_query(ngx_http_dashboards_query_t *q);
-void ngx_http_dashboards_pool_release(ngx_http_dashboards_pgconn_t *pc);
-void ngx_http_dashboards_pool_result(ngx_http_dashboards_pgconn_t *pc,
-    PGresult *res);
-void ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc);
-void ngx_http_dashboards_pool_timeout(ngx_http_dashboards_pgconn_t *pc);
-void ngx_http_dashboards_pool_closed(ngx_http_dashboards_pgconn_t *pc);
 void ngx_http_dashboards_pool_cancel(ngx_http_dashboards_query_t *q);
+void ngx_http_dashboards_pool_close_all(ngx_http_dashboards_server_t *s);
+
+/* error.c: outcomes to HTTP, and every error body */
+ngx_int_t ngx_http_dashboards_error_body(ngx_pool_t *pool, const char *type,
+    const char *code, ngx_str_t *detail, const char *attr, ngx_str_t *out);
+ngx_int_t ngx_http_dashboards_send_outcome(ngx_http_request_t *r,
+    ngx_http_dashboards_query_t *q);
+ngx_int_t ngx_http_dashboards_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, const char *code,
+    ngx_str_t *detail, const char *attr);
+ngx_int_t ngx_http_dashboards_fail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, const char *code, const char *detail,
+    const char *attr);
+ngx_int_t ngx_http_dashboards_not_found(ngx_http_request_t *r);
+ngx_int_t ngx_http_dashboards_server_error(ngx_http_request_t *r);
 
 /* auth.c */
 void ngx_http_dashboards_auth_init(ngx_cycle_t *cycle);
@@ -392,16 +488,8 @@ ngx_int_t ngx_http_dashboards_send_str(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
 ngx_int_t ngx_http_dashboards_send_result(ngx_http_request_t *r,
     ngx_uint_t status, PGresult *res, int column);
-ngx_int_t ngx_http_dashboards_send_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *type, const char *code,
-    ngx_str_t *detail, const char *attr);
 ngx_int_t ngx_http_dashboards_send_empty(ngx_http_request_t *r,
     ngx_uint_t status);
-ngx_int_t ngx_http_dashboards_fail(ngx_http_request_t *r, ngx_uint_t status,
-    const char *type, const char *code, const char *detail,
-    const char *attr);
-ngx_int_t ngx_http_dashboards_not_found(ngx_http_request_t *r);
-ngx_int_t ngx_http_dashboards_server_error(ngx_http_request_t *r);
 cJSON *ngx_http_dashboards_parse(ngx_http_request_t *r, u_char *data,
     size_t len, ngx_uint_t max_depth, ngx_str_t *err);
 char *ngx_http_dashboards_print(ngx_http_request_t *r, cJSON *json,

@@ -4,6 +4,9 @@
  *
  * One libpq connection driven by nginx events: connect, send, flush,
  * receive.  Only libpq's asynchronous API is used; the worker never waits.
+ * It knows nothing of the pool or of HTTP: what happens is told to its
+ * owner through pc->handler, and only the owner closes it (as
+ * ngx_http_upstream_keepalive_module keeps connections for upstreams).
  *
  * The socket is registered level-triggered for reading (libpq may leave
  * bytes in the kernel buffer after PQconsumeInput, which an edge-triggered
@@ -28,6 +31,8 @@ static ngx_int_t ngx_http_dashboards_pg_flush(
     ngx_http_dashboards_pgconn_t *pc);
 static void ngx_http_dashboards_pg_idle_event(
     ngx_http_dashboards_pgconn_t *pc);
+static void ngx_http_dashboards_pg_tell(ngx_http_dashboards_pgconn_t *pc,
+    ngx_http_dashboards_pg_event_e ev, PGresult *res);
 static void ngx_http_dashboards_pg_failed(ngx_http_dashboards_pgconn_t *pc,
     const char *action);
 static void ngx_http_dashboards_pg_notice(void *arg, const PGresult *res);
@@ -39,6 +44,7 @@ static void ngx_http_dashboards_pg_checked(ngx_http_dashboards_pgconn_t *pc,
 
 ngx_int_t
 ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
+    ngx_http_dashboards_pg_handler_pt handler,
     ngx_http_dashboards_pgconn_t **pcp, ngx_log_t *log)
 {
     PGconn                        *pg;
@@ -77,12 +83,14 @@ ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
     pc->pool = pool;
     pc->pg = pg;
     pc->server = s;
+    pc->handler = handler;
+    pc->log = ngx_cycle->log;
     pc->state = NGX_HTTP_DASHBOARDS_PG_CONNECTING;
     pc->fresh = 1;
 
     PQsetNoticeReceiver(pg, ngx_http_dashboards_pg_notice, pc);
 
-    if (ngx_http_dashboards_pg_wrap(pc, ngx_cycle->log) != NGX_OK) {
+    if (ngx_http_dashboards_pg_wrap(pc, pc->log) != NGX_OK) {
         PQfinish(pg);
         ngx_destroy_pool(pool);
         return NGX_ERROR;
@@ -98,10 +106,6 @@ ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
     }
 
     ngx_add_timer(pc->c->read, s->db->connect_timeout);
-
-    ngx_queue_insert_tail(&s->all, &pc->all);
-    ngx_queue_init(&pc->queue);
-    s->nconns++;
 
     *pcp = pc;
 
@@ -235,9 +239,56 @@ ngx_http_dashboards_pg_close(ngx_http_dashboards_pgconn_t *pc)
         pc->pg = NULL;
     }
 
-    ngx_http_dashboards_pool_closed(pc);
+    if (pc->result) {
+        PQclear(pc->result);
+        pc->result = NULL;
+    }
 
     ngx_destroy_pool(pc->pool);
+}
+
+
+/*
+ * the log of the request (or other user) the connection works for, so
+ * that its lines name the request; the cycle's log while it is idle
+ */
+
+void
+ngx_http_dashboards_pg_log(ngx_http_dashboards_pgconn_t *pc, ngx_log_t *log)
+{
+    pc->log = log ? log : ngx_cycle->log;
+
+    if (pc->c) {
+        pc->c->log = pc->log;
+        pc->c->read->log = pc->log;
+        pc->c->write->log = pc->log;
+    }
+}
+
+
+/* kept alive: closed (GONE) after timeout without use */
+
+void
+ngx_http_dashboards_pg_idle(ngx_http_dashboards_pgconn_t *pc,
+    ngx_msec_t timeout)
+{
+    ngx_http_dashboards_pg_log(pc, NULL);
+
+    pc->c->idle = 1;
+
+    if (pc->c->read->timer_set) {
+        ngx_del_timer(pc->c->read);
+    }
+
+    ngx_add_timer(pc->c->read, timeout);
+}
+
+
+static void
+ngx_http_dashboards_pg_tell(ngx_http_dashboards_pgconn_t *pc,
+    ngx_http_dashboards_pg_event_e ev, PGresult *res)
+{
+    pc->handler(pc, ev, res);
 }
 
 
@@ -256,13 +307,20 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
         if (pc->state == NGX_HTTP_DASHBOARDS_PG_CONNECTING
             || pc->state == NGX_HTTP_DASHBOARDS_PG_CHECKING)
         {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, NGX_ETIMEDOUT,
+            ngx_log_error(NGX_LOG_ERR, pc->log, NGX_ETIMEDOUT,
                           "dashboards: connecting to PostgreSQL timed out");
             ngx_http_dashboards_pg_failed(pc, NULL);
             return;
         }
 
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, NGX_ETIMEDOUT,
+        if (pc->state == NGX_HTTP_DASHBOARDS_PG_IDLE) {
+            /* keepalive_timeout */
+            ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_GONE,
+                                        NULL);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, pc->log, NGX_ETIMEDOUT,
                       "dashboards: PostgreSQL query timed out");
 
         /*
@@ -271,7 +329,7 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
          * go on with the statement until it notices
          */
 
-        ngx_http_dashboards_pool_timeout(pc);
+        ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_TIMEDOUT, NULL);
         return;
     }
 
@@ -284,7 +342,8 @@ ngx_http_dashboards_pg_handler(ngx_event_t *ev)
     case NGX_HTTP_DASHBOARDS_PG_IDLE:
         if (c->close) {
             /* the worker is shutting down */
-            ngx_http_dashboards_pg_close(pc);
+            ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_GONE,
+                                        NULL);
             return;
         }
 
@@ -347,7 +406,7 @@ ngx_http_dashboards_pg_poll(ngx_http_dashboards_pgconn_t *pc)
             return;
         }
 
-        if (ngx_http_dashboards_pg_wrap(pc, ngx_cycle->log) != NGX_OK) {
+        if (ngx_http_dashboards_pg_wrap(pc, pc->log) != NGX_OK) {
             ngx_http_dashboards_pg_failed(pc, "connecting to");
             return;
         }
@@ -370,7 +429,7 @@ ngx_http_dashboards_pg_poll(ngx_http_dashboards_pgconn_t *pc)
 
         case PGRES_POLLING_OK:
 
-            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pc->log, 0,
                            "dashboards: connected to PostgreSQL %p", pc);
 
             /* connect_timeout goes on until the version is checked */
@@ -440,18 +499,20 @@ ngx_http_dashboards_pg_checked(ngx_http_dashboards_pgconn_t *pc,
             }
 
             pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
-            ngx_http_dashboards_pool_release(pc);
+            pc->started = ngx_current_msec;
+            ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_READY,
+                                        NULL);
             return;
         }
 
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+        ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                       "dashboards: the SQL functions in the database are "
                       "version \"%s\", this module expects version \"%s\": "
                       "apply sql/migrate of the module's release",
                       version, NGX_HTTP_DASHBOARDS_SQL_VERSION);
 
     } else {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+        ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                       "dashboards: no version of the SQL functions in the "
                       "database (this module expects version \"%s\"; "
                       "apply sql/migrate of the module's release): %s",
@@ -494,8 +555,10 @@ ngx_http_dashboards_pg_send(ngx_http_dashboards_pgconn_t *pc)
                                  q->values, NULL, NULL, 0);
         pc->state = NGX_HTTP_DASHBOARDS_PG_EXECUTING;
         q->sent = 1;
+        pc->requests++;
 
     } else {
+        pc->requests++;
         ok = PQsendQueryParams(pc->pg, stmt->sql, stmt->nparams, NULL,
                                q->values, NULL, NULL, 0);
         pc->state = NGX_HTTP_DASHBOARDS_PG_EXECUTING;
@@ -503,11 +566,13 @@ ngx_http_dashboards_pg_send(ngx_http_dashboards_pgconn_t *pc)
     }
 
     if (!ok) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+        ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                       "dashboards: sending to PostgreSQL failed: %s",
                       PQerrorMessage(pc->pg));
         return NGX_ERROR;
     }
+
+    pc->c->idle = 0;
 
     if (pc->c->read->timer_set) {
         ngx_del_timer(pc->c->read);
@@ -596,22 +661,26 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
         if (pc->state == NGX_HTTP_DASHBOARDS_PG_PREPARING) {
 
             if (st != PGRES_COMMAND_OK) {
-                ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                               "dashboards: preparing statement failed: %s",
                               res ? PQresultErrorMessage(res)
                                   : PQerrorMessage(pc->pg));
 
-                if (res) {
-                    /* an SQL error: the query gets it, the connection stays */
-
-                    if (pc->c->read->timer_set) {
-                        ngx_del_timer(pc->c->read);
-                    }
-
-                    pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
+                if (res == NULL) {
+                    ngx_http_dashboards_pg_failed(pc, NULL);
+                    return;
                 }
 
-                ngx_http_dashboards_pool_result(pc, res);
+                /* an SQL error: the query gets it, the connection stays */
+
+                if (pc->c->read->timer_set) {
+                    ngx_del_timer(pc->c->read);
+                }
+
+                pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
+
+                ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_RESULT,
+                                            res);
                 return;
             }
 
@@ -626,7 +695,8 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
                 }
 
                 pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
-                ngx_http_dashboards_pool_release(pc);
+                ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_READY,
+                                            NULL);
                 return;
             }
 
@@ -655,13 +725,19 @@ ngx_http_dashboards_pg_receive(ngx_http_dashboards_pgconn_t *pc)
             }
         }
 
+        if (res == NULL) {
+            /* no result at all: the connection broke */
+            ngx_http_dashboards_pg_failed(pc, "reading from");
+            return;
+        }
+
         if (pc->c->read->timer_set) {
             ngx_del_timer(pc->c->read);
         }
 
         pc->state = NGX_HTTP_DASHBOARDS_PG_IDLE;
 
-        ngx_http_dashboards_pool_result(pc, res);
+        ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_RESULT, res);
         return;
     }
 }
@@ -711,10 +787,10 @@ ngx_http_dashboards_pg_idle_event(ngx_http_dashboards_pgconn_t *pc)
     /* notices, parameter changes, or the server closing the connection */
 
     if (!PQconsumeInput(pc->pg) || PQstatus(pc->pg) != CONNECTION_OK) {
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+        ngx_log_error(NGX_LOG_INFO, pc->log, 0,
                       "dashboards: idle PostgreSQL connection closed: %s",
                       PQerrorMessage(pc->pg));
-        ngx_http_dashboards_pg_close(pc);
+        ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_GONE, NULL);
         return;
     }
 
@@ -728,7 +804,7 @@ ngx_http_dashboards_pg_idle_event(ngx_http_dashboards_pgconn_t *pc)
     }
 
     if (PQstatus(pc->pg) != CONNECTION_OK || pc->closing) {
-        ngx_http_dashboards_pg_close(pc);
+        ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_GONE, NULL);
     }
 }
 
@@ -757,7 +833,7 @@ ngx_http_dashboards_pg_notice(void *arg, const PGresult *res)
         pc->closing = 1;
     }
 
-    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+    ngx_log_error(NGX_LOG_INFO, pc->log, 0,
                   "dashboards: PostgreSQL %s: %s",
                   severity ? severity : "NOTICE", msg ? msg : "");
 }
@@ -768,10 +844,10 @@ ngx_http_dashboards_pg_failed(ngx_http_dashboards_pgconn_t *pc,
     const char *action)
 {
     if (action) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+        ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                       "dashboards: %s PostgreSQL failed: %s", action,
                       pc->pg ? PQerrorMessage(pc->pg) : "");
     }
 
-    ngx_http_dashboards_pool_failed(pc);
+    ngx_http_dashboards_pg_tell(pc, NGX_HTTP_DASHBOARDS_PG_FAILED, NULL);
 }

@@ -2,10 +2,15 @@
 /*
  * Copyright (C) ngx_dashboards authors
  *
- * The per-worker keepalive pool of PostgreSQL connections, one per
- * database server: idle connections (most recently used first), a bounded
- * wait queue with a timeout, and the mapping of outcomes to HTTP statuses.
- * Modelled on ngx_http_upstream_keepalive_module.
+ * The per-worker keepalive pools of PostgreSQL connections, one per
+ * database server: idle connections (most recently used first) that expire
+ * (keepalive_timeout, keepalive_requests, keepalive_time), a bounded wait
+ * queue with a timeout, retries of statements a dying connection lost.
+ * Modelled on ngx_http_upstream_keepalive_module: it knows nothing of HTTP.
+ * A query comes with its statement, values and handler, and leaves with an
+ * outcome (ngx_http_dashboards_outcome_e) given to that handler; the query
+ * may belong to a request or to nobody (a computation that outlives its
+ * request).
  */
 
 
@@ -19,12 +24,23 @@ static void ngx_http_dashboards_pool_attach(ngx_http_dashboards_pgconn_t *pc,
 static void ngx_http_dashboards_pool_kick(ngx_http_dashboards_server_t *s);
 static void ngx_http_dashboards_pool_dequeue(ngx_http_dashboards_query_t *q);
 static void ngx_http_dashboards_pool_wait_timeout(ngx_event_t *ev);
+static void ngx_http_dashboards_pool_event(ngx_http_dashboards_pgconn_t *pc,
+    ngx_http_dashboards_pg_event_e ev, PGresult *res);
+static void ngx_http_dashboards_pool_release(
+    ngx_http_dashboards_pgconn_t *pc);
+static void ngx_http_dashboards_pool_result(ngx_http_dashboards_pgconn_t *pc,
+    PGresult *res);
+static void ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc);
+static void ngx_http_dashboards_pool_timeout(
+    ngx_http_dashboards_pgconn_t *pc);
+static void ngx_http_dashboards_pool_close(ngx_http_dashboards_pgconn_t *pc);
 static void ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q,
-    PGresult *res, ngx_uint_t status, const char *code, const char *detail);
+    ngx_http_dashboards_outcome_e outcome, PGresult *res);
 static void ngx_http_dashboards_pool_retry_or_fail(
     ngx_http_dashboards_query_t *q, ngx_uint_t reused);
-static void ngx_http_dashboards_pool_clear(void *data);
 static void ngx_http_dashboards_pool_purge(ngx_http_dashboards_server_t *s);
+static ngx_log_t *ngx_http_dashboards_pool_log(
+    ngx_http_dashboards_query_t *q);
 
 
 void
@@ -39,6 +55,13 @@ ngx_http_dashboards_pool_init(ngx_http_dashboards_server_t *s)
 }
 
 
+static ngx_log_t *
+ngx_http_dashboards_pool_log(ngx_http_dashboards_query_t *q)
+{
+    return q->log ? q->log : ngx_cycle->log;
+}
+
+
 static ngx_http_dashboards_server_t *
 ngx_http_dashboards_pool_server(ngx_http_dashboards_query_t *q)
 {
@@ -48,7 +71,10 @@ ngx_http_dashboards_pool_server(ngx_http_dashboards_query_t *q)
 
     db = q->db;
 
-    if (!q->read_only || db->servers.nelts == 1) {
+    if (ngx_http_dashboards_stmts[q->stmt].read_only
+        != NGX_HTTP_DASHBOARDS_REPLICA
+        || db->servers.nelts == 1)
+    {
         return db->primary;
     }
 
@@ -81,6 +107,7 @@ ngx_http_dashboards_pool_query(ngx_http_dashboards_query_t *q)
     s = ngx_http_dashboards_pool_server(q);
     q->server = s;
     q->sent = 0;
+    q->active = 1;
 
     if (!ngx_queue_empty(&s->idle)) {
         link = ngx_queue_head(&s->idle);
@@ -94,14 +121,11 @@ ngx_http_dashboards_pool_query(ngx_http_dashboards_query_t *q)
     }
 
     if (s->nconns >= db->pool_size && s->nwaiting >= db->queue_size) {
-        ngx_log_error(NGX_LOG_WARN, q->request->connection->log, 0,
+        ngx_log_error(NGX_LOG_WARN, ngx_http_dashboards_pool_log(q), 0,
                       "dashboards: all %ui connections busy and %ui "
-                      "requests waiting", s->nconns, s->nwaiting);
+                      "queries waiting", s->nconns, s->nwaiting);
 
-        ngx_http_dashboards_pool_done(q, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
-            "database_busy",
-            "Too many requests are waiting for a database connection. "
-            "Please try again later.");
+        ngx_http_dashboards_pool_done(q, NGX_HTTP_DASHBOARDS_Q_BUSY, NULL);
         return;
     }
 
@@ -111,7 +135,7 @@ ngx_http_dashboards_pool_query(ngx_http_dashboards_query_t *q)
 
     q->wait_timer.handler = ngx_http_dashboards_pool_wait_timeout;
     q->wait_timer.data = q;
-    q->wait_timer.log = q->request->connection->log;
+    q->wait_timer.log = ngx_http_dashboards_pool_log(q);
     ngx_add_timer(&q->wait_timer, db->queue_timeout);
 
     ngx_http_dashboards_pool_kick(s);
@@ -132,13 +156,13 @@ ngx_http_dashboards_pool_attach(ngx_http_dashboards_pgconn_t *pc,
          * another connection; the idle ones likely died too
          */
 
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+        ngx_log_error(NGX_LOG_INFO, ngx_http_dashboards_pool_log(q), 0,
                       "dashboards: kept-alive PostgreSQL connection "
                       "closed by the server: %s", PQerrorMessage(pc->pg));
 
         s = pc->server;
 
-        ngx_http_dashboards_pg_close(pc);
+        ngx_http_dashboards_pool_close(pc);
         ngx_http_dashboards_pool_purge(s);
 
         ngx_http_dashboards_pool_query(q);
@@ -146,8 +170,10 @@ ngx_http_dashboards_pool_attach(ngx_http_dashboards_pgconn_t *pc,
     }
 
     pc->query = q;
-    pc->c->idle = 0;
     q->conn = pc;
+
+    /* its log lines name the request */
+    ngx_http_dashboards_pg_log(pc, q->log);
 
     if (ngx_http_dashboards_pg_send(pc) != NGX_OK) {
         ngx_http_dashboards_pool_failed(pc);
@@ -168,9 +194,13 @@ ngx_http_dashboards_pool_kick(ngx_http_dashboards_server_t *s)
            && s->nconns < s->db->pool_size
            && s->nconnecting < s->nwaiting)
     {
-        if (ngx_http_dashboards_pg_connect(s, &pc, ngx_cycle->log)
+        if (ngx_http_dashboards_pg_connect(s, ngx_http_dashboards_pool_event,
+                                           &pc, ngx_cycle->log)
             == NGX_OK)
         {
+            ngx_queue_insert_tail(&s->all, &pc->all);
+            ngx_queue_init(&pc->queue);
+            s->nconns++;
             s->nconnecting++;
             continue;
         }
@@ -179,9 +209,8 @@ ngx_http_dashboards_pool_kick(ngx_http_dashboards_server_t *s)
         q = ngx_queue_data(link, ngx_http_dashboards_query_t, wait);
 
         ngx_http_dashboards_pool_dequeue(q);
-        ngx_http_dashboards_pool_done(q, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "The database is unavailable. Please try again later.");
+        ngx_http_dashboards_pool_done(q, NGX_HTTP_DASHBOARDS_Q_UNAVAILABLE,
+                                      NULL);
     }
 }
 
@@ -214,23 +243,58 @@ ngx_http_dashboards_pool_wait_timeout(ngx_event_t *ev)
                   "dashboards: timed out waiting for a database connection");
 
     ngx_http_dashboards_pool_dequeue(q);
-    ngx_http_dashboards_pool_done(q, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
-        "database_busy",
-        "Timed out waiting for a database connection. "
-        "Please try again later.");
+    ngx_http_dashboards_pool_done(q, NGX_HTTP_DASHBOARDS_Q_WAIT_TIMEOUT,
+                                  NULL);
+}
+
+
+/* what a connection tells */
+
+static void
+ngx_http_dashboards_pool_event(ngx_http_dashboards_pgconn_t *pc,
+    ngx_http_dashboards_pg_event_e ev, PGresult *res)
+{
+    ngx_http_dashboards_server_t  *s;
+
+    switch (ev) {
+
+    case NGX_HTTP_DASHBOARDS_PG_READY:
+        ngx_http_dashboards_pool_release(pc);
+        return;
+
+    case NGX_HTTP_DASHBOARDS_PG_RESULT:
+        ngx_http_dashboards_pool_result(pc, res);
+        return;
+
+    case NGX_HTTP_DASHBOARDS_PG_FAILED:
+        ngx_http_dashboards_pool_failed(pc);
+        return;
+
+    case NGX_HTTP_DASHBOARDS_PG_TIMEDOUT:
+        ngx_http_dashboards_pool_timeout(pc);
+        return;
+
+    default: /* NGX_HTTP_DASHBOARDS_PG_GONE */
+        s = pc->server;
+        ngx_http_dashboards_pool_close(pc);
+        ngx_http_dashboards_pool_kick(s);
+        return;
+    }
 }
 
 
 /* a connection is connected, or finished its statement, and is healthy */
 
-void
+static void
 ngx_http_dashboards_pool_release(ngx_http_dashboards_pgconn_t *pc)
 {
     ngx_queue_t                   *link;
+    ngx_http_dashboards_db_t      *db;
     ngx_http_dashboards_query_t   *q;
     ngx_http_dashboards_server_t  *s;
 
     s = pc->server;
+    db = s->db;
 
     if (pc->connected == 0) {
         pc->connected = 1;
@@ -241,9 +305,13 @@ ngx_http_dashboards_pool_release(ngx_http_dashboards_pgconn_t *pc)
 
     if (PQtransactionStatus(pc->pg) != PQTRANS_IDLE
         || PQstatus(pc->pg) != CONNECTION_OK
-        || ngx_terminate || ngx_exiting)
+        || ngx_terminate || ngx_exiting
+        || pc->requests >= db->keepalive_requests
+        || ngx_current_msec - pc->started >= db->keepalive_time)
     {
-        ngx_http_dashboards_pg_close(pc);
+        /* broken, or used enough (keepalive_requests, keepalive_time) */
+
+        ngx_http_dashboards_pool_close(pc);
         ngx_http_dashboards_pool_kick(s);
         return;
     }
@@ -260,14 +328,14 @@ ngx_http_dashboards_pool_release(ngx_http_dashboards_pgconn_t *pc)
     /* kept alive: it may die while idle, so a failure on it is retried */
 
     pc->fresh = 0;
-    pc->c->idle = 1;
+    ngx_http_dashboards_pg_idle(pc, db->keepalive_timeout);
     ngx_queue_insert_head(&s->idle, &pc->queue);
 }
 
 
-/* the statement is complete: res is the result, NULL if preparing failed */
+/* the statement is complete */
 
-void
+static void
 ngx_http_dashboards_pool_result(ngx_http_dashboards_pgconn_t *pc,
     PGresult *res)
 {
@@ -286,23 +354,20 @@ ngx_http_dashboards_pool_result(ngx_http_dashboards_pgconn_t *pc,
         q->conn = NULL;
     }
 
-    state = (res && PQresultStatus(res) == PGRES_FATAL_ERROR)
+    state = (PQresultStatus(res) == PGRES_FATAL_ERROR)
             ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-    if (res == NULL
-        || PQstatus(pc->pg) != CONNECTION_OK
+    if (PQstatus(pc->pg) != CONNECTION_OK
         || (state && ngx_strncmp(state, "57P0", 4) == 0))
     {
         /* the connection is gone (e.g. pg_terminate_backend) */
 
-        if (res) {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "dashboards: PostgreSQL connection lost: %s",
-                          PQresultErrorMessage(res));
-            PQclear(res);
-        }
+        ngx_log_error(NGX_LOG_ERR, pc->log, 0,
+                      "dashboards: PostgreSQL connection lost: %s",
+                      PQresultErrorMessage(res));
+        PQclear(res);
 
-        ngx_http_dashboards_pg_close(pc);
+        ngx_http_dashboards_pool_close(pc);
         ngx_http_dashboards_pool_purge(s);
         ngx_http_dashboards_pool_kick(s);
 
@@ -316,17 +381,20 @@ ngx_http_dashboards_pool_result(ngx_http_dashboards_pgconn_t *pc,
     ngx_http_dashboards_pool_release(pc);
 
     if (q == NULL) {
+        /* its query was cancelled meanwhile */
         PQclear(res);
         return;
     }
 
-    ngx_http_dashboards_pool_done(q, res, 0, NULL, NULL);
+    ngx_http_dashboards_pool_done(q, state ? NGX_HTTP_DASHBOARDS_Q_SQL_ERROR
+                                           : NGX_HTTP_DASHBOARDS_Q_OK,
+                                  res);
 }
 
 
 /* the connection failed: connecting, sending or reading */
 
-void
+static void
 ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc)
 {
     ngx_uint_t                     reused, connecting;
@@ -346,7 +414,7 @@ ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc)
         q->conn = NULL;
     }
 
-    ngx_http_dashboards_pg_close(pc);
+    ngx_http_dashboards_pool_close(pc);
 
     if (connecting && !ngx_queue_empty(&s->waiting)) {
         /* the query this connection was opened for gets the answer */
@@ -357,9 +425,8 @@ ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc)
         ngx_http_dashboards_pool_dequeue(q);
         ngx_http_dashboards_pool_kick(s);
 
-        ngx_http_dashboards_pool_done(q, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "The database is unavailable. Please try again later.");
+        ngx_http_dashboards_pool_done(q, NGX_HTTP_DASHBOARDS_Q_UNAVAILABLE,
+                                      NULL);
         return;
     }
 
@@ -374,7 +441,7 @@ ngx_http_dashboards_pool_failed(ngx_http_dashboards_pgconn_t *pc)
 }
 
 
-void
+static void
 ngx_http_dashboards_pool_timeout(ngx_http_dashboards_pgconn_t *pc)
 {
     ngx_http_dashboards_query_t   *q;
@@ -388,21 +455,19 @@ ngx_http_dashboards_pool_timeout(ngx_http_dashboards_pgconn_t *pc)
         q->conn = NULL;
     }
 
-    ngx_http_dashboards_pg_close(pc);
+    ngx_http_dashboards_pool_close(pc);
     ngx_http_dashboards_pool_kick(s);
 
     if (q) {
-        ngx_http_dashboards_pool_done(q, NULL, NGX_HTTP_GATEWAY_TIME_OUT,
-            "database_timeout",
-            "The database did not answer in time.");
+        ngx_http_dashboards_pool_done(q, NGX_HTTP_DASHBOARDS_Q_TIMEOUT, NULL);
     }
 }
 
 
-/* bookkeeping for a connection that pg.c is closing */
+/* the pool's bookkeeping, then the connection is closed */
 
-void
-ngx_http_dashboards_pool_closed(ngx_http_dashboards_pgconn_t *pc)
+static void
+ngx_http_dashboards_pool_close(ngx_http_dashboards_pgconn_t *pc)
 {
     ngx_http_dashboards_server_t  *s;
 
@@ -410,11 +475,6 @@ ngx_http_dashboards_pool_closed(ngx_http_dashboards_pgconn_t *pc)
 
     if (!pc->connected) {
         s->nconnecting--;
-    }
-
-    if (pc->result) {
-        PQclear(pc->result);
-        pc->result = NULL;
     }
 
     if (pc->query) {
@@ -429,10 +489,32 @@ ngx_http_dashboards_pool_closed(ngx_http_dashboards_pgconn_t *pc)
 
     ngx_queue_remove(&pc->all);
     s->nconns--;
+
+    ngx_http_dashboards_pg_close(pc);
 }
 
 
-/* the request is going away */
+/* the worker exits */
+
+void
+ngx_http_dashboards_pool_close_all(ngx_http_dashboards_server_t *s)
+{
+    ngx_queue_t                   *link;
+    ngx_http_dashboards_pgconn_t  *pc;
+
+    if (s->all.next == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&s->all)) {
+        link = ngx_queue_head(&s->all);
+        pc = ngx_queue_data(link, ngx_http_dashboards_pgconn_t, all);
+        ngx_http_dashboards_pool_close(pc);
+    }
+}
+
+
+/* the query's owner (a request going away) no longer wants the outcome */
 
 void
 ngx_http_dashboards_pool_cancel(ngx_http_dashboards_query_t *q)
@@ -442,9 +524,11 @@ ngx_http_dashboards_pool_cancel(ngx_http_dashboards_query_t *q)
     if (q->conn) {
         /* the statement runs to its end; its result is then discarded */
         q->conn->query = NULL;
+        ngx_http_dashboards_pg_log(q->conn, NULL);
         q->conn = NULL;
     }
 
+    q->active = 0;
 }
 
 
@@ -467,140 +551,21 @@ ngx_http_dashboards_pool_retry_or_fail(ngx_http_dashboards_query_t *q,
         return;
     }
 
-    ngx_http_dashboards_pool_done(q, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
-        "database_unavailable",
-        "The database is unavailable. Please try again later.");
+    ngx_http_dashboards_pool_done(q, NGX_HTTP_DASHBOARDS_Q_UNAVAILABLE, NULL);
 }
 
 
 static void
-ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q, PGresult *res,
-    ngx_uint_t status, const char *code, const char *detail)
+ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q,
+    ngx_http_dashboards_outcome_e outcome, PGresult *res)
 {
-    u_char                *p, *msg;
-    char                  *state;
-    size_t                 len;
-    ngx_str_t              body, *bp;
-    ngx_connection_t      *c;
-    ngx_pool_cleanup_t    *cln;
-    ngx_http_request_t    *r;
+    q->active = 0;
+    q->outcome = outcome;
+    q->res = res;
 
-    r = q->request;
-    c = r->connection;
-    bp = NULL;
-    ngx_str_null(&body);
+    /* the handler owns res, and may free q itself */
 
-    if (res) {
-        cln = ngx_pool_cleanup_add(r->pool, 0);
-        if (cln == NULL) {
-            PQclear(res);
-            res = NULL;
-            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-
-        } else {
-            cln->handler = ngx_http_dashboards_pool_clear;
-            cln->data = res;
-        }
-    }
-
-    if (res && PQresultStatus(res) != PGRES_TUPLES_OK
-        && PQresultStatus(res) != PGRES_COMMAND_OK)
-    {
-        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        msg = (u_char *) PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-        if (state && state[0] == 'D' && state[1] == 'B' && msg) {
-            /* refused by our SQL: the message is the JSON body */
-            status = ngx_atoi((u_char *) state + 2, 3);
-            if (status < 200 || status > 599) {
-                status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            body.data = msg;
-            body.len = ngx_strlen(msg);
-            bp = &body;
-
-        } else if (state && (ngx_strncmp(state, "08", 2) == 0
-                             || ngx_strncmp(state, "53", 2) == 0
-                             || ngx_strncmp(state, "57P", 3) == 0))
-        {
-            status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            code = "database_unavailable";
-            detail = "The database is unavailable. Please try again later.";
-
-        } else if (state && ngx_strcmp(state, "57014") == 0) {
-            status = NGX_HTTP_GATEWAY_TIME_OUT;
-            code = "database_timeout";
-            detail = "The database did not answer in time.";
-
-        } else if (state && ngx_strcmp(state, "55P03") == 0) {
-
-            /*
-             * lock_timeout: another transaction holds a row this statement
-             * must change; nothing was changed and the same request may
-             * well succeed a moment later, so it is answered as a busy
-             * database (503), as when the pool's queue is full, rather
-             * than as a conflict with the object's state (409)
-             */
-
-            ngx_log_error(NGX_LOG_WARN, c->log, 0,
-                          "dashboards: statement \"%s\" gave up waiting "
-                          "for a lock: %s",
-                          ngx_http_dashboards_stmts[q->stmt].name,
-                          msg ? (char *) msg : "");
-            status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            code = "database_busy";
-            detail = "Another request is changing this object. "
-                     "Please try again later.";
-
-        } else {
-            ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                          "dashboards: statement \"%s\" failed: %s",
-                          ngx_http_dashboards_stmts[q->stmt].name,
-                          PQresultErrorMessage(res));
-            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        res = NULL;
-    }
-
-    if (res == NULL && bp == NULL) {
-
-        if (status == 0 || status == NGX_HTTP_INTERNAL_SERVER_ERROR) {
-            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            code = "error";
-            detail = "A server error occurred.";
-        }
-
-        len = sizeof("{\"type\":\"server_error\",\"code\":\"\","
-                     "\"detail\":\"\",\"attr\":null}") - 1
-              + ngx_strlen(code) + ngx_strlen(detail);
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            body.len = 0;
-
-        } else {
-            body.data = p;
-            p = ngx_sprintf(p, "{\"type\":\"server_error\",\"code\":\"%s\","
-                            "\"detail\":\"%s\",\"attr\":null}",
-                            code, detail);
-            body.len = p - body.data;
-        }
-
-        bp = &body;
-    }
-
-    if (res) {
-        q->handler(r, res);
-
-    } else {
-        ngx_http_dashboards_finish(r, ngx_http_dashboards_send_str(r, status,
-                                                                   bp->data,
-                                                                   bp->len));
-    }
-
-    ngx_http_run_posted_requests(c);
+    q->handler(q);
 }
 
 
@@ -619,13 +584,6 @@ ngx_http_dashboards_pool_purge(ngx_http_dashboards_server_t *s)
         link = ngx_queue_last(&s->idle);
         pc = ngx_queue_data(link, ngx_http_dashboards_pgconn_t, queue);
 
-        ngx_http_dashboards_pg_close(pc);
+        ngx_http_dashboards_pool_close(pc);
     }
-}
-
-
-static void
-ngx_http_dashboards_pool_clear(void *data)
-{
-    PQclear(data);
 }
