@@ -412,6 +412,8 @@ ngx_http_dashboards_query_t *ngx_http_dashboards_query_create(
 void ngx_http_dashboards_query_start(ngx_http_request_t *r,
     ngx_http_dashboards_query_t *q);
 void ngx_http_dashboards_finish(ngx_http_request_t *r, ngx_int_t rc);
+ngx_int_t ngx_http_dashboards_send_result(ngx_http_request_t *r,
+    ngx_uint_t status, PGresult *res, int column);
 void ngx_http_dashboards_request_cleanup(ngx_http_dashboards_ctx_t *ctx);
 
 /* args.c: the query string */
@@ -486,8 +488,6 @@ ngx_int_t ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out);
 ngx_int_t ngx_http_dashboards_send_str(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
-ngx_int_t ngx_http_dashboards_send_result(ngx_http_request_t *r,
-    ngx_uint_t status, PGresult *res, int column);
 ngx_int_t ngx_http_dashboards_send_empty(ngx_http_request_t *r,
     ngx_uint_t status);
 cJSON *ngx_http_dashboards_parse(ngx_http_request_t *r, u_char *data,

@@ -192,6 +192,26 @@ ngx_http_dashboards_request_next(ngx_http_request_t *r,
 }
 
 
+/* the bytes stay in the PGresult, which lives as long as the request */
+
+ngx_int_t
+ngx_http_dashboards_send_result(ngx_http_request_t *r, ngx_uint_t status,
+    PGresult *res, int column)
+{
+    if (PQntuples(res) < 1 || PQnfields(res) <= column
+        || PQgetisnull(res, 0, column))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "dashboards: statement returned no value");
+        return ngx_http_dashboards_server_error(r);
+    }
+
+    return ngx_http_dashboards_send_str(r, status,
+                                        (u_char *) PQgetvalue(res, 0, column),
+                                        PQgetlength(res, 0, column));
+}
+
+
 void
 ngx_http_dashboards_finish(ngx_http_request_t *r, ngx_int_t rc)
 {
