@@ -34,6 +34,8 @@ static ngx_int_t ngx_http_dashboards_positive_arg(ngx_http_request_t *r,
     const char *name, ngx_int_t strict, ngx_int_t def);
 static ngx_int_t ngx_http_dashboards_override(ngx_http_request_t *r,
     const char *name, const char **param, ngx_http_dashboards_verr_t *err);
+static ngx_int_t ngx_http_dashboards_overrides(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_int_t *rcp);
 static void ngx_http_dashboards_destroy_done(ngx_http_request_t *r,
     PGresult *res);
 
@@ -661,6 +663,57 @@ ngx_int_t
 ngx_http_dashboards_retrieve(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
+    ngx_int_t  rc;
+
+    if (ngx_http_dashboards_overrides(r, ctx, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_dashboards_insights(r, ctx,
+                                        NGX_HTTP_DASHBOARDS_SQL_RETRIEVE, 8,
+                                        1);
+}
+
+
+/*
+ * GET {base}/:id/run_insights/: the insight tiles' results, as text for
+ * an LLM (output_format "optimized", the default) or as computed
+ */
+
+ngx_int_t
+ngx_http_dashboards_run_insights(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+    ngx_str_t  format;
+
+    if (ngx_http_dashboards_overrides(r, ctx, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_dashboards_arg(r, "output_format", &format);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* decoded values are NUL-terminated */
+    ctx->query.values[6] = (rc == NGX_OK) ? (const char *) format.data : NULL;
+
+    return ngx_http_dashboards_insights(r, ctx,
+                                        NGX_HTTP_DASHBOARDS_SQL_RUN_INSIGHTS,
+                                        8, 0);
+}
+
+
+/*
+ * values 0-5 of retrieve and run_insights: NGX_OK, or NGX_DECLINED when
+ * answered (*rcp for the caller to return)
+ */
+
+static ngx_int_t
+ngx_http_dashboards_overrides(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_int_t *rcp)
+{
     ngx_int_t                   rc;
     ngx_http_dashboards_verr_t  err;
 
@@ -672,18 +725,19 @@ ngx_http_dashboards_retrieve(ngx_http_request_t *r,
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_dashboards_send_verr(r, &err);
+        *rcp = ngx_http_dashboards_send_verr(r, &err);
+        return NGX_DECLINED;
     }
 
     if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        *rcp = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DECLINED;
     }
 
     ngx_http_dashboards_base_values(ctx);
     ctx->query.values[3] = (const char *) ctx->object_arg;
 
-    return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_RETRIEVE,
-                                   6, ngx_http_dashboards_json_done);
+    return NGX_OK;
 }
 
 

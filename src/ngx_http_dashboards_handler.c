@@ -103,6 +103,12 @@ static ngx_http_dashboards_route_t  ngx_http_dashboards_routes[] = {
       NGX_HTTP_POST|NGX_HTTP_PATCH, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
       ngx_http_dashboards_move_tile },
 
+    /* PostHog: @action(required_scopes=["query:read"]) */
+
+    { NGX_HTTP_DASHBOARDS_OBJECT_ACTION, ngx_string("run_insights"),
+      NGX_HTTP_DASHBOARDS_GET, NGX_HTTP_DASHBOARDS_READ, "query",
+      ngx_http_dashboards_run_insights },
+
     { NGX_HTTP_DASHBOARDS_OBJECT_ACTION, ngx_string("reorder_tiles"),
       NGX_HTTP_POST, NGX_HTTP_DASHBOARDS_WRITE, "dashboard",
       ngx_http_dashboards_reorder_tiles },

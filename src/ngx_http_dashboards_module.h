@@ -64,6 +64,10 @@ typedef enum {
     NGX_HTTP_DASHBOARDS_SQL_FROM_TEMPLATE_JSON,
     NGX_HTTP_DASHBOARDS_SQL_CREATE_UNLISTED,
     NGX_HTTP_DASHBOARDS_SQL_CHECK_EDIT,
+    NGX_HTTP_DASHBOARDS_SQL_PLAN,
+    NGX_HTTP_DASHBOARDS_SQL_COMPUTE,
+    NGX_HTTP_DASHBOARDS_SQL_STORE,
+    NGX_HTTP_DASHBOARDS_SQL_RUN_INSIGHTS,
     NGX_HTTP_DASHBOARDS_SQL_COUNT
 } ngx_http_dashboards_sql_e;
 
@@ -545,6 +549,13 @@ ngx_int_t ngx_http_dashboards_from_template_json(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
 ngx_int_t ngx_http_dashboards_create_unlisted(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
+ngx_int_t ngx_http_dashboards_run_insights(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx);
+
+/* insights.c: ?refresh=, computing results, then stmt answers */
+ngx_int_t ngx_http_dashboards_insights(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
+    ngx_uint_t refresh_value);
 
 /* a body that failed validation: checks the object first, then the error */
 ngx_int_t ngx_http_dashboards_invalid(ngx_http_request_t *r,

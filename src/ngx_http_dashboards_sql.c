@@ -47,7 +47,7 @@ ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[] = {
     /* NGX_HTTP_DASHBOARDS_SQL_RETRIEVE */
     { "ngxd_retrieve",
       "SELECT ngx_dashboards.ngx_dashboards_retrieve($1::int, $2::int,"
-      " $3::text, $4::int, $5::jsonb, $6::jsonb)", 6, 1,
+      " $3::text, $4::int, $5::jsonb, $6::jsonb, $7::text, $8::jsonb)", 8, 1,
       NGX_HTTP_DASHBOARDS_MAIN },
 
     /* NGX_HTTP_DASHBOARDS_SQL_UPDATE */
@@ -136,6 +136,32 @@ ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[] = {
     { "ngxd_check_edit",
       "SELECT ngx_dashboards.ngx_dashboards_check_edit($1::int, $2::int,"
       " $3::text, $4::int, $5::bool)", 5, 1,
+      NGX_HTTP_DASHBOARDS_MAIN },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_PLAN: the results a refresh computes */
+    { "ngxd_insight_plan",
+      "SELECT cache_key, team_id, query FROM"
+      " ngx_dashboards.ngx_dashboards_insight_plan($1::int, $2::int,"
+      " $3::text, $4::int, $5::jsonb, $6::jsonb, $7::text)", 7, 1,
+      NGX_HTTP_DASHBOARDS_MAIN },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_COMPUTE: reads events only */
+    { "ngxd_insight_compute",
+      "SELECT r, r->>'error' FROM"
+      " ngx_dashboards.ngx_dashboards_insight_compute($1::int, $2::jsonb,"
+      " $3::text) r", 3, NGX_HTTP_DASHBOARDS_REPLICA,
+      NGX_HTTP_DASHBOARDS_EVENTS },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_STORE: an upsert, harmless twice */
+    { "ngxd_insight_store",
+      "SELECT ngx_dashboards.ngx_dashboards_insight_store($1::int, $2::text,"
+      " $3::jsonb)", 3, 1,
+      NGX_HTTP_DASHBOARDS_MAIN },
+
+    /* NGX_HTTP_DASHBOARDS_SQL_RUN_INSIGHTS */
+    { "ngxd_run_insights",
+      "SELECT ngx_dashboards.ngx_dashboards_run_insights($1::int, $2::int,"
+      " $3::text, $4::int, $5::jsonb, $6::jsonb, $7::text, $8::jsonb)", 8, 1,
       NGX_HTTP_DASHBOARDS_MAIN },
 
     { NULL, NULL, 0, 0, 0 }

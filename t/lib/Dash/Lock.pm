@@ -27,6 +27,9 @@ my $n = 0;
 #   pg_may_stop => 1   PostgreSQL may go away under the lock: psql does not
 #                      stop at the first error, its stderr is discarded, and
 #                      release() ignores SIGPIPE (psql may be gone)
+#   sql => '...'       the statement that takes the lock instead of the row
+#                      locks (e.g. LOCK TABLE posthog_event IN ACCESS
+#                      EXCLUSIVE MODE)
 # Without it psql runs with ON_ERROR_STOP=1 and its errors are shown.
 sub new {
     my ($class, $t, @ids) = @_;
@@ -45,7 +48,8 @@ sub new {
     my $self = bless { t => $t, fh => $fh, pid => $pid, tag => $tag, pg_may_stop => $o{pg_may_stop} }, $class;
     my $list = join ',', map { int } @ids;
     print $fh "BEGIN;\n",
-              "SELECT id FROM posthog_dashboard WHERE id IN ($list) FOR UPDATE;\n",
+              ($o{sql} ? "$o{sql};\n"
+                       : "SELECT id FROM posthog_dashboard WHERE id IN ($list) FOR UPDATE;\n"),
               "SET application_name = '$tag';\n";
     my $ok = $t->wait_until(sub {
         $t->sql_value('SELECT count(*) FROM pg_stat_activity WHERE application_name = $1', $tag)

@@ -1,0 +1,720 @@
+
+/*
+ * Copyright (C) ngx_dashboards authors
+ *
+ * Insight results: the ?refresh= modes of a dashboard's retrieve and of
+ * run_insights (PostHog's execution_mode_from_refresh), computing the
+ * tiles side by side over the pool, and computations that outlive their
+ * request.
+ *
+ *   force_cache (the default): one statement; the SQL reads the cache.
+ *   blocking, force_blocking: the plan statement names the results to
+ *     compute (stale or missing ones, or all); each is computed (on the
+ *     dashboards_events servers) and stored, at most
+ *     dashboards_queries_per_request at once; then the answer's statement
+ *     reads them from the cache.  A computation PostHog's engine refuses
+ *     (an unsupported kind or math) is an error of its tile only; one past
+ *     its timeout is a 504 for the whole request, as PostHog's blocking
+ *     modes wait for every tile.
+ *   async, lazy_async, force_async: the same computations start detached
+ *     from the request, which is answered at once with query_status on
+ *     those tiles; they fill the cache after it is gone.  A computation of
+ *     a cache key already running in this worker is not started twice.
+ *
+ * Errors are never cached (ngx_dashboards_insight_store refuses them).
+ */
+
+
+#include "ngx_http_dashboards_module.h"
+
+
+#define NGX_HTTP_DASHBOARDS_REFRESH_CACHE     0
+#define NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING  1
+#define NGX_HTTP_DASHBOARDS_REFRESH_ASYNC     2
+
+
+typedef struct {
+    ngx_http_request_t           *request;
+    ngx_http_dashboards_ctx_t    *ctx;
+    ngx_uint_t                    stmt;         /* the answer's */
+    ngx_uint_t                    nvalues;
+    ngx_uint_t                    async;
+    ngx_uint_t                    pending;      /* computations in flight */
+    ngx_array_t                   outcomes;     /* outcome_t */
+    PGresult                     *plan;
+    unsigned                      answered:1;
+} ngx_http_dashboards_refresh_t;
+
+
+typedef struct {
+    ngx_str_t                     cache_key;
+    ngx_str_t                     error;        /* empty: started */
+} ngx_http_dashboards_outcome_t;
+
+
+/* one result to compute for a request: its row of the plan */
+typedef struct {
+    ngx_http_dashboards_refresh_t  *refresh;
+    ngx_int_t                       row;
+} ngx_http_dashboards_tile_t;
+
+
+/* a computation that outlives its request, in its own memory pool */
+typedef struct {
+    ngx_pool_t                   *pool;
+    ngx_http_dashboards_query_t   query;
+    ngx_http_dashboards_db_t     *main;
+    ngx_str_t                     cache_key;
+    ngx_queue_t                   running;
+} ngx_http_dashboards_detached_t;
+
+
+static ngx_uint_t ngx_http_dashboards_refresh_mode(ngx_http_request_t *r,
+    const char **raw);
+static void ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q);
+static void ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q);
+static void ngx_http_dashboards_store_done(ngx_http_dashboards_query_t *q);
+static ngx_int_t ngx_http_dashboards_outcome(
+    ngx_http_dashboards_refresh_t *rf, ngx_str_t *key, ngx_str_t *error);
+static void ngx_http_dashboards_refresh_answer(
+    ngx_http_dashboards_refresh_t *rf);
+static void ngx_http_dashboards_refresh_fail(
+    ngx_http_dashboards_refresh_t *rf, ngx_http_dashboards_query_t *q);
+static ngx_int_t ngx_http_dashboards_detach(ngx_http_request_t *r,
+    PGresult *plan, ngx_int_t row);
+static void ngx_http_dashboards_detached_computed(
+    ngx_http_dashboards_query_t *q);
+static void ngx_http_dashboards_detached_stored(
+    ngx_http_dashboards_query_t *q);
+static void ngx_http_dashboards_detached_end(
+    ngx_http_dashboards_detached_t *dt);
+
+
+/* the background computations of this worker, by cache key */
+static ngx_queue_t  ngx_http_dashboards_running;
+
+
+/*
+ * PostHog's execution_mode_from_refresh(): true, 1, yes or an empty value
+ * force_blocking; false, 0, no or absent force_cache; the named modes;
+ * anything else force_cache (sql/migrations/012_insight_results.sql
+ * ngx_dashboards_refresh_mode() reads the same value the same way)
+ */
+
+static ngx_uint_t
+ngx_http_dashboards_refresh_mode(ngx_http_request_t *r, const char **raw)
+{
+    ngx_str_t   v;
+    ngx_uint_t  i;
+
+    static const struct {
+        const char  *name;
+        ngx_uint_t   mode;
+    } modes[] = {
+        { "true", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
+        { "1", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
+        { "yes", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
+        { "", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
+        { "blocking", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
+        { "force_blocking", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
+        { "async", NGX_HTTP_DASHBOARDS_REFRESH_ASYNC },
+        { "lazy_async", NGX_HTTP_DASHBOARDS_REFRESH_ASYNC },
+        { "force_async", NGX_HTTP_DASHBOARDS_REFRESH_ASYNC },
+        { NULL, 0 }
+    };
+
+    *raw = NULL;
+
+    if (ngx_http_dashboards_arg(r, "refresh", &v) != NGX_OK) {
+        return NGX_HTTP_DASHBOARDS_REFRESH_CACHE;
+    }
+
+    /* decoded values are NUL-terminated */
+    *raw = (const char *) v.data;
+
+    for (i = 0; modes[i].name; i++) {
+        if (v.len == ngx_strlen(modes[i].name)
+            && ngx_strncmp(v.data, modes[i].name, v.len) == 0)
+        {
+            return modes[i].mode;
+        }
+    }
+
+    return NGX_HTTP_DASHBOARDS_REFRESH_CACHE;
+}
+
+
+/*
+ * the answer's statement stmt takes ctx->query.values[0..5] (user,
+ * project, organizations, dashboard, filters_override, variables_override),
+ * [6] (the raw refresh value when refresh_value is set, else the caller's)
+ * and [7], the outcomes of the computations of this request; the plan
+ * takes [0..5] and the raw refresh value
+ */
+
+ngx_int_t
+ngx_http_dashboards_insights(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
+    ngx_uint_t refresh_value)
+{
+    ngx_uint_t                      mode, i;
+    const char                     *raw;
+    ngx_http_dashboards_query_t    *q;
+    ngx_http_dashboards_refresh_t  *rf;
+
+    mode = ngx_http_dashboards_refresh_mode(r, &raw);
+
+    if (refresh_value) {
+        ctx->query.values[6] = raw;
+    }
+
+    ctx->query.values[7] = NULL;                 /* no outcomes */
+
+    if (mode == NGX_HTTP_DASHBOARDS_REFRESH_CACHE) {
+        return ngx_http_dashboards_run(r, ctx, stmt, nvalues,
+                                       ngx_http_dashboards_json_done);
+    }
+
+    rf = ngx_pcalloc(r->pool, sizeof(ngx_http_dashboards_refresh_t));
+    if (rf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_array_init(&rf->outcomes, r->pool, 4,
+                       sizeof(ngx_http_dashboards_outcome_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rf->request = r;
+    rf->ctx = ctx;
+    rf->stmt = stmt;
+    rf->nvalues = nvalues;
+    rf->async = (mode == NGX_HTTP_DASHBOARDS_REFRESH_ASYNC);
+
+    q = ngx_http_dashboards_query_create(r, NGX_HTTP_DASHBOARDS_SQL_PLAN,
+                                         ngx_http_dashboards_plan_done, rf);
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < 6; i++) {
+        q->values[i] = ctx->query.values[i];
+    }
+
+    q->values[6] = raw;
+
+    ngx_http_dashboards_query_start(r, q);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q)
+{
+    ngx_int_t                       row, n;
+    ngx_str_t                       key;
+    ngx_http_request_t             *r;
+    ngx_http_dashboards_tile_t     *tile;
+    ngx_http_dashboards_query_t    *cq;
+    ngx_http_dashboards_refresh_t  *rf;
+
+    rf = q->arg;
+    r = rf->request;
+
+    if (rf->answered) {
+        return;
+    }
+
+    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
+        /* a 404, 403, or the database unavailable: as the retrieve */
+        ngx_http_dashboards_refresh_fail(rf, q);
+        return;
+    }
+
+    if (PQnfields(q->res) != 3) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "dashboards: the plan has %d columns, not 3",
+                      PQnfields(q->res));
+        rf->answered = 1;
+        ngx_http_dashboards_finish(r, ngx_http_dashboards_server_error(r));
+        return;
+    }
+
+    rf->plan = q->res;
+    n = PQntuples(q->res);
+
+    /* one more than the computations: the answer waits for this loop */
+    rf->pending = 1;
+
+    for (row = 0; row < n && !rf->answered; row++) {
+
+        key.data = (u_char *) PQgetvalue(q->res, row, 0);
+        key.len = PQgetlength(q->res, row, 0);
+
+        if (rf->async) {
+            if (ngx_http_dashboards_detach(r, q->res, row) != NGX_OK
+                || ngx_http_dashboards_outcome(rf, &key, NULL) != NGX_OK)
+            {
+                goto failed;
+            }
+
+            continue;
+        }
+
+        tile = ngx_palloc(r->pool, sizeof(ngx_http_dashboards_tile_t));
+        if (tile == NULL) {
+            goto failed;
+        }
+
+        tile->refresh = rf;
+        tile->row = row;
+
+        cq = ngx_http_dashboards_query_create(r,
+                                             NGX_HTTP_DASHBOARDS_SQL_COMPUTE,
+                                             ngx_http_dashboards_compute_done,
+                                             tile);
+        if (cq == NULL) {
+            goto failed;
+        }
+
+        /* team, query, cache key: they live in the plan's result */
+
+        cq->values[0] = PQgetvalue(q->res, row, 1);
+        cq->values[1] = PQgetvalue(q->res, row, 2);
+        cq->values[2] = PQgetvalue(q->res, row, 0);
+
+        rf->pending++;
+
+        /*
+         * the request's share of the pool takes them in tile order, the
+         * rest wait in the request's queue
+         */
+
+        ngx_http_dashboards_query_start(r, cq);
+    }
+
+    if (rf->answered) {
+        return;
+    }
+
+    if (--rf->pending == 0) {
+        ngx_http_dashboards_refresh_answer(rf);
+    }
+
+    return;
+
+failed:
+
+    rf->answered = 1;
+    ngx_http_dashboards_finish(r, ngx_http_dashboards_server_error(r));
+}
+
+
+/* a result computed for the request: stored, or its tile's error */
+
+static void
+ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q)
+{
+    ngx_str_t                       key, error;
+    ngx_http_request_t             *r;
+    ngx_http_dashboards_tile_t     *tile;
+    ngx_http_dashboards_query_t    *sq;
+    ngx_http_dashboards_refresh_t  *rf;
+
+    tile = q->arg;
+    rf = tile->refresh;
+    r = rf->request;
+
+    if (rf->answered) {
+        return;
+    }
+
+    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
+        /* past its timeout (504), the database gone (503): the request */
+        ngx_http_dashboards_refresh_fail(rf, q);
+        return;
+    }
+
+    key.data = (u_char *) PQgetvalue(rf->plan, tile->row, 0);
+    key.len = PQgetlength(rf->plan, tile->row, 0);
+
+    if (PQntuples(q->res) == 1 && PQnfields(q->res) == 2
+        && !PQgetisnull(q->res, 0, 1))
+    {
+        /* refused by the engine: an error of this tile, never cached */
+
+        error.data = (u_char *) PQgetvalue(q->res, 0, 1);
+        error.len = PQgetlength(q->res, 0, 1);
+
+        if (ngx_http_dashboards_outcome(rf, &key, &error) != NGX_OK) {
+            rf->answered = 1;
+            ngx_http_dashboards_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        if (--rf->pending == 0) {
+            ngx_http_dashboards_refresh_answer(rf);
+        }
+
+        return;
+    }
+
+    if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
+        rf->answered = 1;
+        ngx_http_dashboards_finish(r, ngx_http_dashboards_server_error(r));
+        return;
+    }
+
+    sq = ngx_http_dashboards_query_create(r, NGX_HTTP_DASHBOARDS_SQL_STORE,
+                                          ngx_http_dashboards_store_done,
+                                          tile);
+    if (sq == NULL) {
+        rf->answered = 1;
+        ngx_http_dashboards_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    sq->values[0] = PQgetvalue(rf->plan, tile->row, 1);
+    sq->values[1] = PQgetvalue(rf->plan, tile->row, 0);
+    sq->values[2] = PQgetvalue(q->res, 0, 0);
+
+    ngx_http_dashboards_query_start(r, sq);
+}
+
+
+static void
+ngx_http_dashboards_store_done(ngx_http_dashboards_query_t *q)
+{
+    ngx_http_dashboards_tile_t     *tile;
+    ngx_http_dashboards_refresh_t  *rf;
+
+    tile = q->arg;
+    rf = tile->refresh;
+
+    if (rf->answered) {
+        return;
+    }
+
+    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
+        ngx_http_dashboards_refresh_fail(rf, q);
+        return;
+    }
+
+    if (--rf->pending == 0) {
+        ngx_http_dashboards_refresh_answer(rf);
+    }
+}
+
+
+/* error NULL: computing in the background */
+
+static ngx_int_t
+ngx_http_dashboards_outcome(ngx_http_dashboards_refresh_t *rf,
+    ngx_str_t *key, ngx_str_t *error)
+{
+    ngx_http_dashboards_outcome_t  *o;
+
+    o = ngx_array_push(&rf->outcomes);
+    if (o == NULL) {
+        return NGX_ERROR;
+    }
+
+    o->cache_key = *key;
+
+    if (error) {
+        o->error = *error;
+
+    } else {
+        ngx_str_null(&o->error);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * every computation is done: the answer's statement, with the outcomes as
+ * {"<cache key>": {"error": "<message>"} | {"started": true}, ...}
+ */
+
+static void
+ngx_http_dashboards_refresh_answer(ngx_http_dashboards_refresh_t *rf)
+{
+    u_char                         *p;
+    size_t                          len;
+    ngx_int_t                       rc;
+    ngx_str_t                       error;
+    ngx_uint_t                      i;
+    ngx_http_request_t             *r;
+    ngx_http_dashboards_ctx_t      *ctx;
+    ngx_http_dashboards_outcome_t  *o;
+
+    r = rf->request;
+    ctx = rf->ctx;
+    o = rf->outcomes.elts;
+
+    rf->answered = 1;
+
+    if (rf->outcomes.nelts) {
+        len = sizeof("{}");
+
+        for (i = 0; i < rf->outcomes.nelts; i++) {
+
+            /* the engine's messages may quote what the query holds */
+
+            if (o[i].error.len) {
+                if (ngx_http_dashboards_utf8_clean(r->pool, o[i].error.data,
+                                                   o[i].error.len, &error)
+                    != NGX_OK)
+                {
+                    ngx_http_dashboards_finish(r,
+                                            NGX_HTTP_INTERNAL_SERVER_ERROR);
+                    return;
+                }
+
+                o[i].error = error;
+            }
+
+            error = o[i].error;
+
+            len += sizeof("\"\":{\"started\":true},") + o[i].cache_key.len
+                   + sizeof("{\"error\":\"\"}") + error.len
+                   + ngx_escape_json(NULL, error.data, error.len);
+        }
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            ngx_http_dashboards_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ctx->query.values[7] = (const char *) p;
+
+        *p++ = '{';
+
+        for (i = 0; i < rf->outcomes.nelts; i++) {
+            if (i) {
+                *p++ = ',';
+            }
+
+            *p++ = '"';
+            p = (u_char *) ngx_escape_json(p, o[i].cache_key.data,
+                                           o[i].cache_key.len);
+            *p++ = '"';
+            *p++ = ':';
+
+            if (o[i].error.len == 0 && rf->async) {
+                p = ngx_cpymem(p, "{\"started\":true}", 16);
+                continue;
+            }
+
+            p = ngx_cpymem(p, "{\"error\":\"", 10);
+            p = (u_char *) ngx_escape_json(p, o[i].error.data,
+                                           o[i].error.len);
+            p = ngx_cpymem(p, "\"}", 2);
+        }
+
+        *p++ = '}';
+        *p = '\0';
+    }
+
+    rc = ngx_http_dashboards_run(r, ctx, rf->stmt, rf->nvalues,
+                                 ngx_http_dashboards_json_done);
+
+    ngx_http_dashboards_finish(r, rc);
+}
+
+
+/* a statement of the computations failed: the request's answer */
+
+static void
+ngx_http_dashboards_refresh_fail(ngx_http_dashboards_refresh_t *rf,
+    ngx_http_dashboards_query_t *q)
+{
+    ngx_http_request_t  *r;
+
+    r = rf->request;
+    rf->answered = 1;
+
+    ngx_http_dashboards_finish(r, ngx_http_dashboards_send_outcome(r, q));
+}
+
+
+/*
+ * a computation for the async modes: the plan's row is copied into a pool
+ * of its own, compute then store run with no request (their log lines go
+ * to the cycle's log), and the pool is freed at the end
+ */
+
+static ngx_int_t
+ngx_http_dashboards_detach(ngx_http_request_t *r, PGresult *plan,
+    ngx_int_t row)
+{
+    size_t                            len;
+    ngx_uint_t                        i;
+    ngx_queue_t                      *link;
+    ngx_pool_t                       *pool;
+    ngx_http_dashboards_detached_t   *dt;
+    ngx_http_dashboards_loc_conf_t   *dlcf;
+    u_char                           *values[3];
+
+    if (ngx_http_dashboards_running.next == NULL) {
+        ngx_queue_init(&ngx_http_dashboards_running);
+    }
+
+    len = PQgetlength(plan, row, 0);
+
+    /* this worker computes it already */
+
+    for (link = ngx_queue_head(&ngx_http_dashboards_running);
+         link != ngx_queue_sentinel(&ngx_http_dashboards_running);
+         link = ngx_queue_next(link))
+    {
+        dt = ngx_queue_data(link, ngx_http_dashboards_detached_t, running);
+
+        if (dt->cache_key.len == len
+            && ngx_strncmp(dt->cache_key.data, PQgetvalue(plan, row, 0), len)
+               == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
+
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    dt = ngx_pcalloc(pool, sizeof(ngx_http_dashboards_detached_t));
+    if (dt == NULL) {
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    dt->pool = pool;
+    dt->main = dlcf->db;
+
+    /* cache key, team, query */
+
+    for (i = 0; i < 3; i++) {
+        len = PQgetlength(plan, row, i);
+
+        values[i] = ngx_pnalloc(pool, len + 1);
+        if (values[i] == NULL) {
+            ngx_destroy_pool(pool);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(values[i], PQgetvalue(plan, row, i), len + 1);
+    }
+
+    dt->cache_key.data = values[0];
+    dt->cache_key.len = PQgetlength(plan, row, 0);
+
+    dt->query.db = dlcf->events ? dlcf->events : dlcf->db;
+    dt->query.stmt = NGX_HTTP_DASHBOARDS_SQL_COMPUTE;
+    dt->query.values[0] = (const char *) values[1];
+    dt->query.values[1] = (const char *) values[2];
+    dt->query.values[2] = (const char *) values[0];
+    dt->query.handler = ngx_http_dashboards_detached_computed;
+    dt->query.data = dt;
+
+    ngx_queue_insert_tail(&ngx_http_dashboards_running, &dt->running);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "dashboards: computing %V in the background",
+                   &dt->cache_key);
+
+    ngx_http_dashboards_pool_query(&dt->query);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_dashboards_detached_computed(ngx_http_dashboards_query_t *q)
+{
+    PGresult                        *res;
+    ngx_http_dashboards_detached_t  *dt;
+
+    dt = q->data;
+    res = q->res;
+
+    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK
+        || PQntuples(res) != 1 || PQnfields(res) != 2
+        || PQgetisnull(res, 0, 0) || !PQgetisnull(res, 0, 1))
+    {
+        /* not cached: the next request computes it again */
+
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "dashboards: background computation of %V failed: %s",
+                      &dt->cache_key,
+                      q->outcome == NGX_HTTP_DASHBOARDS_Q_TIMEOUT
+                      ? "timed out"
+                      : q->outcome == NGX_HTTP_DASHBOARDS_Q_OK
+                        ? (PQnfields(res) == 2 && !PQgetisnull(res, 0, 1)
+                           ? PQgetvalue(res, 0, 1) : "no result")
+                      : res ? PQresultErrorMessage(res)
+                      : "the database is unavailable or busy");
+
+        if (res) {
+            PQclear(res);
+        }
+
+        ngx_http_dashboards_detached_end(dt);
+        return;
+    }
+
+    /* the stored response lives in this result until the store is done */
+
+    q->res = NULL;
+
+    ngx_memzero(&dt->query.wait_timer, sizeof(ngx_event_t));
+
+    dt->query.db = dt->main;
+    dt->query.stmt = NGX_HTTP_DASHBOARDS_SQL_STORE;
+    /* values[0], the team, stays */
+    dt->query.values[1] = (const char *) dt->cache_key.data;
+    dt->query.values[2] = PQgetvalue(res, 0, 0);
+    dt->query.handler = ngx_http_dashboards_detached_stored;
+    dt->query.arg = res;
+    dt->query.retries = 0;
+
+    ngx_http_dashboards_pool_query(&dt->query);
+}
+
+
+static void
+ngx_http_dashboards_detached_stored(ngx_http_dashboards_query_t *q)
+{
+    ngx_http_dashboards_detached_t  *dt;
+
+    dt = q->data;
+
+    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "dashboards: storing the background result of %V "
+                      "failed", &dt->cache_key);
+    }
+
+    if (q->res) {
+        PQclear(q->res);
+    }
+
+    PQclear(q->arg);
+
+    ngx_http_dashboards_detached_end(dt);
+}
+
+
+static void
+ngx_http_dashboards_detached_end(ngx_http_dashboards_detached_t *dt)
+{
+    ngx_queue_remove(&dt->running);
+    ngx_destroy_pool(dt->pool);
+}
