@@ -155,7 +155,7 @@ ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[] = {
     /* NGX_HTTP_DASHBOARDS_SQL_STORE: an upsert, harmless twice */
     { "ngxd_insight_store",
       "SELECT ngx_dashboards.ngx_dashboards_insight_store($1::int, $2::text,"
-      " $3::jsonb)", 3, 1,
+      " $3::json)", 3, 1,
       NGX_HTTP_DASHBOARDS_MAIN },
 
     /* NGX_HTTP_DASHBOARDS_SQL_RUN_INSIGHTS */
