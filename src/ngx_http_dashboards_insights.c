@@ -48,7 +48,7 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                     cache_key;
-    ngx_str_t                     error;        /* empty: started */
+    ngx_str_t                     error;        /* empty: started, computed */
 } ngx_http_dashboards_outcome_t;
 
 
@@ -107,20 +107,23 @@ ngx_http_dashboards_refresh_mode(ngx_http_request_t *r, const char **raw)
     ngx_str_t   v;
     ngx_uint_t  i;
 
+    /* the true values in any case, the mode names as they are */
+
     static const struct {
         const char  *name;
         ngx_uint_t   mode;
+        ngx_uint_t   nocase;
     } modes[] = {
-        { "true", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
-        { "1", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
-        { "yes", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
-        { "", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
-        { "blocking", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
-        { "force_blocking", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING },
-        { "async", NGX_HTTP_DASHBOARDS_REFRESH_ASYNC },
-        { "lazy_async", NGX_HTTP_DASHBOARDS_REFRESH_ASYNC },
-        { "force_async", NGX_HTTP_DASHBOARDS_REFRESH_ASYNC },
-        { NULL, 0 }
+        { "true", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING, 1 },
+        { "1", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING, 1 },
+        { "yes", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING, 1 },
+        { "", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING, 1 },
+        { "blocking", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING, 0 },
+        { "force_blocking", NGX_HTTP_DASHBOARDS_REFRESH_BLOCKING, 0 },
+        { "async", NGX_HTTP_DASHBOARDS_REFRESH_ASYNC, 0 },
+        { "lazy_async", NGX_HTTP_DASHBOARDS_REFRESH_ASYNC, 0 },
+        { "force_async", NGX_HTTP_DASHBOARDS_REFRESH_ASYNC, 0 },
+        { NULL, 0, 0 }
     };
 
     *raw = NULL;
@@ -134,7 +137,9 @@ ngx_http_dashboards_refresh_mode(ngx_http_request_t *r, const char **raw)
 
     for (i = 0; modes[i].name; i++) {
         if (v.len == ngx_strlen(modes[i].name)
-            && ngx_strncmp(v.data, modes[i].name, v.len) == 0)
+            && (modes[i].nocase
+                ? ngx_strncasecmp(v.data, (u_char *) modes[i].name, v.len)
+                : ngx_strncmp(v.data, modes[i].name, v.len)) == 0)
         {
             return modes[i].mode;
         }
@@ -388,6 +393,7 @@ ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q)
 static void
 ngx_http_dashboards_store_done(ngx_http_dashboards_query_t *q)
 {
+    ngx_str_t                       key;
     ngx_http_dashboards_tile_t     *tile;
     ngx_http_dashboards_refresh_t  *rf;
 
@@ -400,6 +406,18 @@ ngx_http_dashboards_store_done(ngx_http_dashboards_query_t *q)
 
     if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
         ngx_http_dashboards_refresh_fail(rf, q);
+        return;
+    }
+
+    /* computed by this request: is_cached false, as in PostHog */
+
+    key.data = (u_char *) PQgetvalue(rf->plan, tile->row, 0);
+    key.len = PQgetlength(rf->plan, tile->row, 0);
+
+    if (ngx_http_dashboards_outcome(rf, &key, NULL) != NGX_OK) {
+        rf->answered = 1;
+        ngx_http_dashboards_finish(rf->request,
+                                   NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -437,7 +455,8 @@ ngx_http_dashboards_outcome(ngx_http_dashboards_refresh_t *rf,
 
 /*
  * every computation is done: the answer's statement, with the outcomes as
- * {"<cache key>": {"error": "<message>"} | {"started": true}, ...}
+ * {"<cache key>": {"error": "<message>"} | {"started": true}
+ * | {"computed": true}, ...}
  */
 
 static void
@@ -480,7 +499,7 @@ ngx_http_dashboards_refresh_answer(ngx_http_dashboards_refresh_t *rf)
 
             error = o[i].error;
 
-            len += sizeof("\"\":{\"started\":true},") + o[i].cache_key.len
+            len += sizeof("\"\":{\"computed\":true},") + o[i].cache_key.len
                    + sizeof("{\"error\":\"\"}") + error.len
                    + ngx_escape_json(NULL, error.data, error.len);
         }
@@ -506,8 +525,9 @@ ngx_http_dashboards_refresh_answer(ngx_http_dashboards_refresh_t *rf)
             *p++ = '"';
             *p++ = ':';
 
-            if (o[i].error.len == 0 && rf->async) {
-                p = ngx_cpymem(p, "{\"started\":true}", 16);
+            if (o[i].error.len == 0) {
+                p = rf->async ? ngx_cpymem(p, "{\"started\":true}", 16)
+                              : ngx_cpymem(p, "{\"computed\":true}", 17);
                 continue;
             }
 
