@@ -67,6 +67,12 @@ my ($tile2, $i2) = $t->fixture_insight_tile(dashboard => $d,
 
 my $url = "/api/projects/$P/dashboards/$d/";
 
+sub uri_escape {
+    my ($s) = @_;
+    $s =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge;
+    return $s;
+}
+
 sub tiles_of {
     my ($r) = @_;
     return { map { ($_->{id} => $_) } @{ $r->{json}{tiles} // [] } };
@@ -173,6 +179,63 @@ like $tiles->{$tile3}{insight}{query_status}{error_message} // '', qr/FunnelsQue
     'the message names the kind';
 is_deeply $tiles->{$tile1}{insight}{result}[0]{data}, [0, 1, 5], 'the other tiles computed';
 is cache_rows(), $before, 'the error is not cached';
+
+# ---------------------------------------------------------------------------
+# bad stored queries: a clear error on their tile, never a 500; a hostile
+# property name is only a name
+
+my $bad = $t->fixture_dashboard(team => $T, user => $w->{user}, name => 'Bad queries');
+my %bad;
+my $y = 0;
+for my $b (
+    [ math => trend('$pageview', math => 'bogus') ],
+    [ hours => trend('$pageview', extra => { interval => 'hour', dateRange => { date_from => '-10y' } }) ],
+    [ hostile => trend('$pageview', extra => { properties => [ { type => 'event', operator => 'exact',
+          key => q{a'"%_\\; DROP TABLE posthog_event; --}, value => q{x'); DROP TABLE posthog_event; --} } ] }) ],
+) {
+    ($bad{$b->[0]}) = $t->fixture_insight_tile(dashboard => $bad,
+        insight => $t->fixture_insight(team => $T, user => $w->{user}, name => $b->[0], query => $b->[1]),
+        layouts => { sm => { x => 0, y => $y++, w => 6, h => 1 } });
+}
+$r = $t->api(GET => "/api/projects/$P/dashboards/$bad/?refresh=force_blocking");
+is $r->{status}, 200, 'bad stored queries: the dashboard answers 200' or diag $r->{raw};
+$tiles = tiles_of($r);
+for my $k (qw(math hours)) {
+    my $i = $tiles->{$bad{$k}}{insight};
+    is $i->{result}, undef, "$k: no result";
+    ok $i->{query_status} && $i->{query_status}{error}, "$k: query_status.error";
+    ok length($i->{query_status}{error_message} // '') > 10, "$k: with a message"
+        and note "$k: $i->{query_status}{error_message}";
+}
+is_deeply $tiles->{$bad{hostile}}{insight}{result}[0]{data}, [0, 0, 0],
+    'a property name full of quotes, % and SQL: computed, nothing matches';
+is $t->sql_value('SELECT count(*) > 0 FROM posthog_event'), 't', 'and posthog_event is still there';
+
+# ---------------------------------------------------------------------------
+# the dashboard's filters, filters_override and the tile's filters_overrides
+# make the computed query (and its cache key)
+
+$t->sql(q{UPDATE posthog_dashboard SET filters = '{"date_from": "-1d"}' WHERE id = $1}, $d);
+$r = $t->api(GET => "$url?refresh=blocking");
+$ins = tiles_of($r)->{$tile1}{insight};
+is_deeply $ins->{result}[0]{data}, [1, 5], "the dashboard's date_from -1d: two days";
+is $ins->{query}{source}{dateRange}{date_from}, '-1d', 'the query shown is the one computed';
+isnt $ins->{filters_hash}, $key1, 'another cache key';
+
+$t->sql(q{UPDATE posthog_dashboardtile SET filters_overrides = '{"date_from": "-3d"}' WHERE id = $1}, $tile1);
+$r = $t->api(GET => "$url?refresh=blocking");
+is_deeply tiles_of($r)->{$tile1}{insight}{result}[0]{data}, [0, 0, 1, 5],
+    "the tile's filters_overrides win over the dashboard's";
+is_deeply tiles_of($r)->{$tile2}{insight}{result}[0]{data}, [0, 1],
+    'the other tile keeps the dashboard\'s';
+$t->sql(q{UPDATE posthog_dashboardtile SET filters_overrides = '{}' WHERE id = $1}, $tile1);
+$t->sql(q{UPDATE posthog_dashboard SET filters = '{}' WHERE id = $1}, $d);
+
+$r = $t->api(GET => "$url?refresh=blocking&filters_override=" . uri_escape('{"date_from":"-1d"}'));
+is $r->{status}, 200, 'filters_override: 200' or diag $r->{raw};
+is_deeply tiles_of($r)->{$tile1}{insight}{result}[0]{data}, [1, 5], 'filters_override -1d: two days';
+$r = $t->api(GET => $url);
+is tiles_of($r)->{$tile1}{insight}{filters_hash}, $key1, 'without it: the first key again';
 
 # ---------------------------------------------------------------------------
 # run_insights
