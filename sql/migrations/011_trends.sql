@@ -973,6 +973,9 @@ DECLARE
     v_pp boolean;
     v_g text;
     v_lim text;
+    v_distinct boolean := false;
+    v_pid boolean := false;
+    v_src text := 'ev';
     c record;
 BEGIN
     -- which events
@@ -994,13 +997,19 @@ BEGIN
 
     -- the value each event contributes, and the per-bucket aggregate
     -- (aggregation_operations.py)
+    -- distinct maths count the rows of u, the distinct (bucket, breakdown
+    -- value, person or session) of ev (hash aggregates instead of a sort per
+    -- bucket); a person is its posthog_persondistinctid.person_id, else its
+    -- distinct id (pid NULL), looked up once per distinct id and bucket
     IF v_math IN ('dau', 'weekly_active', 'monthly_active') THEN
-        v_value := '(CASE WHEN pdi.person_id IS NOT NULL THEN ''p'' || pdi.person_id'
-                   ' ELSE ''d'' || e.distinct_id END)';
-        v_agg := 'count(DISTINCT v)';
+        v_value := 'e.distinct_id';
+        v_agg := 'count(*)';
+        v_distinct := true;
+        v_pid := true;
     ELSIF v_math = 'unique_session' THEN
         v_value := 'coalesce(e.properties ->> ''$session_id'', '''')';
-        v_agg := 'count(DISTINCT v)';
+        v_agg := 'count(*)';
+        v_distinct := true;
     ELSIF (p_series->>'float')::boolean THEN
         SELECT * INTO c FROM ngx_dashboards_trends_param(p_params, p_series->'math_property', false);
         p_params := c.p_params;
@@ -1046,12 +1055,18 @@ BEGIN
                     CASE WHEN p_plan->>'interval' IN ('hour', 'minute') THEN 'hour' ELSE 'day' END)
         ELSE 'ngx_dashboards_trends_start(e."timestamp" AT TIME ZONE ($1->>0), ($1->>1), ($1->>2)::int)' END;
 
-    -- persons are joined only when a person id or person property is read
+    -- persons are joined to events only when a person property is read
     v_pp := array_to_string(v_where, ' ') LIKE '%pp.%'
             OR v_value LIKE '%pp.%' OR v_bv LIKE '%pp.%';
-    v_person := v_pp OR v_value LIKE '%pdi.%';
+    v_person := v_pp;
+    IF v_pid AND v_pp THEN
+        v_value := 'pdi.person_id';
+    END IF;
 
-    sql := 'WITH ev AS MATERIALIZED (SELECT ' || v_bucket || ' AS b, ' || v_value || ' AS v, '
+    -- ev is read once (inlined by the planner, no tuplestore) except by the
+    -- weekly / monthly window, which reads u twice
+    sql := 'WITH ev AS (SELECT ' || v_bucket || ' AS b, ' || v_value || ' AS v, '
+        || CASE WHEN v_pid AND v_pp THEN 'e.distinct_id AS did, ' ELSE '' END
         || v_bv || ' AS bv FROM posthog_event e'
         || CASE WHEN v_person THEN
                ' LEFT JOIN posthog_persondistinctid pdi ON pdi.team_id = e.team_id'
@@ -1060,14 +1075,32 @@ BEGIN
         || ' WHERE e.team_id = $2 AND e."timestamp" >= $3 AND e."timestamp" <= $4'
         || CASE WHEN cardinality(v_where) > 0 THEN ' AND ' || array_to_string(v_where, ' AND ') ELSE '' END
         || ')';
+    IF v_distinct THEN
+        -- u: (b, bv, pid, v) distinct; a total value has no bucket column
+        v_src := 'u';
+        IF NOT v_pid THEN
+            sql := sql || ', u AS (SELECT DISTINCT ' || CASE WHEN v_total THEN '' ELSE 'b, ' END
+                || 'bv, NULL::bigint AS pid, v FROM ev)';
+        ELSIF v_pp THEN
+            sql := sql || ', u AS (SELECT DISTINCT ' || CASE WHEN v_total THEN '' ELSE 'b, ' END
+                || 'bv, v AS pid, CASE WHEN v IS NULL THEN did END AS v FROM ev)';
+        ELSE
+            sql := sql || ', x AS (SELECT DISTINCT ' || CASE WHEN v_total THEN '' ELSE 'b, ' END
+                || 'bv, v FROM ev)'
+                || ', u AS (SELECT DISTINCT ' || CASE WHEN v_total THEN '' ELSE 'x.b, ' END
+                || 'x.bv, pdi.person_id AS pid, CASE WHEN pdi.person_id IS NULL THEN x.v END AS v'
+                || ' FROM x LEFT JOIN posthog_persondistinctid pdi ON pdi.team_id = $2'
+                || ' AND pdi.distinct_id = x.v)';
+        END IF;
+    END IF;
 
     IF v_total THEN
         -- one aggregate over the whole range (no date column)
         IF v_bd IS NULL THEN
             sql := sql || ' SELECT jsonb_build_array(jsonb_build_object(''breakdown_value'', NULL,'
-                || ' ''total'', (SELECT ' || v_agg || ' FROM ev)))';
+                || ' ''total'', (SELECT ' || v_agg || ' FROM ' || v_src || ')))';
         ELSE
-            sql := sql || ', g AS (SELECT bv, ' || v_agg || ' AS val FROM ev GROUP BY bv)'
+            sql := sql || ', g AS (SELECT bv, ' || v_agg || ' AS val FROM ' || v_src || ' GROUP BY bv)'
                 || ', r AS (SELECT bv, val, row_number() OVER (ORDER BY val DESC, bv COLLATE "C") AS rn FROM g)'
                 || ', m AS (SELECT CASE WHEN rn <= ' || v_lim || ' THEN bv ELSE ($1->>4) END AS bv,'
                 || ' sum(val) AS val FROM r GROUP BY 1)'
@@ -1079,10 +1112,14 @@ BEGIN
     END IF;
 
     IF v_window IS NOT NULL THEN
-        v_g := ', g AS (SELECT ev.bv, d.b, count(DISTINCT ev.v) AS val FROM unnest($5) d(b)'
-            || format(' JOIN ev ON ev.b > d.b - interval %L AND ev.b <= d.b GROUP BY ev.bv, d.b)', v_window);
+        -- w maps each day (hour) of u to the buckets whose window holds it,
+        -- so u joins it by equality
+        v_g := ', w AS (SELECT y.b AS ub, d.b FROM (SELECT DISTINCT b FROM u) y JOIN unnest($5) d(b)'
+            || format(' ON y.b > d.b - interval %L AND y.b <= d.b)', v_window)
+            || ', g AS (SELECT bv, b, count(*) AS val FROM (SELECT DISTINCT u.bv, w.b, u.pid, u.v'
+            || ' FROM u JOIN w ON w.ub = u.b) z GROUP BY bv, b)';
     ELSE
-        v_g := ', g AS (SELECT bv, b, ' || v_agg || ' AS val FROM ev GROUP BY bv, b)';
+        v_g := ', g AS (SELECT bv, b, ' || v_agg || ' AS val FROM ' || v_src || ' GROUP BY bv, b)';
     END IF;
     sql := sql || v_g;
     IF v_bd IS NULL THEN
