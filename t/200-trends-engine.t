@@ -36,7 +36,8 @@ my ($PIN, $POUT, $PERR);
     my $c = $t->{cluster};
     $PERR = File::Temp->new(TEMPLATE => 'dash-200err-XXXXXX', TMPDIR => 1);
     local $ENV{PGCLIENTENCODING} = 'UTF8';
-    local $ENV{PGOPTIONS} = '-c client_min_messages=warning -c search_path=ngx_dashboards,public';
+    local $ENV{PGOPTIONS} = $ENV{DASH_PSQL_PGOPTIONS}
+        // '-c client_min_messages=warning -c search_path=ngx_dashboards,public';
     open(my $saved, '>&', \*STDERR) or die "dup: $!";
     open(STDERR, '>', $PERR->filename) or die "stderr: $!";
     open2($POUT, $PIN, 'psql', $c->psql_args($t->{db}), '-q', '-A', '-t',

@@ -976,6 +976,9 @@ DECLARE
     v_distinct boolean := false;
     v_pid boolean := false;
     v_src text := 'ev';
+    v_kb text;
+    v_kbv text;
+    v_q text;
     c record;
 BEGIN
     -- which events
@@ -1076,22 +1079,28 @@ BEGIN
         || CASE WHEN cardinality(v_where) > 0 THEN ' AND ' || array_to_string(v_where, ' AND ') ELSE '' END
         || ')';
     IF v_distinct THEN
-        -- u: (b, bv, pid, v) distinct; a total value has no bucket column
+        -- u: (b, bv, pid, v) distinct; a total value has no bucket column.
+        -- Without a breakdown (bv) or person (pid) the constant is added
+        -- after the DISTINCT, keeping the hashed rows narrow.
         v_src := 'u';
+        v_kb := CASE WHEN v_total THEN '' ELSE 'b, ' END;
+        v_kbv := CASE WHEN v_bd IS NULL THEN '' ELSE 'bv, ' END;
         IF NOT v_pid THEN
-            sql := sql || ', u AS (SELECT DISTINCT ' || CASE WHEN v_total THEN '' ELSE 'b, ' END
-                || 'bv, NULL::bigint AS pid, v FROM ev)';
+            v_q := 'SELECT DISTINCT ' || v_kb || v_kbv || 'v FROM ev';
         ELSIF v_pp THEN
-            sql := sql || ', u AS (SELECT DISTINCT ' || CASE WHEN v_total THEN '' ELSE 'b, ' END
-                || 'bv, v AS pid, CASE WHEN v IS NULL THEN did END AS v FROM ev)';
+            v_q := 'SELECT DISTINCT ' || v_kb || v_kbv
+                || 'v AS pid, CASE WHEN v IS NULL THEN did END AS v FROM ev';
         ELSE
-            sql := sql || ', x AS (SELECT DISTINCT ' || CASE WHEN v_total THEN '' ELSE 'b, ' END
-                || 'bv, v FROM ev)'
-                || ', u AS (SELECT DISTINCT ' || CASE WHEN v_total THEN '' ELSE 'x.b, ' END
-                || 'x.bv, pdi.person_id AS pid, CASE WHEN pdi.person_id IS NULL THEN x.v END AS v'
+            sql := sql || ', x AS (SELECT DISTINCT ' || v_kb || v_kbv || 'v FROM ev)';
+            v_q := 'SELECT DISTINCT ' || v_kb || v_kbv
+                || 'pdi.person_id AS pid, CASE WHEN pdi.person_id IS NULL THEN x.v END AS v'
                 || ' FROM x LEFT JOIN posthog_persondistinctid pdi ON pdi.team_id = $2'
-                || ' AND pdi.distinct_id = x.v)';
+                || ' AND pdi.distinct_id = x.v';
         END IF;
+        sql := sql || ', u AS (SELECT ' || v_kb
+            || CASE WHEN v_bd IS NULL THEN 'NULL::text AS bv, ' ELSE 'bv, ' END
+            || CASE WHEN v_pid THEN 'pid, ' ELSE 'NULL::bigint AS pid, ' END
+            || 'v FROM (' || v_q || ') y)';
     END IF;
 
     IF v_total THEN
