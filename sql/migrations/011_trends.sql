@@ -1066,8 +1066,9 @@ BEGIN
         v_value := 'pdi.person_id';
     END IF;
 
-    -- ev is read once (inlined by the planner, no tuplestore) except by the
-    -- weekly / monthly window, which reads u twice
+    -- ev is read once, so the planner inlines it (no tuplestore of every
+    -- event); u, which the weekly / monthly window reads twice, is
+    -- materialized once it is deduplicated
     sql := 'WITH ev AS (SELECT ' || v_bucket || ' AS b, ' || v_value || ' AS v, '
         || CASE WHEN v_pid AND v_pp THEN 'e.distinct_id AS did, ' ELSE '' END
         || v_bv || ' AS bv FROM posthog_event e'
