@@ -17,8 +17,71 @@ use lib "$FindBin::Bin/lib";
 use Dash;
 use Dash::Ordered qw(okeys);
 use JSON::PP;
+use IPC::Open2 qw(open2);
+use File::Temp;
+use Encode qw(encode_utf8 decode_utf8);
+use Carp ();
 
 my $t = Dash->new(start => 0);
+
+# ---------------------------------------------------------------------------
+# One psql session for the whole file: $t->sql (and sql_value, sql_row, the
+# fixtures) send each statement down a pipe to it and read the rows back up
+# to a marker, instead of starting a psql per statement (hundreds of engine
+# calls).  Rows come back as Dash::Cluster::psql gives them (same separators,
+# NULL as undef); a failing statement ends the session (ON_ERROR_STOP) and
+# dies with its message, as there.
+my ($PIN, $POUT, $PERR);
+{
+    my $c = $t->{cluster};
+    $PERR = File::Temp->new(TEMPLATE => 'dash-200err-XXXXXX', TMPDIR => 1);
+    local $ENV{PGCLIENTENCODING} = 'UTF8';
+    local $ENV{PGOPTIONS} = $ENV{DASH_PSQL_PGOPTIONS}
+        // '-c client_min_messages=warning -c search_path=ngx_dashboards,public';
+    open(my $saved, '>&', \*STDERR) or die "dup: $!";
+    open(STDERR, '>', $PERR->filename) or die "stderr: $!";
+    open2($POUT, $PIN, 'psql', $c->psql_args($t->{db}), '-q', '-A', '-t',
+          '-F', "\x1f", '-0', '-P', "null=$Dash::Cluster::NULL", '-v', 'ON_ERROR_STOP=1');
+    open(STDERR, '>&', $saved) or die "restore stderr: $!";
+    binmode $PIN;
+    binmode $POUT;
+    $PIN->autoflush(1);
+}
+my $MARK = "dash-200-end-$$";
+sub session_sql {
+    my ($sql, @bind) = @_;
+    $sql = Dash::Cluster::interpolate($sql, @bind);
+    (my $send = $sql) =~ s/[\s;]+\z//;
+    local $SIG{PIPE} = 'IGNORE';     # a session that ended: read EOF below
+    print $PIN encode_utf8($send), "\n;\n\\echo $MARK\n";
+    my ($out, $done) = ('', 0);
+    while (defined(my $line = <$POUT>)) {
+        if ($line =~ /\A(.*)\Q$MARK\E\n\z/s) { $out .= $1; $done = 1; last }
+        $out .= $line;
+    }
+    unless ($done) {
+        my $err = decode_utf8(do { open my $e, '<', $PERR->filename; local $/; <$e> } // '');
+        $err =~ s/^psql:\S+?:\d+: //mg;
+        chomp $err;
+        Carp::croak("SQL failed: $err\n--- SQL:\n$sql\n");
+    }
+    my @rows;
+    for my $rec (split /\0/, decode_utf8($out), -1) {
+        $rec =~ s/\n\z//;
+        next if $rec eq '';
+        push @rows, [ map { $_ eq $Dash::Cluster::NULL ? undef : $_ } split /\x1f/, $rec, -1 ];
+    }
+    return \@rows;
+}
+{
+    no warnings 'redefine';
+    my $orig = \&Dash::sql;
+    *Dash::sql = sub {
+        my ($self, @rest) = @_;
+        return $self == $t ? session_sql(@rest) : $orig->(@_);
+    };
+}
+
 my $w = $t->world;
 my $T = $w->{team};
 my $J = JSON::PP->new->canonical;

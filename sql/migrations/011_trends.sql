@@ -973,6 +973,12 @@ DECLARE
     v_pp boolean;
     v_g text;
     v_lim text;
+    v_distinct boolean := false;
+    v_pid boolean := false;
+    v_src text := 'ev';
+    v_kb text;
+    v_kbv text;
+    v_q text;
     c record;
 BEGIN
     -- which events
@@ -994,13 +1000,19 @@ BEGIN
 
     -- the value each event contributes, and the per-bucket aggregate
     -- (aggregation_operations.py)
+    -- distinct maths count the rows of u, the distinct (bucket, breakdown
+    -- value, person or session) of ev (hash aggregates instead of a sort per
+    -- bucket); a person is its posthog_persondistinctid.person_id, else its
+    -- distinct id (pid NULL), looked up once per distinct id and bucket
     IF v_math IN ('dau', 'weekly_active', 'monthly_active') THEN
-        v_value := '(CASE WHEN pdi.person_id IS NOT NULL THEN ''p'' || pdi.person_id'
-                   ' ELSE ''d'' || e.distinct_id END)';
-        v_agg := 'count(DISTINCT v)';
+        v_value := 'e.distinct_id';
+        v_agg := 'count(*)';
+        v_distinct := true;
+        v_pid := true;
     ELSIF v_math = 'unique_session' THEN
         v_value := 'coalesce(e.properties ->> ''$session_id'', '''')';
-        v_agg := 'count(DISTINCT v)';
+        v_agg := 'count(*)';
+        v_distinct := true;
     ELSIF (p_series->>'float')::boolean THEN
         SELECT * INTO c FROM ngx_dashboards_trends_param(p_params, p_series->'math_property', false);
         p_params := c.p_params;
@@ -1046,12 +1058,19 @@ BEGIN
                     CASE WHEN p_plan->>'interval' IN ('hour', 'minute') THEN 'hour' ELSE 'day' END)
         ELSE 'ngx_dashboards_trends_start(e."timestamp" AT TIME ZONE ($1->>0), ($1->>1), ($1->>2)::int)' END;
 
-    -- persons are joined only when a person id or person property is read
+    -- persons are joined to events only when a person property is read
     v_pp := array_to_string(v_where, ' ') LIKE '%pp.%'
             OR v_value LIKE '%pp.%' OR v_bv LIKE '%pp.%';
-    v_person := v_pp OR v_value LIKE '%pdi.%';
+    v_person := v_pp;
+    IF v_pid AND v_pp THEN
+        v_value := 'pdi.person_id';
+    END IF;
 
-    sql := 'WITH ev AS MATERIALIZED (SELECT ' || v_bucket || ' AS b, ' || v_value || ' AS v, '
+    -- ev is read once, so the planner inlines it (no tuplestore of every
+    -- event); u, which the weekly / monthly window reads twice, is
+    -- materialized once it is deduplicated
+    sql := 'WITH ev AS (SELECT ' || v_bucket || ' AS b, ' || v_value || ' AS v, '
+        || CASE WHEN v_pid AND v_pp THEN 'e.distinct_id AS did, ' ELSE '' END
         || v_bv || ' AS bv FROM posthog_event e'
         || CASE WHEN v_person THEN
                ' LEFT JOIN posthog_persondistinctid pdi ON pdi.team_id = e.team_id'
@@ -1060,14 +1079,38 @@ BEGIN
         || ' WHERE e.team_id = $2 AND e."timestamp" >= $3 AND e."timestamp" <= $4'
         || CASE WHEN cardinality(v_where) > 0 THEN ' AND ' || array_to_string(v_where, ' AND ') ELSE '' END
         || ')';
+    IF v_distinct THEN
+        -- u: (b, bv, pid, v) distinct; a total value has no bucket column.
+        -- Without a breakdown (bv) or person (pid) the constant is added
+        -- after the DISTINCT, keeping the hashed rows narrow.
+        v_src := 'u';
+        v_kb := CASE WHEN v_total THEN '' ELSE 'b, ' END;
+        v_kbv := CASE WHEN v_bd IS NULL THEN '' ELSE 'bv, ' END;
+        IF NOT v_pid THEN
+            v_q := 'SELECT DISTINCT ' || v_kb || v_kbv || 'v FROM ev';
+        ELSIF v_pp THEN
+            v_q := 'SELECT DISTINCT ' || v_kb || v_kbv
+                || 'v AS pid, CASE WHEN v IS NULL THEN did END AS v FROM ev';
+        ELSE
+            sql := sql || ', x AS (SELECT DISTINCT ' || v_kb || v_kbv || 'v FROM ev)';
+            v_q := 'SELECT DISTINCT ' || v_kb || v_kbv
+                || 'pdi.person_id AS pid, CASE WHEN pdi.person_id IS NULL THEN x.v END AS v'
+                || ' FROM x LEFT JOIN posthog_persondistinctid pdi ON pdi.team_id = $2'
+                || ' AND pdi.distinct_id = x.v';
+        END IF;
+        sql := sql || ', u AS (SELECT ' || v_kb
+            || CASE WHEN v_bd IS NULL THEN 'NULL::text AS bv, ' ELSE 'bv, ' END
+            || CASE WHEN v_pid THEN 'pid, ' ELSE 'NULL::bigint AS pid, ' END
+            || 'v FROM (' || v_q || ') y)';
+    END IF;
 
     IF v_total THEN
         -- one aggregate over the whole range (no date column)
         IF v_bd IS NULL THEN
             sql := sql || ' SELECT jsonb_build_array(jsonb_build_object(''breakdown_value'', NULL,'
-                || ' ''total'', (SELECT ' || v_agg || ' FROM ev)))';
+                || ' ''total'', (SELECT ' || v_agg || ' FROM ' || v_src || ')))';
         ELSE
-            sql := sql || ', g AS (SELECT bv, ' || v_agg || ' AS val FROM ev GROUP BY bv)'
+            sql := sql || ', g AS (SELECT bv, ' || v_agg || ' AS val FROM ' || v_src || ' GROUP BY bv)'
                 || ', r AS (SELECT bv, val, row_number() OVER (ORDER BY val DESC, bv COLLATE "C") AS rn FROM g)'
                 || ', m AS (SELECT CASE WHEN rn <= ' || v_lim || ' THEN bv ELSE ($1->>4) END AS bv,'
                 || ' sum(val) AS val FROM r GROUP BY 1)'
@@ -1079,10 +1122,18 @@ BEGIN
     END IF;
 
     IF v_window IS NOT NULL THEN
-        v_g := ', g AS (SELECT ev.bv, d.b, count(DISTINCT ev.v) AS val FROM unnest($5) d(b)'
-            || format(' JOIN ev ON ev.b > d.b - interval %L AND ev.b <= d.b GROUP BY ev.bv, d.b)', v_window);
+        -- a row of u (an actor's day or hour) counts in the buckets whose
+        -- window holds it, b <= bucket < b + window, less those its previous
+        -- row (pb) already counted it in: each actor once per bucket without
+        -- a DISTINCT over every (actor, bucket).  w maps each day (hour) of
+        -- u to the buckets whose window holds it, so u joins it by equality.
+        v_g := ', w AS (SELECT y.b AS ub, d.b FROM (SELECT DISTINCT b FROM u) y JOIN unnest($5) d(b)'
+            || format(' ON y.b > d.b - interval %L AND y.b <= d.b)', v_window)
+            || ', l AS (SELECT bv, b, lag(b) OVER (PARTITION BY bv, pid, v ORDER BY b) AS pb FROM u)'
+            || ', g AS (SELECT l.bv, w.b, count(*) AS val FROM l JOIN w ON w.ub = l.b'
+            || format(' WHERE l.pb IS NULL OR w.b >= l.pb + interval %L GROUP BY l.bv, w.b)', v_window);
     ELSE
-        v_g := ', g AS (SELECT bv, b, ' || v_agg || ' AS val FROM ev GROUP BY bv, b)';
+        v_g := ', g AS (SELECT bv, b, ' || v_agg || ' AS val FROM ' || v_src || ' GROUP BY bv, b)';
     END IF;
     sql := sql || v_g;
     IF v_bd IS NULL THEN
@@ -1107,8 +1158,10 @@ END $$;
 
 -- Stage 2 over PostgreSQL: the raw aggregates of every series (current
 -- period first, then the previous one when comparing), see the top of file.
+-- jit off: on 10,000,000 events a weekly_active statement's cost passes
+-- jit_inline_above_cost and compiling took 1.5 s of its 15 (bench/RESULTS.md)
 CREATE OR REPLACE FUNCTION ngx_dashboards_trends_aggregate(p_team_id int, p_plan jsonb)
-RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE SET jit = off AS $$
 DECLARE
     v_out jsonb := '[]';
     v_base jsonb;
