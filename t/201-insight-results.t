@@ -100,13 +100,13 @@ sub effective {
     return $J->decode($t->sql_value('SELECT ngx_dashboards_apply_dashboard_filters($1::jsonb, $2::jsonb, $3::jsonb)',
                                     $q, $df, $tf));
 }
-# a cache row written by hand: the response as JSON text
+# a cache row written by hand, in the stored form: the JSON text of each value
 sub cache_row {
     my ($key, %o) = @_;
     my $resp = $o{response};
     $t->sql(q{INSERT INTO ngx_dashboards_result_cache (cache_key, team_id, result, last_refresh, cache_target_age,
                                                        expires_at)
-              VALUES ($1, $2, to_jsonb($3::text), $4, $5, $6)
+              VALUES ($1, $2, (SELECT jsonb_object_agg(key, value::text) FROM json_each($3::json)), $4, $5, $6)
               ON CONFLICT (cache_key) DO UPDATE SET result = EXCLUDED.result, last_refresh = EXCLUDED.last_refresh,
                   cache_target_age = EXCLUDED.cache_target_age, expires_at = EXCLUDED.expires_at},
             $key, $T, ref $resp ? $J->encode($resp) : $resp, $o{last_refresh}, $o{target_age},
@@ -141,6 +141,19 @@ subtest 'a miss: null result fields, filters_hash = the key the plan computes' =
     is $in->{filters_hash}, $t->sql_value('SELECT ngx_dashboards_trends_cache_key($1, $2::jsonb)', $T, $Q2),
         "the trends engine's own key";
     is_deeply plan_keys($d, 'blocking'), [ $in->{filters_hash} ], 'the plan computes that key';
+    for my $q ({ kind => 'TrendsQuery', series => [] },
+               { kind => 'TrendsQuery', series => [ ev('a', custom_name => 'A'), 3 ], tags => { x => 1 } },
+               viz(series => [ ev('a') ], tags => {}), viz()) {
+        is key_of($q), $t->sql_value('SELECT ngx_dashboards_trends_cache_key($1, $2::jsonb)', $T, $q),
+            'the engine key of ' . $J->encode($q);
+    }
+    isnt key_of(viz(series => [ ev('a', custom_name => 'A') ])), key_of(viz(series => [ ev('b') ])), 'keys differ';
+    is key_of(viz(series => [ ev('a', custom_name => 'A') ])), key_of(viz(series => [ ev('a') ])),
+        'custom_name is not part of the key';
+    like key_of({ kind => 'FunnelsQuery', series => [] }), qr/^cache_[0-9a-f]{32}$/, 'a key for other kinds';
+    isnt key_of({ kind => 'FunnelsQuery', series => [] }), key_of({ kind => 'TrendsQuery', series => [] }),
+        '... of their own runner';
+    is key_of({ series => [] }), undef, 'no kind: no key';
     is $x->{last_refresh}, undef, 'tile last_refresh null';
     is $x->{is_cached}, $FALSE, 'tile is_cached false';
     is_deeply plan_keys($d, undef), [], 'default refresh (force_cache): nothing to compute';
@@ -388,11 +401,11 @@ subtest 'store: errors never cached, an older response never replaces a newer on
             { results => [1], last_refresh => '2025-01-02T00:00:00.000000Z', error => undef });
     $t->sql('SELECT ngx_dashboards_insight_store($1, $2, $3::json)', $T, 'cache_order',
             { results => [0], last_refresh => '2025-01-01T00:00:00.000000Z' });
-    my $row = $t->sql_row(q{SELECT result #>> '{}' AS r, last_refresh = '2025-01-02Z' AS lr,
+    my $row = $t->sql_row(q{SELECT result->>'results' AS r, last_refresh = '2025-01-02Z' AS lr,
                                    cache_target_age = '2025-01-02 06:00Z' AS ta,
                                    expires_at = '2025-01-09Z' AS ex
                               FROM ngx_dashboards_result_cache WHERE cache_key = 'cache_order'});
-    is_deeply $J->decode($row->{r})->{results}, [1], 'the newer response stays';
+    is_deeply $J->decode($row->{r}), [1], 'the newer response stays';
     ok $row->{lr} && $row->{ta} && $row->{ex}, 'last_refresh, target age (6 h default), expiry (7 days)';
 };
 
