@@ -531,4 +531,30 @@ subtest 'text of trends results: labels, numbers, tables' => sub {
         $short, 'rows it cannot read (a bucket without data): the raw result';
 };
 
+subtest 'through HTTP: GET retrieve shows the cached results' => sub {
+    my $d = dashboard(name => 'HTTP');
+    my $i = insight($Q2);
+    my $tl = tile($d, $i, 0);
+    my $i2 = insight(viz(series => [ ev('$pageleave') ], dateRange => $RANGE));
+    my $t2 = tile($d, $i2, 5);
+    my @keys = @{ refresh($d) };
+    is scalar @keys, 2, 'two computed';
+    $t->sql(q{DELETE FROM ngx_dashboards_result_cache WHERE cache_key = $1}, $keys[1]);
+    $t->start;
+    my $r = $t->api(GET => "/api/projects/$w->{project}/dashboards/$d/");
+    is $r->{status}, 200, 'status';
+    my $x = tile_of($r->{json}, $tl);
+    is_deeply $x->{insight}{result}, $ROWS2, 'result';
+    is $x->{insight}{filters_hash}, key_of($Q2), 'filters_hash';
+    is $x->{insight}{is_cached}, $TRUE, 'is_cached';
+    like $x->{last_refresh}, $ISO, 'tile last_refresh';
+    is $x->{is_cached}, $TRUE, 'tile is_cached';
+    my $n = (grep { $r->{json}{tiles}[$_]{id} == $tl } 0 .. $#{ $r->{json}{tiles} })[0];
+    is_deeply okeys($r->{raw}, 'tiles', $n, 'insight', 'result', 0),
+        [qw(data labels days count label filter action order)], 'result row key order';
+    my $y = tile_of($r->{json}, $t2)->{insight};
+    is $y->{result}, undef, 'the other tile: a miss';
+    is $y->{filters_hash}, key_of(viz(series => [ ev('$pageleave') ], dateRange => $RANGE)), '... with its key';
+};
+
 done_testing;
