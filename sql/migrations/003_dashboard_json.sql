@@ -184,61 +184,15 @@ BEGIN
 END
 $$;
 
--- Insight (PostHog's InsightSerializer inside a tile).  No query engine yet:
--- result and cache fields are null/false.  Permissions, simple equivalent of
--- UserInsightPermissions: effective_restriction_level = highest effective
--- restriction of the dashboards showing it (21 when none);
+-- Insight (PostHog's InsightSerializer inside a tile).  Permissions, simple
+-- equivalent of UserInsightPermissions: effective_restriction_level = highest
+-- effective restriction of the dashboards showing it (21 when none);
 -- effective_privilege_level = 37 when on no dashboard or editable on one of
 -- them, else 21; user_access_level = the access rules on the insight
 -- (ngx_dashboards_object_level).
--- The dashboard's filters applied to an insight query, as PostHog applies
--- them: the date range when date_from is set (compare off for "all"), property
--- filters appended, the breakdown replaced.  p_filters is the dashboard's
--- effective filters, or the tile's non-empty filters_overrides instead.
-CREATE OR REPLACE FUNCTION ngx_dashboards_apply_filters(p_query jsonb, p_filters jsonb)
-RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    v_path text[];
-    v_src jsonb;
-BEGIN
-    IF p_query IS NULL OR jsonb_typeof(p_query) <> 'object'
-       OR p_filters IS NULL OR jsonb_typeof(p_filters) <> 'object' OR p_filters = '{}'::jsonb THEN
-        RETURN p_query;
-    END IF;
-
-    -- InsightVizNode wraps the query in "source"
-    v_path := CASE WHEN jsonb_typeof(p_query -> 'source') = 'object' THEN '{source}' ELSE '{}' END;
-    v_src := p_query #> v_path;
-
-    IF coalesce(p_filters ->> 'date_from', '') <> '' THEN
-        v_src := v_src || jsonb_build_object('dateRange',
-                     coalesce(CASE WHEN jsonb_typeof(v_src -> 'dateRange') = 'object'
-                                   THEN v_src -> 'dateRange' END, '{}'::jsonb)
-                     || jsonb_build_object('date_from', p_filters -> 'date_from',
-                                           'date_to', coalesce(p_filters -> 'date_to', 'null'::jsonb)));
-        IF p_filters ->> 'date_from' = 'all' AND v_src ? 'compareFilter' THEN
-            v_src := v_src || '{"compareFilter": null}'::jsonb;
-        END IF;
-    END IF;
-
-    IF jsonb_typeof(p_filters -> 'properties') = 'array' AND p_filters -> 'properties' <> '[]'::jsonb THEN
-        v_src := v_src || jsonb_build_object('properties',
-                     CASE WHEN jsonb_typeof(v_src -> 'properties') = 'array'
-                          THEN (v_src -> 'properties') || (p_filters -> 'properties')
-                          WHEN jsonb_typeof(v_src -> 'properties') = 'object'
-                          THEN jsonb_build_object('type', 'AND', 'values', jsonb_build_array(
-                                   v_src -> 'properties',
-                                   jsonb_build_object('type', 'AND', 'values', p_filters -> 'properties')))
-                          ELSE p_filters -> 'properties' END);
-    END IF;
-
-    IF jsonb_typeof(p_filters -> 'breakdown_filter') = 'object' THEN
-        v_src := v_src || jsonb_build_object('breakdownFilter', p_filters -> 'breakdown_filter');
-    END IF;
-
-    RETURN CASE WHEN v_path = '{}' THEN v_src ELSE jsonb_set(p_query, v_path, v_src) END;
-END
-$$;
+-- (ngx_dashboards_apply_filters, PostHog's older filter merge, gave way to
+-- ngx_dashboards_apply_dashboard_filters.)
+DROP FUNCTION IF EXISTS ngx_dashboards_apply_filters(jsonb, jsonb);
 
 -- An insight the user may not view, as PostHog's InsightSerializer reduces
 -- it inside a dashboard: its id and short_id only (no result is computed).
@@ -247,31 +201,51 @@ RETURNS json LANGUAGE sql IMMUTABLE AS $$
     SELECT json_build_object('id', p_id, 'short_id', p_short_id, 'user_access_level', 'none')
 $$;
 
--- The insight object; p_filters: see ngx_dashboards_apply_filters;
--- p_owner_id / p_owner: see ngx_dashboards_user_or_owner.
+-- The insight object; p_owner_id / p_owner: see ngx_dashboards_user_or_owner.
+-- In a dashboard, the query shown and computed is the insight's with
+-- p_filters (the request's filters_override, else the dashboard's filters)
+-- and the tile's p_tile_filters applied (ngx_dashboards_apply_dashboard_filters,
+-- 011_trends.sql); its result fields come from the results cache under
+-- that query's key (filters_hash, also on a miss), as PostHog's
+-- InsightSerializer reads them from insight_result(): on a miss result
+-- null and is_cached false; a stale entry as it is.  p_refresh: the
+-- request asked for a refresh (the timezone is then the team's, else the
+-- cached response's); p_outcomes: the computations of this request
+-- (012_insight_results.sql: an error shows no result and its query_status,
+-- a started one its query_status over what the cache holds, a computed one
+-- is_cached false: PostHog says so of a result its request computed).  Besides the
+-- object: last_refresh and is_cached, which the tile repeats.
+-- The functions of 011 and 012 it calls are created after this file on a
+-- first install: their names are resolved when it is called.
+SET LOCAL check_function_bodies = off;
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json);
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_obj(p_insight_id int, p_user_id int, p_level int,
                                                       p_adv boolean, p_timezone text, p_filters jsonb,
-                                                      p_owner_id int, p_owner json, p_acl jsonb DEFAULT NULL)
-RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
+                                                      p_owner_id int, p_owner json, p_acl jsonb DEFAULT NULL,
+                                                      p_tile_filters jsonb DEFAULT NULL,
+                                                      p_dashboard_id int DEFAULT NULL,
+                                                      p_refresh boolean DEFAULT false,
+                                                      p_outcomes jsonb DEFAULT NULL)
+RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
             'id', i.id,
             'short_id', i.short_id,
             'name', i.name,
             'derived_name', i.derived_name,
             'filters', i.filters,
-            'query', ngx_dashboards_apply_filters(i.query, p_filters),
+            'query', k.query,
             'order', i."order",
             'deleted', i.deleted,
             'dashboards', r.dashboards,
             'dashboard_tiles', r.tiles,
-            'last_refresh', NULL,
-            'cache_target_age', NULL,
-            'next_allowed_client_refresh', NULL,
-            'result', NULL,
-            'hasMore', NULL,
-            'columns', NULL,
+            'last_refresh', cr.last_refresh,
+            'cache_target_age', cr.cache_target_age,
+            'next_allowed_client_refresh', cr.next_allowed_client_refresh,
+            'result', cr.results,
+            'hasMore', cr."hasMore",
+            'columns', cr.columns,
             'created_at', ngx_dashboards_ts(i.created_at),
             'created_by', cu.j,
             'description', i.description,
@@ -286,17 +260,21 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
             'effective_privilege_level', r.ep,
             'user_access_level', ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
                                                              p_user_id, p_level),
-            'timezone', p_timezone,
-            'is_cached', false,
-            'query_status', NULL,
-            'hogql', NULL,
-            'types', NULL,
-            'resolved_date_range', NULL,
+            'timezone', CASE WHEN p_refresh THEN to_json(p_timezone) ELSE cr.timezone END,
+            'is_cached', cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false),
+            'query_status', coalesce(CASE WHEN k.outcome IS NOT NULL
+                                          THEN ngx_dashboards_query_status(k.outcome, i.team_id, i.id,
+                                                                           p_dashboard_id) END,
+                                     cr.query_status),
+            'hogql', cr.hogql,
+            'types', cr.types,
+            'resolved_date_range', cr.resolved_date_range,
             'alerts', '[]'::json,
             'last_viewed_at', (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed(i.team_id, p_user_id, 'insight',
                                                                                    i.short_id) lv),
             'search_match_type', NULL,
-            'filters_hash', NULL)
+            'filters_hash', k.key),
+           cr.last_refresh, cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false)
       FROM posthog_dashboarditem i
      CROSS JOIN LATERAL ngx_dashboards_user_or_owner(i.created_by_id, p_owner_id, p_owner) cu
      CROSS JOIN LATERAL ngx_dashboards_user_or_owner(i.last_modified_by_id, p_owner_id, p_owner) mu
@@ -311,16 +289,30 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
              CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                                      p_user_id, p_level, p_adv, p_acl) p
              WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
+     -- the effective query and its key, each computed once (OFFSET 0: not
+     -- pulled up, which would compute them again wherever they are used)
+     CROSS JOIN LATERAL (
+            SELECT x.query, x.key, p_outcomes -> x.key AS outcome
+              FROM (SELECT e.query, ngx_dashboards_insight_cache_key(i.team_id, e.query) AS key
+                      FROM (SELECT ngx_dashboards_apply_dashboard_filters(i.query, p_filters, p_tile_filters)
+                                   AS query OFFSET 0) e OFFSET 0) x) k
+      LEFT JOIN LATERAL ngx_dashboards_cached(k.key, i.team_id) cr
+             ON NOT coalesce(k.outcome ? 'error', false)
      WHERE i.id = p_insight_id
 $$;
 
 -- One tile (PostHog's DashboardTileSerializer) from its columns and the objects
 -- of its content (NULL for the others); p_order is its position (NULL for the
--- tile endpoints, which have no order in their context).  Inlined.
+-- tile endpoints, which have no order in their context); p_last_refresh /
+-- p_is_cached: the insight's (ngx_dashboards_insight_obj).  Inlined.
+DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(int, json, json, json, json, jsonb, text, jsonb, boolean,
+                                                   boolean, bigint);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(p_id int, p_insight json, p_text json, p_button json,
                                                       p_widget json, p_layouts jsonb, p_color text,
                                                       p_filters_overrides jsonb, p_show_description boolean,
-                                                      p_transparent_background boolean, p_order bigint)
+                                                      p_transparent_background boolean, p_order bigint,
+                                                      p_last_refresh json DEFAULT NULL,
+                                                      p_is_cached boolean DEFAULT false)
 RETURNS json LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
         'id', p_id,
@@ -334,8 +326,8 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'show_description', p_show_description,
         'transparent_background', p_transparent_background,
         'order', p_order,
-        'last_refresh', NULL,
-        'is_cached', false)
+        'last_refresh', p_last_refresh,
+        'is_cached', coalesce(p_is_cached, false))
 $$;
 
 -- The tiles of a dashboard, in PostHog's tile order, as a JSON array: not
@@ -349,40 +341,40 @@ $$;
 -- dashboard has a tile of another kind, and the caller runs the statement
 -- again with p_text_only false.  p_owner_id / p_owner: the dashboard's
 -- creator and its user object (see ngx_dashboards_user_or_owner); p_live:
--- the dashboard is not deleted (see ngx_dashboards_tile_refs).
+-- the dashboard is not deleted (see ngx_dashboards_tile_refs); p_filters,
+-- p_refresh, p_outcomes: see ngx_dashboards_insight_obj.
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
                                              boolean);
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
+                                             boolean, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id int, p_level int,
                                                 p_adv boolean, p_timezone text, p_layout_size text,
                                                 p_filters jsonb, p_text_only boolean,
                                                 p_owner_id int, p_owner json, p_live boolean,
-                                                p_acl jsonb DEFAULT NULL)
+                                                p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
+                                                p_outcomes jsonb DEFAULT NULL)
 RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
                coalesce(json_agg(ngx_dashboards_tile_object(
                    s.id,
-                   CASE WHEN p_text_only OR s.insight_id IS NULL THEN NULL
-                        WHEN ngx_dashboards_object_level(p_acl, 'insight', s.insight_id, s.insight_created_by_id,
-                                                         p_user_id, p_level) = 'none'
-                        THEN ngx_dashboards_insight_hidden(s.insight_id, s.short_id)
-                        ELSE (SELECT o.j FROM ngx_dashboards_insight_obj(s.insight_id, p_user_id, p_level, p_adv,
-                                  p_timezone, CASE WHEN ngx_dashboards_truthy(s.filters_overrides)
-                                                   THEN s.filters_overrides ELSE p_filters END,
-                                  p_owner_id, p_owner, p_acl) o) END,
+                   CASE WHEN s.hidden THEN ngx_dashboards_insight_hidden(s.insight_id, s.short_id) ELSE io.j END,
                    xo.j,
                    CASE WHEN p_text_only OR s.button_tile_id IS NULL THEN NULL
                         ELSE ngx_dashboards_button_json(s.button_tile_id) END,
                    CASE WHEN p_text_only OR s.widget_id IS NULL THEN NULL
                         ELSE ngx_dashboards_widget_json(s.widget_id) END,
                    s.layouts, s.color, s.filters_overrides, s.show_description, s.transparent_background,
-                   s.ord) ORDER BY s.ord), '[]'::json) END,
+                   s.ord, io.last_refresh, io.is_cached) ORDER BY s.ord), '[]'::json) END,
            NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false)
       FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
                    t.filters_overrides, t.show_description, t.transparent_background,
-                   i.created_by_id AS insight_created_by_id, i.short_id,
+                   i.short_id,
+                   NOT p_text_only AND t.insight_id IS NOT NULL
+                       AND ngx_dashboards_object_level(p_acl, 'insight', t.insight_id, i.created_by_id,
+                                                       p_user_id, p_level) = 'none' AS hidden,
                    row_number() OVER (ORDER BY
                        CASE WHEN jsonb_typeof(t.layouts #> ARRAY[p_layout_size, 'y']) = 'number'
                             THEN (t.layouts #> ARRAY[p_layout_size, 'y'])::numeric ELSE 100 END,
@@ -395,6 +387,10 @@ RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
                AND t.deleted IS DISTINCT FROM true
                AND (p_text_only OR t.insight_id IS NULL OR NOT i.deleted)) s
       LEFT JOIN LATERAL ngx_dashboards_text_obj(s.text_id, p_owner_id, p_owner, p_dashboard_id, p_live) xo ON true
+      LEFT JOIN LATERAL ngx_dashboards_insight_obj(s.insight_id, p_user_id, p_level, p_adv, p_timezone, p_filters,
+                                                   p_owner_id, p_owner, p_acl, s.filters_overrides, p_dashboard_id,
+                                                   p_refresh, p_outcomes) io
+             ON NOT p_text_only AND s.insight_id IS NOT NULL AND NOT s.hidden
 $$;
 
 -- A tile by id (create_text_tile / update_text_tile answers: "order" null).
@@ -410,18 +406,20 @@ BEGIN
                         WHEN ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
                                                          p_user_id, p_level) = 'none'
                         THEN ngx_dashboards_insight_hidden(i.id, i.short_id)
-                        ELSE (SELECT o.j FROM ngx_dashboards_insight_obj(t.insight_id, p_user_id, p_level, p_adv,
-                                  p_timezone, CASE WHEN ngx_dashboards_truthy(t.filters_overrides)
-                                                   THEN t.filters_overrides END, NULL, NULL, p_acl) o) END,
+                        ELSE io.j END,
                    (SELECT o.j FROM ngx_dashboards_text_obj(t.text_id, NULL, NULL) o),
                    CASE WHEN t.button_tile_id IS NULL THEN NULL
                         ELSE ngx_dashboards_button_json(t.button_tile_id) END,
                    CASE WHEN t.widget_id IS NULL THEN NULL
                         ELSE ngx_dashboards_widget_json(t.widget_id) END,
                    t.layouts, t.color, t.filters_overrides, t.show_description, t.transparent_background,
-                   NULL)
+                   NULL, io.last_refresh, io.is_cached)
           FROM posthog_dashboardtile t
           LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
+          LEFT JOIN posthog_dashboard d ON d.id = t.dashboard_id
+          LEFT JOIN LATERAL ngx_dashboards_insight_obj(t.insight_id, p_user_id, p_level, p_adv, p_timezone,
+                                                       d.filters, NULL, NULL, p_acl, t.filters_overrides,
+                                                       t.dashboard_id) io ON t.insight_id IS NOT NULL
          WHERE t.id = p_tile_id);
 END
 $$;
@@ -443,11 +441,14 @@ $$;
 -- and search_match_type.
 -- p_level / p_adv / p_timezone come from ngx_dashboards_ctx.  Inlined;
 -- p_text_only: see ngx_dashboards_tiles (j is NULL when incomplete).
+-- p_refresh, p_outcomes: see ngx_dashboards_insight_obj.
 DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean);
+DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_detail_obj(p_id int, p_user_id int, p_level int, p_adv boolean,
                                                      p_timezone text, p_filters_override jsonb,
                                                      p_variables_override jsonb, p_text_only boolean,
-                                                     p_acl jsonb DEFAULT NULL)
+                                                     p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
+                                                     p_outcomes jsonb DEFAULT NULL)
 RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN tj.complete THEN json_build_object(
             'id', d.id,
@@ -481,8 +482,9 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
       FROM posthog_dashboard d
       LEFT JOIN LATERAL ngx_dashboards_user_obj(d.created_by_id) u ON true
      CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',
-                                             ngx_dashboards_merge(d.filters, p_filters_override), p_text_only,
-                                             d.created_by_id, u.j, NOT d.deleted, p_acl) tj
+                                             CASE WHEN jsonb_typeof(p_filters_override) = 'object'
+                                                  THEN p_filters_override ELSE d.filters END, p_text_only,
+                                             d.created_by_id, u.j, NOT d.deleted, p_acl, p_refresh, p_outcomes) tj
      CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                              p_user_id, p_level, p_adv, p_acl) p
      CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
@@ -493,11 +495,13 @@ $$;
 -- text tiles) tries the small statement first.
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean);
+DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_level int, p_adv boolean,
                                                  p_timezone text, p_filters_override jsonb DEFAULT NULL,
                                                  p_variables_override jsonb DEFAULT NULL,
                                                  p_text_only boolean DEFAULT false,
-                                                 p_acl jsonb DEFAULT NULL)
+                                                 p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
+                                                 p_outcomes jsonb DEFAULT NULL)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v json;
@@ -505,13 +509,13 @@ BEGIN
     IF p_text_only THEN
         v := (SELECT o.j FROM ngx_dashboards_detail_obj(p_id, p_user_id, p_level, p_adv, p_timezone,
                                                         p_filters_override, p_variables_override, true,
-                                                        p_acl) o);
+                                                        p_acl, p_refresh, p_outcomes) o);
         IF v IS NOT NULL THEN
             RETURN v;
         END IF;
     END IF;
     RETURN (SELECT o.j FROM ngx_dashboards_detail_obj(p_id, p_user_id, p_level, p_adv, p_timezone,
                                                       p_filters_override, p_variables_override, false,
-                                                      p_acl) o);
+                                                      p_acl, p_refresh, p_outcomes) o);
 END
 $$;

@@ -69,7 +69,11 @@ BEGIN
                'ngx_dashboards_bulk_update_tags',
                'ngx_dashboards_create_from_template_json',
                'ngx_dashboards_create_unlisted_dashboard',
-               'ngx_dashboards_check_edit'])
+               'ngx_dashboards_check_edit',
+               'ngx_dashboards_insight_plan',
+               'ngx_dashboards_insight_compute',
+               'ngx_dashboards_insight_store',
+               'ngx_dashboards_run_insights'])
     LOOP
         EXECUTE format('ALTER FUNCTION ngx_dashboards.%I(%s) '
                        'SET search_path = ngx_dashboards, public',
