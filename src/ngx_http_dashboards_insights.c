@@ -617,7 +617,7 @@ ngx_http_dashboards_detach(ngx_http_request_t *r, PGresult *plan,
     }
 
     dt->pool = pool;
-    dt->main = dlcf->db;
+    dt->main = ngx_http_dashboards_stmt_db(dlcf, NGX_HTTP_DASHBOARDS_SQL_STORE);
 
     /* cache key, team, query */
 
@@ -636,7 +636,8 @@ ngx_http_dashboards_detach(ngx_http_request_t *r, PGresult *plan,
     dt->cache_key.data = values[0];
     dt->cache_key.len = PQgetlength(plan, row, 0);
 
-    dt->query.db = dlcf->events ? dlcf->events : dlcf->db;
+    dt->query.db = ngx_http_dashboards_stmt_db(dlcf,
+                                               NGX_HTTP_DASHBOARDS_SQL_COMPUTE);
     dt->query.stmt = NGX_HTTP_DASHBOARDS_SQL_COMPUTE;
     dt->query.values[0] = (const char *) values[1];
     dt->query.values[1] = (const char *) values[2];

@@ -415,6 +415,8 @@ ngx_http_dashboards_query_t *ngx_http_dashboards_query_create(
     ngx_http_dashboards_query_handler_pt handler, void *data);
 void ngx_http_dashboards_query_start(ngx_http_request_t *r,
     ngx_http_dashboards_query_t *q);
+ngx_http_dashboards_db_t *ngx_http_dashboards_stmt_db(
+    ngx_http_dashboards_loc_conf_t *dlcf, ngx_uint_t stmt);
 void ngx_http_dashboards_finish(ngx_http_request_t *r, ngx_int_t rc);
 ngx_int_t ngx_http_dashboards_send_result(ngx_http_request_t *r,
     ngx_uint_t status, PGresult *res, int column);

@@ -15,6 +15,8 @@
 #include "ngx_http_dashboards_module.h"
 
 
+static void ngx_http_dashboards_query_init(ngx_http_request_t *r,
+    ngx_http_dashboards_query_t *q, ngx_uint_t stmt);
 static void ngx_http_dashboards_request_done(ngx_http_dashboards_query_t *q);
 static void ngx_http_dashboards_request_next(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx);
@@ -31,8 +33,7 @@ ngx_http_dashboards_run(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
     ngx_http_dashboards_query_pt handler)
 {
-    ngx_http_dashboards_query_t     *q;
-    ngx_http_dashboards_loc_conf_t  *dlcf;
+    ngx_http_dashboards_query_t  *q;
 
     if (nvalues != (ngx_uint_t) ngx_http_dashboards_stmts[stmt].nparams) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -42,17 +43,9 @@ ngx_http_dashboards_run(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
-
     q = &ctx->query;
 
-    q->db = (ngx_http_dashboards_stmts[stmt].set == NGX_HTTP_DASHBOARDS_EVENTS)
-            && dlcf->events ? dlcf->events : dlcf->db;
-    q->stmt = stmt;
-    q->handler = ngx_http_dashboards_request_done;
-    q->data = r;
-    q->log = r->connection->log;
-    q->retries = 0;
+    ngx_http_dashboards_query_init(r, q, stmt);
     q->done = NULL;
     q->endpoint = handler;
 
@@ -71,27 +64,54 @@ ngx_http_dashboards_query_t *
 ngx_http_dashboards_query_create(ngx_http_request_t *r, ngx_uint_t stmt,
     ngx_http_dashboards_query_handler_pt handler, void *data)
 {
-    ngx_http_dashboards_query_t     *q;
-    ngx_http_dashboards_loc_conf_t  *dlcf;
-
-    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
+    ngx_http_dashboards_query_t  *q;
 
     q = ngx_pcalloc(r->pool, sizeof(ngx_http_dashboards_query_t));
     if (q == NULL) {
         return NULL;
     }
 
-    q->db = (ngx_http_dashboards_stmts[stmt].set == NGX_HTTP_DASHBOARDS_EVENTS)
-            && dlcf->events ? dlcf->events : dlcf->db;
-    q->stmt = stmt;
-    q->handler = ngx_http_dashboards_request_done;
-    q->data = r;
-    q->log = r->connection->log;
+    ngx_http_dashboards_query_init(r, q, stmt);
     q->done = handler;
     q->endpoint = NULL;
     q->arg = data;
 
     return q;
+}
+
+
+/* a statement of the request, on its server set, logging with it */
+
+static void
+ngx_http_dashboards_query_init(ngx_http_request_t *r,
+    ngx_http_dashboards_query_t *q, ngx_uint_t stmt)
+{
+    ngx_http_dashboards_loc_conf_t  *dlcf;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
+
+    q->db = ngx_http_dashboards_stmt_db(dlcf, stmt);
+    q->stmt = stmt;
+    q->handler = ngx_http_dashboards_request_done;
+    q->data = r;
+    q->log = r->connection->log;
+    q->retries = 0;
+}
+
+
+/* the location's database, or its dashboards_events one */
+
+ngx_http_dashboards_db_t *
+ngx_http_dashboards_stmt_db(ngx_http_dashboards_loc_conf_t *dlcf,
+    ngx_uint_t stmt)
+{
+    if (ngx_http_dashboards_stmts[stmt].set == NGX_HTTP_DASHBOARDS_EVENTS
+        && dlcf->events)
+    {
+        return dlcf->events;
+    }
+
+    return dlcf->db;
 }
 
 
