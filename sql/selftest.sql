@@ -1389,6 +1389,7 @@ DECLARE
     c record;
     a record;
     j json;
+    k jsonb;
 BEGIN
     PERFORM pg_temp.eq(ngx_dashboards_acl_rank('manager'), 3, 'rank manager');
     PERFORM pg_temp.eq(ngx_dashboards_acl_rank('bogus'), 0, 'unknown level = none');
@@ -1396,6 +1397,11 @@ BEGIN
                        'no project rules: project admin');
     PERFORM pg_temp.check(ngx_dashboards_project_level(9001, NULL, NULL, v_features, false, '{}') IS NULL,
                           'no membership: no access');
+    -- no rule on the team: the context holds nothing to look up
+    c := ngx_dashboards_ctx(900002, 9001, '');
+    PERFORM pg_temp.eq(c.acl, '{"ac": false, "padmin": true}'::jsonb, 'no rule: member context');
+    c := ngx_dashboards_ctx(900003, 9001, '');
+    PERFORM pg_temp.check(c.acl IS NULL, 'no rule: admin context');
 
     -- a private project; a role lets the member in
     INSERT INTO ee_accesscontrol (team_id, access_level, resource, resource_id) VALUES (9001, 'none', 'project', '9001');
@@ -1432,6 +1438,22 @@ BEGIN
     VALUES (9001, 'viewer', 'dashboard', v::text, v_role);
     j := ngx_dashboards_retrieve(900002, 9001, '', v, NULL, NULL);
     PERFORM pg_temp.eq(j ->> 'user_access_level', 'viewer', 'role grant: viewer');
+    -- one lookup for the gate and the object; the level found is remembered
+    PERFORM pg_temp.eq(to_jsonb(ngx_dashboards_rule_levels(c.acl, 'dashboard', v)),
+                       '{"object_level": "viewer", "resource_level": "editor"}'::jsonb, 'levels');
+    PERFORM pg_temp.eq((ngx_dashboards_rule_levels(c.acl || jsonb_build_object('roles',
+                           jsonb_build_array(gen_random_uuid(), v_role)), 'dashboard', v)).object_level,
+                       'viewer', 'the second of two roles');
+    k := ngx_dashboards_gated(c.acl, c.level, 'viewer', v);
+    PERFORM pg_temp.eq(k -> 'known', jsonb_build_object('dashboard', jsonb_build_object(v::text, 'viewer')),
+                       'gated: level remembered');
+    PERFORM pg_temp.eq(ngx_dashboards_object_level(k || jsonb_build_object('known', jsonb_build_object(
+                           'dashboard', jsonb_build_object(v::text, 'editor'))), 'dashboard', v, NULL, 900002, 1),
+                       'editor', 'a remembered level is not looked up again');
+    PERFORM pg_temp.eq(ngx_dashboards_object_level(k, 'dashboard', v, 900002, 900002, 1), 'manager',
+                       'remembered: the creator still manager');
+    PERFORM pg_temp.eq(ngx_dashboards_checked_object(c.acl, 'dashboard', v, NULL, 900002, 1, 'viewer') -> 'known',
+                       k -> 'known', 'checked: level remembered');
     PERFORM pg_temp.fails(format('SELECT ngx_dashboards_update(900002, 9001, '''', %s, ''{"name": "x"}'', true)', v),
         'DB403',
         '{"type":"authentication_error","code":"permission_denied","detail":"You do not have editor access to this resource.","attr":null}');

@@ -273,8 +273,11 @@ $$;
 -- tables are PL/pgSQL (this file is applied before 009 on a new database).
 --
 -- The request's access context, "acl" (a jsonb built once by
--- ngx_dashboards_ctx and passed down; NULL when the organization lacks the
--- access_control feature and the project level is the organization's):
+-- ngx_dashboards_ctx and passed down).  When no rule applies (no
+-- access_control, or no rule on the team, or an organization admin): NULL,
+-- or {"ac": false, "padmin": ..} when the project level is not the
+-- organization's (with access_control and no rule every member is a project
+-- admin).  Otherwise:
 --   ac        true: the organization has access_control (rules count)
 --   team      the URL's team, which the rules belong to
 --   member    the user's posthog_organizationmembership id
@@ -282,6 +285,9 @@ $$;
 --   padmin    the user's project level is "admin" (v1 can_restrict)
 --   ms        uses_most_specific_access_resolution
 --   dashboard, insight   the team has rules on that resource (else no lookup)
+--   known     levels the rules gave on objects already checked in this request
+--             ({"dashboard": {"<id>": level}}, ngx_dashboards_gated and
+--             ngx_dashboards_checked_object), read instead of the rows
 
 -- Position of a level in its resource's order (project: none < member <
 -- admin; dashboard, insight: none < viewer < editor < manager).  Unknown
@@ -365,20 +371,26 @@ BEGIN
            WHEN 2 THEN 'admin' WHEN 1 THEN 'member' END;
 END $$;
 
--- The level the rules give a user on an object of a resource ('dashboard',
+-- The levels the rules give a user on an object of a resource ('dashboard',
 -- 'insight'), after the creator / organization admin / feature checks
 -- (ngx_dashboards_object_level): rules on the object, on the resource, the
--- object's "everyone" rows, else 'editor'.  With p_object_id NULL the level
--- on the resource as a whole (access_level_for_resource).
-CREATE OR REPLACE FUNCTION ngx_dashboards_rule_level(p_acl jsonb, p_resource text, p_object_id int)
-RETURNS text LANGUAGE plpgsql STABLE AS $$
+-- object's "everyone" rows, else 'editor' (object_level); and from the same
+-- rows the level on the resource as a whole (resource_level, PostHog's
+-- access_level_for_resource), which is also object_level when p_object_id is
+-- NULL.
+CREATE OR REPLACE FUNCTION ngx_dashboards_rule_levels(p_acl jsonb, p_resource text, p_object_id int,
+                                                      OUT resource_level text, OUT object_level text)
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_member uuid := (p_acl ->> 'member')::uuid;
-    v_roles uuid[] := ARRAY(SELECT jsonb_array_elements_text(p_acl -> 'roles'))::uuid[];
+    -- ["<uuid>", ..] as an array literal: a plain expression, no query
+    v_roles uuid[] := translate((p_acl -> 'roles')::text, '[]', '{}')::uuid[];
     v_id text := p_object_id::text;
+    v_team int := (p_acl ->> 'team')::int;
     o_member int; o_role int; o_default int;
     r_member int; r_role int; r_default int;
     v_rank int;
+    v_all int;
 BEGIN
     SELECT max(x.rank) FILTER (WHERE x.obj AND x.organization_member_id IS NOT NULL),
            max(x.rank) FILTER (WHERE x.obj AND x.role_id IS NOT NULL),
@@ -387,33 +399,53 @@ BEGIN
            max(x.rank) FILTER (WHERE NOT x.obj AND x.role_id IS NOT NULL),
            max(x.rank) FILTER (WHERE NOT x.obj AND x.organization_member_id IS NULL AND x.role_id IS NULL)
       INTO o_member, o_role, o_default, r_member, r_role, r_default
-      FROM (SELECT a.resource_id IS NOT NULL AS obj, a.organization_member_id, a.role_id,
+      FROM (SELECT true AS obj, a.organization_member_id, a.role_id,
                    ngx_dashboards_acl_rank(a.access_level) AS rank
               FROM ee_accesscontrol a
-             WHERE a.team_id = (p_acl ->> 'team')::int AND a.resource = p_resource
-               AND (a.resource_id IS NULL OR a.resource_id = v_id)
+             WHERE a.team_id = v_team AND a.resource = p_resource AND a.resource_id = v_id
+               AND ((a.organization_member_id IS NULL AND a.role_id IS NULL)
+                    OR (a.role_id IS NULL AND a.organization_member_id = v_member)
+                    OR (a.organization_member_id IS NULL AND a.role_id = ANY (v_roles)))
+            -- the rows on the whole resource: a second index lookup (one
+            -- "resource_id IS NULL OR = $n" made a BitmapOr of both)
+            UNION ALL
+            SELECT false, a.organization_member_id, a.role_id, ngx_dashboards_acl_rank(a.access_level)
+              FROM ee_accesscontrol a
+             WHERE a.team_id = v_team AND a.resource = p_resource AND a.resource_id IS NULL
                AND ((a.organization_member_id IS NULL AND a.role_id IS NULL)
                     OR (a.role_id IS NULL AND a.organization_member_id = v_member)
                     OR (a.organization_member_id IS NULL AND a.role_id = ANY (v_roles)))) x;
     IF coalesce((p_acl ->> 'ms')::boolean, false) THEN
         -- most specific first: member, role, everyone; the object before the resource
         v_rank := coalesce(o_member, o_role, o_default, r_member, r_role, r_default, 2);
+        v_all := coalesce(r_member, r_role, r_default, 2);
     ELSE
         v_rank := coalesce(greatest(o_member, o_role), greatest(r_member, r_role, r_default), o_default, 2);
+        v_all := coalesce(greatest(r_member, r_role, r_default), 2);
     END IF;
-    RETURN (ARRAY['none', 'viewer', 'editor', 'manager'])[v_rank + 1];
+    object_level := (ARRAY['none', 'viewer', 'editor', 'manager'])[v_rank + 1];
+    resource_level := (ARRAY['none', 'viewer', 'editor', 'manager'])[v_all + 1];
 END $$;
+
+-- The level on the object alone.  Inlined.
+CREATE OR REPLACE FUNCTION ngx_dashboards_rule_level(p_acl jsonb, p_resource text, p_object_id int)
+RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT (ngx_dashboards_rule_levels(p_acl, p_resource, p_object_id)).object_level
+$$;
 
 -- The effective level of a user on a dashboard or insight
 -- (get_user_access_level): 'manager' for its creator and organization
--- admins, 'editor' without rules, else what the rules give.  Inlined.
+-- admins, 'editor' without rules, else what the rules give, or what
+-- ngx_dashboards_checked_object found for that object in this request
+-- (p_acl -> 'known').  Inlined.
 CREATE OR REPLACE FUNCTION ngx_dashboards_object_level(p_acl jsonb, p_resource text, p_object_id int,
                                                        p_created_by_id int, p_user_id int, p_level int)
 RETURNS text LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN coalesce(p_created_by_id = p_user_id, false) OR coalesce(p_level, 0) >= 8 THEN 'manager'
                 WHEN NOT coalesce((p_acl ->> 'ac')::boolean AND (p_acl ->> p_resource)::boolean, false)
                 THEN 'editor'
-                ELSE ngx_dashboards_rule_level(p_acl, p_resource, p_object_id) END
+                ELSE coalesce(p_acl #>> ARRAY['known', p_resource, p_object_id::text],
+                              ngx_dashboards_rule_level(p_acl, p_resource, p_object_id)) END
 $$;
 
 -- PostHog's AccessControlPermission.has_permission for dashboards, before
@@ -425,11 +457,33 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_gate(p_acl jsonb, p_level int, p_requi
                                                p_create boolean DEFAULT false)
 RETURNS void LANGUAGE plpgsql STABLE AS $$
 BEGIN
+    IF coalesce(p_level, 0) < 8
+       AND coalesce((p_acl ->> 'ac')::boolean AND (p_acl ->> 'dashboard')::boolean, false) THEN
+        PERFORM ngx_dashboards_gated(p_acl, p_level, p_required, NULL, p_create);
+    END IF;
+END $$;
+
+-- The same gate for a request on one dashboard (p_object_id): the rules on
+-- it are read in the same lookup as those on all dashboards, and the level
+-- they give is remembered in the answer (known.dashboard.<id>, as
+-- ngx_dashboards_checked_object does) for the object check after loading.
+CREATE OR REPLACE FUNCTION ngx_dashboards_gated(p_acl jsonb, p_level int, p_required text, p_object_id int,
+                                                p_create boolean DEFAULT false)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v record;
+BEGIN
     IF coalesce(p_level, 0) >= 8
-       OR NOT coalesce((p_acl ->> 'ac')::boolean AND (p_acl ->> 'dashboard')::boolean, false)
-       OR ngx_dashboards_acl_rank(ngx_dashboards_rule_level(p_acl, 'dashboard', NULL))
-          >= ngx_dashboards_acl_rank(p_required) THEN
-        RETURN;
+       OR NOT coalesce((p_acl ->> 'ac')::boolean AND (p_acl ->> 'dashboard')::boolean, false) THEN
+        RETURN p_acl;
+    END IF;
+    v := ngx_dashboards_rule_levels(p_acl, 'dashboard', p_object_id);
+    IF p_object_id IS NOT NULL THEN
+        p_acl := p_acl || jsonb_build_object('known', jsonb_build_object('dashboard',
+                                                jsonb_build_object(p_object_id::text, v.object_level)));
+    END IF;
+    IF ngx_dashboards_acl_rank(v.resource_level) >= ngx_dashboards_acl_rank(p_required) THEN
+        RETURN p_acl;
     END IF;
     IF p_create THEN
         PERFORM ngx_dashboards_denied('You do not have editor access to this resource.');
@@ -443,20 +497,39 @@ BEGIN
                                AND a.role_id::text IN (SELECT jsonb_array_elements_text(p_acl -> 'roles'))))) THEN
         PERFORM ngx_dashboards_denied(format('You do not have %s access to this resource.', p_required));
     END IF;
+    RETURN p_acl;
 END $$;
 
 -- The object check after loading (has_object_permission): 403 unless the
--- user's level on it reaches p_required.
+-- user's level on it reaches p_required.  Answers p_acl with that level
+-- remembered (known.<resource>.<id>, read by ngx_dashboards_object_level),
+-- so that the answer built after the check does not look the rules up again.
+CREATE OR REPLACE FUNCTION ngx_dashboards_checked_object(p_acl jsonb, p_resource text, p_object_id int,
+                                                         p_created_by_id int, p_user_id int, p_level int,
+                                                         p_required text)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_level text := ngx_dashboards_object_level(p_acl, p_resource, p_object_id, p_created_by_id,
+                                                p_user_id, p_level);
+BEGIN
+    IF ngx_dashboards_acl_rank(v_level) < ngx_dashboards_acl_rank(p_required) THEN
+        PERFORM ngx_dashboards_denied(format('You do not have %s access to this resource.', p_required));
+    END IF;
+    IF p_acl IS NULL OR p_object_id IS NULL THEN
+        RETURN p_acl;
+    END IF;
+    RETURN p_acl || jsonb_build_object('known', jsonb_build_object(p_resource,
+                                                                   jsonb_build_object(p_object_id::text, v_level)));
+END $$;
+
+-- The same check alone.
 CREATE OR REPLACE FUNCTION ngx_dashboards_check_object(p_acl jsonb, p_resource text, p_object_id int,
                                                        p_created_by_id int, p_user_id int, p_level int,
                                                        p_required text)
 RETURNS void LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF ngx_dashboards_acl_rank(ngx_dashboards_object_level(p_acl, p_resource, p_object_id, p_created_by_id,
-                                                           p_user_id, p_level))
-       < ngx_dashboards_acl_rank(p_required) THEN
-        PERFORM ngx_dashboards_denied(format('You do not have %s access to this resource.', p_required));
-    END IF;
+    PERFORM ngx_dashboards_checked_object(p_acl, p_resource, p_object_id, p_created_by_id, p_user_id, p_level,
+                                          p_required);
 END $$;
 
 -- The list filter (filter_queryset_by_access_level): from the object rows
@@ -536,16 +609,23 @@ DECLARE
     v_ms boolean;
     v_ac boolean;
     v_roles uuid[];
-    v_rules boolean := false;
+    v_rules boolean;
     v_project text;
 BEGIN
     SELECT t.id, t.project_id, t.organization_id, t.timezone,
            o.available_product_features, o.members_can_use_personal_api_keys, o.name,
            ngx_dashboards_has_advanced_permissions(o.available_product_features),
            m.level, m.user_id IS NOT NULL, m.id, t.access_control,
-           coalesce(o.uses_most_specific_access_resolution, false)
+           coalesce(o.uses_most_specific_access_resolution, false),
+           -- NULL: no access_control (as ngx_dashboards_has_feature, both
+           -- forms of the list); true: rules on the team for a member below
+           -- organization admin (one index lookup, in this statement)
+           CASE WHEN o.available_product_features @> '[{"key": "access_control"}]'
+                     OR o.available_product_features @> '["access_control"]'
+                THEN coalesce(m.level, 0) < 8
+                     AND EXISTS (SELECT 1 FROM ee_accesscontrol a WHERE a.team_id = t.id) END
       INTO team_id, project_id, organization_id, timezone, v_features, v_keys_allowed, v_org_name,
-           adv, level, v_member, v_member_id, v_private, v_ms
+           adv, level, v_member, v_member_id, v_private, v_ms, v_rules
       FROM posthog_team t
       JOIN posthog_organization o ON o.id = t.organization_id
       LEFT JOIN posthog_organizationmembership m ON m.organization_id = t.organization_id
@@ -573,14 +653,20 @@ BEGIN
         END IF;
     END IF;
 
-    -- the project gate (PostHog's AccessControlPermission on the team)
-    v_ac := ngx_dashboards_has_feature(v_features, ARRAY['access_control']);
-    IF v_ac AND level < 8 THEN
-        -- a project without rules (one index lookup) needs nothing more
-        v_rules := EXISTS (SELECT 1 FROM ee_accesscontrol a WHERE a.team_id = ngx_dashboards_ctx.team_id);
-        IF v_rules THEN
-            v_roles := ngx_dashboards_roles(p_user_id, organization_id, v_features);
+    -- the project gate (PostHog's AccessControlPermission on the team).  A
+    -- project without rules and not private needs nothing more: with
+    -- access_control every member is a project admin, without it the
+    -- organization level decides (what ngx_dashboards_project_level says)
+    IF NOT v_private AND NOT coalesce(v_rules, false) THEN
+        IF v_rules IS NOT NULL AND level < 8 THEN
+            acl := '{"ac": false, "padmin": true}';
         END IF;
+        RETURN;
+    END IF;
+    v_ac := v_rules IS NOT NULL;
+    v_rules := coalesce(v_rules, false);
+    IF v_rules THEN
+        v_roles := ngx_dashboards_roles(p_user_id, organization_id, v_features);
     END IF;
     IF v_ac AND NOT v_rules AND NOT v_private THEN
         v_project := 'admin';
@@ -592,7 +678,9 @@ BEGIN
         PERFORM ngx_dashboards_denied('You don''t have access to the project.');
     END IF;
 
-    IF v_ac THEN
+    -- without rules on the team the context says only what a project admin
+    -- may do (the object checks ask for no rule then)
+    IF v_rules THEN
         acl := jsonb_build_object(
             'ac', true, 'team', team_id, 'member', v_member_id, 'roles', to_jsonb(coalesce(v_roles, '{}')),
             'padmin', v_project = 'admin', 'ms', v_ms,

@@ -933,8 +933,11 @@ DECLARE
 BEGIN
     c := ngx_dashboards_ctx(p_user_id, p_project_id, p_scoped_orgs);
     -- the access rules: on all dashboards before the dashboard is read, then
-    -- on it (PostHog's AccessControlPermission)
-    PERFORM ngx_dashboards_gate(c.acl, c.level, 'viewer');
+    -- on it (PostHog's AccessControlPermission); none to check when the
+    -- context holds no rules (ngx_dashboards_ctx)
+    IF (c.acl ->> 'ac')::boolean THEN
+        c.acl := ngx_dashboards_gated(c.acl, c.level, 'viewer', p_id);
+    END IF;
     -- v_text_only: only text tiles, the detail's small statement will do
     -- (a hint: that statement checks it again).  bool_and, not NOT EXISTS
     -- (.. text_id IS NULL): that one could be planned on the index of
@@ -949,7 +952,11 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM ngx_dashboards_not_found();
     END IF;
-    PERFORM ngx_dashboards_check_object(c.acl, 'dashboard', p_id, v_created_by, p_user_id, c.level, 'viewer');
+    IF (c.acl ->> 'ac')::boolean THEN
+        -- the level found is remembered for the detail's user_access_level
+        c.acl := ngx_dashboards_checked_object(c.acl, 'dashboard', p_id, v_created_by, p_user_id, c.level,
+                                               'viewer');
+    END IF;
     IF v_accessed IS NULL OR v_accessed < now() - interval '1 minute' THEN
         -- never wait for a writer holding the row: skip the bookkeeping instead
         UPDATE posthog_dashboard SET last_accessed_at = now()
