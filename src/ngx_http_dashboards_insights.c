@@ -35,7 +35,6 @@
 
 typedef struct {
     ngx_http_request_t           *request;
-    ngx_http_dashboards_ctx_t    *ctx;
     ngx_uint_t                    stmt;         /* the answer's */
     ngx_uint_t                    nvalues;
     ngx_uint_t                    async;
@@ -56,6 +55,7 @@ typedef struct {
 typedef struct {
     ngx_http_dashboards_refresh_t  *refresh;
     ngx_int_t                       row;
+    ngx_str_t                       key;        /* in the plan's result */
 } ngx_http_dashboards_tile_t;
 
 
@@ -78,8 +78,10 @@ static ngx_int_t ngx_http_dashboards_outcome(
     ngx_http_dashboards_refresh_t *rf, ngx_str_t *key, ngx_str_t *error);
 static void ngx_http_dashboards_refresh_answer(
     ngx_http_dashboards_refresh_t *rf);
-static void ngx_http_dashboards_refresh_fail(
+static ngx_int_t ngx_http_dashboards_refresh_going(
     ngx_http_dashboards_refresh_t *rf, ngx_http_dashboards_query_t *q);
+static void ngx_http_dashboards_refresh_end(ngx_http_dashboards_refresh_t *rf,
+    ngx_int_t rc);
 static ngx_int_t ngx_http_dashboards_detach(ngx_http_request_t *r,
     PGresult *plan, ngx_int_t row);
 static void ngx_http_dashboards_detached_computed(
@@ -129,6 +131,11 @@ ngx_http_dashboards_refresh_mode(ngx_http_request_t *r, const char **raw)
     *raw = NULL;
 
     if (ngx_http_dashboards_arg(r, "refresh", &v) != NGX_OK) {
+        return NGX_HTTP_DASHBOARDS_REFRESH_CACHE;
+    }
+
+    if (ngx_strlen(v.data) != v.len) {
+        /* a %00: no mode PostHog knows, and nothing PostgreSQL can hold */
         return NGX_HTTP_DASHBOARDS_REFRESH_CACHE;
     }
 
@@ -193,7 +200,6 @@ ngx_http_dashboards_insights(ngx_http_request_t *r,
     }
 
     rf->request = r;
-    rf->ctx = ctx;
     rf->stmt = stmt;
     rf->nvalues = nvalues;
     rf->async = (mode == NGX_HTTP_DASHBOARDS_REFRESH_ASYNC);
@@ -229,13 +235,7 @@ ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q)
     rf = q->arg;
     r = rf->request;
 
-    if (rf->answered) {
-        return;
-    }
-
-    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
-        /* a 404, 403, or the database unavailable: as the retrieve */
-        ngx_http_dashboards_refresh_fail(rf, q);
+    if (ngx_http_dashboards_refresh_going(rf, q) != NGX_OK) {
         return;
     }
 
@@ -243,8 +243,8 @@ ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q)
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "dashboards: the plan has %d columns, not 3",
                       PQnfields(q->res));
-        rf->answered = 1;
-        ngx_http_dashboards_finish(r, ngx_http_dashboards_server_error(r));
+        ngx_http_dashboards_refresh_end(rf,
+                                        ngx_http_dashboards_server_error(r));
         return;
     }
 
@@ -276,6 +276,7 @@ ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q)
 
         tile->refresh = rf;
         tile->row = row;
+        tile->key = key;
 
         cq = ngx_http_dashboards_query_create(r,
                                              NGX_HTTP_DASHBOARDS_SQL_COMPUTE,
@@ -313,8 +314,7 @@ ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q)
 
 failed:
 
-    rf->answered = 1;
-    ngx_http_dashboards_finish(r, ngx_http_dashboards_server_error(r));
+    ngx_http_dashboards_refresh_end(rf, ngx_http_dashboards_server_error(r));
 }
 
 
@@ -323,7 +323,7 @@ failed:
 static void
 ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q)
 {
-    ngx_str_t                       key, error;
+    ngx_str_t                       error;
     ngx_http_request_t             *r;
     ngx_http_dashboards_tile_t     *tile;
     ngx_http_dashboards_query_t    *sq;
@@ -333,18 +333,9 @@ ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q)
     rf = tile->refresh;
     r = rf->request;
 
-    if (rf->answered) {
+    if (ngx_http_dashboards_refresh_going(rf, q) != NGX_OK) {
         return;
     }
-
-    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
-        /* past its timeout (504), the database gone (503): the request */
-        ngx_http_dashboards_refresh_fail(rf, q);
-        return;
-    }
-
-    key.data = (u_char *) PQgetvalue(rf->plan, tile->row, 0);
-    key.len = PQgetlength(rf->plan, tile->row, 0);
 
     if (PQntuples(q->res) == 1 && PQnfields(q->res) == 2
         && !PQgetisnull(q->res, 0, 1))
@@ -354,9 +345,9 @@ ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q)
         error.data = (u_char *) PQgetvalue(q->res, 0, 1);
         error.len = PQgetlength(q->res, 0, 1);
 
-        if (ngx_http_dashboards_outcome(rf, &key, &error) != NGX_OK) {
-            rf->answered = 1;
-            ngx_http_dashboards_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        if (ngx_http_dashboards_outcome(rf, &tile->key, &error) != NGX_OK) {
+            ngx_http_dashboards_refresh_end(rf,
+                                        NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -368,8 +359,8 @@ ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q)
     }
 
     if (PQntuples(q->res) != 1 || PQgetisnull(q->res, 0, 0)) {
-        rf->answered = 1;
-        ngx_http_dashboards_finish(r, ngx_http_dashboards_server_error(r));
+        ngx_http_dashboards_refresh_end(rf,
+                                        ngx_http_dashboards_server_error(r));
         return;
     }
 
@@ -377,8 +368,8 @@ ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q)
                                           ngx_http_dashboards_store_done,
                                           tile);
     if (sq == NULL) {
-        rf->answered = 1;
-        ngx_http_dashboards_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_dashboards_refresh_end(rf,
+                                        NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -393,31 +384,21 @@ ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q)
 static void
 ngx_http_dashboards_store_done(ngx_http_dashboards_query_t *q)
 {
-    ngx_str_t                       key;
     ngx_http_dashboards_tile_t     *tile;
     ngx_http_dashboards_refresh_t  *rf;
 
     tile = q->arg;
     rf = tile->refresh;
 
-    if (rf->answered) {
-        return;
-    }
-
-    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
-        ngx_http_dashboards_refresh_fail(rf, q);
+    if (ngx_http_dashboards_refresh_going(rf, q) != NGX_OK) {
         return;
     }
 
     /* computed by this request: is_cached false, as in PostHog */
 
-    key.data = (u_char *) PQgetvalue(rf->plan, tile->row, 0);
-    key.len = PQgetlength(rf->plan, tile->row, 0);
-
-    if (ngx_http_dashboards_outcome(rf, &key, NULL) != NGX_OK) {
-        rf->answered = 1;
-        ngx_http_dashboards_finish(rf->request,
-                                   NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_dashboards_outcome(rf, &tile->key, NULL) != NGX_OK) {
+        ngx_http_dashboards_refresh_end(rf,
+                                        NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -472,7 +453,7 @@ ngx_http_dashboards_refresh_answer(ngx_http_dashboards_refresh_t *rf)
     ngx_http_dashboards_outcome_t  *o;
 
     r = rf->request;
-    ctx = rf->ctx;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
     o = rf->outcomes.elts;
 
     rf->answered = 1;
@@ -548,18 +529,39 @@ ngx_http_dashboards_refresh_answer(ngx_http_dashboards_refresh_t *rf)
 }
 
 
-/* a statement of the computations failed: the request's answer */
+/*
+ * a statement of the refresh is done: NGX_OK to go on with it; otherwise
+ * the request was answered already, or is answered now with the outcome
+ * (a 404 or 403 of the plan, a computation past its timeout: 504, the
+ * database unavailable: 503)
+ */
 
-static void
-ngx_http_dashboards_refresh_fail(ngx_http_dashboards_refresh_t *rf,
+static ngx_int_t
+ngx_http_dashboards_refresh_going(ngx_http_dashboards_refresh_t *rf,
     ngx_http_dashboards_query_t *q)
 {
-    ngx_http_request_t  *r;
+    if (rf->answered) {
+        return NGX_DECLINED;
+    }
 
-    r = rf->request;
+    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
+        ngx_http_dashboards_refresh_end(rf,
+                        ngx_http_dashboards_send_outcome(rf->request, q));
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the request is answered: later outcomes of its statements are ignored */
+
+static void
+ngx_http_dashboards_refresh_end(ngx_http_dashboards_refresh_t *rf,
+    ngx_int_t rc)
+{
     rf->answered = 1;
-
-    ngx_http_dashboards_finish(r, ngx_http_dashboards_send_outcome(r, q));
+    ngx_http_dashboards_finish(rf->request, rc);
 }
 
 
@@ -660,28 +662,35 @@ ngx_http_dashboards_detach(ngx_http_request_t *r, PGresult *plan,
 static void
 ngx_http_dashboards_detached_computed(ngx_http_dashboards_query_t *q)
 {
+    char                            *why;
     PGresult                        *res;
     ngx_http_dashboards_detached_t  *dt;
 
     dt = q->data;
     res = q->res;
 
-    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK
-        || PQntuples(res) != 1 || PQnfields(res) != 2
-        || PQgetisnull(res, 0, 0) || !PQgetisnull(res, 0, 1))
+    if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
+        why = res ? PQresultErrorMessage(res)
+                  : "the database did not answer in time, or is unavailable";
+
+    } else if (PQntuples(res) != 1 || PQnfields(res) != 2
+               || PQgetisnull(res, 0, 0))
     {
+        why = "no result";
+
+    } else if (!PQgetisnull(res, 0, 1)) {
+        why = PQgetvalue(res, 0, 1);        /* refused by the engine */
+
+    } else {
+        why = NULL;
+    }
+
+    if (why) {
         /* not cached: the next request computes it again */
 
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "dashboards: background computation of %V failed: %s",
-                      &dt->cache_key,
-                      q->outcome == NGX_HTTP_DASHBOARDS_Q_TIMEOUT
-                      ? "timed out"
-                      : q->outcome == NGX_HTTP_DASHBOARDS_Q_OK
-                        ? (PQnfields(res) == 2 && !PQgetisnull(res, 0, 1)
-                           ? PQgetvalue(res, 0, 1) : "no result")
-                      : res ? PQresultErrorMessage(res)
-                      : "the database is unavailable or busy");
+                      &dt->cache_key, why);
 
         if (res) {
             PQclear(res);

@@ -246,7 +246,6 @@ struct ngx_http_dashboards_query_s {
 
     unsigned                      waiting:1;
     unsigned                      sent:1;       /* may have reached PG */
-    unsigned                      active:1;     /* in the pool */
 };
 
 

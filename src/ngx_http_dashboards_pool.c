@@ -107,7 +107,6 @@ ngx_http_dashboards_pool_query(ngx_http_dashboards_query_t *q)
     s = ngx_http_dashboards_pool_server(q);
     q->server = s;
     q->sent = 0;
-    q->active = 1;
 
     if (!ngx_queue_empty(&s->idle)) {
         link = ngx_queue_head(&s->idle);
@@ -527,8 +526,6 @@ ngx_http_dashboards_pool_cancel(ngx_http_dashboards_query_t *q)
         ngx_http_dashboards_pg_log(q->conn, NULL);
         q->conn = NULL;
     }
-
-    q->active = 0;
 }
 
 
@@ -559,7 +556,6 @@ static void
 ngx_http_dashboards_pool_done(ngx_http_dashboards_query_t *q,
     ngx_http_dashboards_outcome_e outcome, PGresult *res)
 {
-    q->active = 0;
     q->outcome = outcome;
     q->res = res;
 
