@@ -100,14 +100,17 @@ sub effective {
     return $J->decode($t->sql_value('SELECT ngx_dashboards_apply_dashboard_filters($1::jsonb, $2::jsonb, $3::jsonb)',
                                     $q, $df, $tf));
 }
-# a cache row written by hand, in the stored form: the JSON text of each value
+# a cache row written by hand, in the stored form: the JSON text of each value,
+# the results in a json column of their own
 sub cache_row {
     my ($key, %o) = @_;
     my $resp = $o{response};
-    $t->sql(q{INSERT INTO ngx_dashboards_result_cache (cache_key, team_id, result, last_refresh, cache_target_age,
-                                                       expires_at)
-              VALUES ($1, $2, (SELECT jsonb_object_agg(key, value::text) FROM json_each($3::json)), $4, $5, $6)
-              ON CONFLICT (cache_key) DO UPDATE SET result = EXCLUDED.result, last_refresh = EXCLUDED.last_refresh,
+    $t->sql(q{INSERT INTO ngx_dashboards_result_cache (cache_key, team_id, result, results, last_refresh,
+                                                       cache_target_age, expires_at)
+              VALUES ($1, $2, coalesce((SELECT jsonb_object_agg(key, value::text) FROM json_each($3::json)
+                                         WHERE key <> 'results'), '{}'), $3::json -> 'results', $4, $5, $6)
+              ON CONFLICT (cache_key) DO UPDATE SET result = EXCLUDED.result, results = EXCLUDED.results,
+                  last_refresh = EXCLUDED.last_refresh,
                   cache_target_age = EXCLUDED.cache_target_age, expires_at = EXCLUDED.expires_at},
             $key, $T, ref $resp ? $J->encode($resp) : $resp, $o{last_refresh}, $o{target_age},
             $o{expires} // \ "now() + interval '7 days'");
@@ -401,7 +404,7 @@ subtest 'store: errors never cached, an older response never replaces a newer on
             { results => [1], last_refresh => '2025-01-02T00:00:00.000000Z', error => undef });
     $t->sql('SELECT ngx_dashboards_insight_store($1, $2, $3::json)', $T, 'cache_order',
             { results => [0], last_refresh => '2025-01-01T00:00:00.000000Z' });
-    my $row = $t->sql_row(q{SELECT result->>'results' AS r, last_refresh = '2025-01-02Z' AS lr,
+    my $row = $t->sql_row(q{SELECT results::text AS r, last_refresh = '2025-01-02Z' AS lr,
                                    cache_target_age = '2025-01-02 06:00Z' AS ta,
                                    expires_at = '2025-01-09Z' AS ex
                               FROM ngx_dashboards_result_cache WHERE cache_key = 'cache_order'});

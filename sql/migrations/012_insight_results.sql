@@ -16,11 +16,13 @@
 --      | {"computed": true}}).
 --
 -- A cached response is kept as a jsonb object whose values are the JSON
--- texts of the response's values ({"results": "[{\"data\": ..}]", ..}): as
--- plain jsonb, the keys of every result row would be sorted, and PostHog
--- writes them in its own order (data, labels, days, count, label, ...);
--- as one JSON text, reading its fields would parse the whole response
--- several times (json_to_record and -> cost ~10x more than this).
+-- texts of the response's values ({"hasMore": "false", ..}): as plain
+-- jsonb, the keys of every result row would be sorted, and PostHog writes
+-- them in its own order (data, labels, days, count, label, ...); as one
+-- JSON text, reading its fields would parse the whole response several
+-- times (json_to_record and -> cost ~10x more than this).  The results,
+-- the bulk of it, are a json column of their own, read without being
+-- parsed again (015_result_cache_results.sql).
 
 -- ?refresh= ----------------------------------------------------------------
 
@@ -93,12 +95,15 @@ END $$;
 -- when missing or past expires_at.  The stored value is decompressed once
 -- (r, OFFSET 0), not once per field.  Inlined:
 --   LEFT JOIN LATERAL ngx_dashboards_cached(key, team) cr ON ..
+-- The results column is added by 015_result_cache_results.sql, which runs
+-- after this file on a first install: the body is checked when called.
+SET LOCAL check_function_bodies = off;
 CREATE OR REPLACE FUNCTION ngx_dashboards_cached(p_cache_key text, p_team_id int)
 RETURNS TABLE(results json, "hasMore" json, columns json, last_refresh json, cache_target_age json,
               next_allowed_client_refresh json, timezone json, query_status json, hogql json,
               types json, resolved_date_range json, refreshed_at timestamptz)
 LANGUAGE sql STABLE AS $$
-    SELECT (x.r->>'results')::json, (x.r->>'hasMore')::json, (x.r->>'columns')::json,
+    SELECT c.results, (x.r->>'hasMore')::json, (x.r->>'columns')::json,
            (x.r->>'last_refresh')::json, (x.r->>'cache_target_age')::json,
            (x.r->>'next_allowed_client_refresh')::json, (x.r->>'timezone')::json,
            (x.r->>'query_status')::json, (x.r->>'hogql')::json, (x.r->>'types')::json,
@@ -107,6 +112,7 @@ LANGUAGE sql STABLE AS $$
      CROSS JOIN LATERAL (SELECT c.result || '{}'::jsonb AS r OFFSET 0) x
      WHERE c.cache_key = p_cache_key AND c.team_id = p_team_id AND c.expires_at > now()
 $$;
+RESET check_function_bodies;
 
 -- PostHog's QueryStatus (posthog/schema.py, keys in its order) for what
 -- happened to a tile's computation in this request: {"error": message} (a
@@ -332,12 +338,14 @@ BEGIN
     v_target := CASE WHEN r.cache_target_age ~ '^\d{4}-\d\d-\d\dT' THEN r.cache_target_age::timestamptz
                      ELSE ngx_dashboards_trends_target_age(NULL, v_last) END;
     INSERT INTO ngx_dashboards_result_cache AS c
-           (cache_key, team_id, result, last_refresh, cache_target_age, expires_at)
+           (cache_key, team_id, result, results, last_refresh, cache_target_age, expires_at)
     VALUES (p_cache_key, p_team_id,
-            (SELECT jsonb_object_agg(e.key, e.value::text) FROM json_each(p_response) e), v_last, v_target,
-            greatest(v_target, v_last + interval '7 days'))
+            coalesce((SELECT jsonb_object_agg(e.key, e.value::text) FROM json_each(p_response) e
+                       WHERE e.key <> 'results'), '{}'),
+            p_response -> 'results', v_last, v_target, greatest(v_target, v_last + interval '7 days'))
     ON CONFLICT (cache_key) DO UPDATE
-       SET team_id = EXCLUDED.team_id, result = EXCLUDED.result, last_refresh = EXCLUDED.last_refresh,
+       SET team_id = EXCLUDED.team_id, result = EXCLUDED.result, results = EXCLUDED.results,
+           last_refresh = EXCLUDED.last_refresh,
            cache_target_age = EXCLUDED.cache_target_age, expires_at = EXCLUDED.expires_at
      WHERE c.last_refresh <= EXCLUDED.last_refresh;
 END $$;
