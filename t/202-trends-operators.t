@@ -147,6 +147,12 @@ refused($N, tq(series => [ ev('n', properties => [ { key => 'n', operator => 'no
         'series not_between 11.."1_0"');
 is $count->($N, 'n', [ { key => 'n', operator => 'between', value => [' 4 ', '1_0'] } ]), 2,
     'between [" 4 ", "1_0"]: Python float() reads both';
+# an insight's tile shows the message as its error (ngx_dashboards_insight_compute)
+is_deeply $J->decode($t->sql_value('SELECT ngx_dashboards_insight_compute($1, $2::jsonb, NULL)', $N,
+                                   { kind => 'InsightVizNode', source => tq(series => [ ev('n') ],
+                                     properties => [ { key => 'n', operator => 'between', value => [3, 1] } ]) })),
+    { error => 'between operator requires min value to be less than or equal to max value' },
+    'insight compute: the per-tile error';
 
 # ---------------------------------------------------------------------------
 # 2. the semver family: sortableSemver(prop) <op> sortableSemver(value), a

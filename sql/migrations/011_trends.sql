@@ -395,7 +395,8 @@ DECLARE
     x jsonb;
 BEGIN
     IF p_op IN ('between', 'not_between') THEN
-        IF jsonb_typeof(p_value) IS DISTINCT FROM 'array' OR jsonb_array_length(p_value) <> 2 THEN
+        IF jsonb_typeof(p_value) IS DISTINCT FROM 'array'
+           OR jsonb_array_length(CASE WHEN jsonb_typeof(p_value) = 'array' THEN p_value END) <> 2 THEN
             PERFORM ngx_dashboards_trends_invalid(format(
                 '%s operator requires a two-element array [min, max]', p_op));
         END IF;
