@@ -264,6 +264,167 @@ BEGIN
                                            ngx_dashboards_trends_step(p_interval)) b));
 END $$;
 
+-- property filter values ----------------------------------------------------
+
+-- A filter value read as Python's float() reads it (the bounds of between /
+-- not_between): a number, a boolean (1, 0), a string holding one (spaces
+-- around, digits grouped by single underscores, inf, nan); NULL where
+-- float() raises.
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_pyfloat(p_value jsonb)
+RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    s text;
+BEGIN
+    CASE jsonb_typeof(p_value)
+    WHEN 'number' THEN
+        s := p_value::text;
+    WHEN 'boolean' THEN
+        RETURN CASE WHEN p_value = 'true'::jsonb THEN 1 ELSE 0 END;
+    WHEN 'string' THEN
+        s := btrim(p_value #>> '{}', E' \t\n\r\f\v');
+        IF s ~* '^[-+]?(inf|infinity)$' THEN
+            RETURN CASE WHEN s LIKE '-%' THEN '-Infinity' ELSE 'Infinity' END::float8;
+        ELSIF s ~* '^[-+]?nan$' THEN
+            RETURN 'NaN'::float8;
+        ELSIF s !~ ('^[-+]?([0-9](_?[0-9])*(\.([0-9](_?[0-9])*)?)?|\.[0-9](_?[0-9])*)'
+                    '([eE][-+]?[0-9](_?[0-9])*)?$') THEN
+            RETURN NULL;
+        END IF;
+        s := replace(s, '_', '');
+    ELSE
+        RETURN NULL;
+    END CASE;
+    RETURN s::float8;
+EXCEPTION WHEN numeric_value_out_of_range OR invalid_text_representation THEN
+    -- beyond float8's range, where Python rounds to 0 or an infinity
+    RETURN CASE WHEN s ~* 'e-' OR s ~ '^[-+]?0*\.' THEN '0'
+                WHEN s LIKE '-%' THEN '-Infinity' ELSE 'Infinity' END::float8;
+END $$;
+
+-- A version part as Python's int() reads it (parse_semver in
+-- posthog/hogql/property.py): ASCII digits, an optional +, single
+-- underscores between digits, spaces around; NULL where int() raises.
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_pyint(p_text text)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_text ~ '^\s*\+?[0-9](_?[0-9])*\s*$'
+                THEN replace(btrim(p_text, E' \t\n\r\f\v+'), '_', '')::numeric END
+$$;
+
+-- PostHog's sortableSemver (posthog/hogql/functions/posthog.py): a strict
+-- X.Y.Z (no leading zeros, an optional v before, a -pre-release or +build
+-- after, spaces around) as [X, Y, Z]; anything else, a missing property
+-- included, is NULL, so that every semver comparison with it is false (in
+-- PostHog [NULL]: "invalid versions are excluded from every semver
+-- filter").  A pre-release or build suffix does not take part.
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_semver(p_text text)
+RETURNS int8[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN m IS NOT NULL
+                     AND greatest(m[1]::numeric, m[2]::numeric, m[3]::numeric)
+                         <= 9223372036854775807
+                THEN ARRAY[m[1]::int8, m[2]::int8, m[3]::int8] END
+      FROM (SELECT regexp_match(p_text, '^\s*v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.'
+                                        '(0|[1-9][0-9]*)(?:[-+]\S*)?\s*$') AS m) x
+$$;
+
+-- The range of semver_tilde (~1.2.3: >= 1.2.3, < 1.3.0), semver_caret
+-- (^1.2.3: < 2.0.0; ^0.2.3: < 0.3.0; ^0.0.3: < 0.0.4) and semver_wildcard
+-- (1.*: >= 1.0.0, < 2.0.0; 1.2.*: >= 1.2.0, < 1.3.0; 1.2.3: >= 1.2.3.0,
+-- < 1.2.4.0, which sortableSemver reads as no version: nothing matches) as
+-- PostHog's _tilde_bounds, _caret_bounds and _wildcard_bounds build them
+-- (posthog/hogql/property.py): [lower, upper] texts, the parts as given
+-- and the raised one as a number.  A value that is not such a version is
+-- PostHog's QueryError, a 400.
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_semver_bounds(p_op text, p_value jsonb)
+RETURNS text[] LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_name text := CASE p_op WHEN 'semver_tilde' THEN 'Tilde'
+                             WHEN 'semver_caret' THEN 'Caret' ELSE 'Wildcard' END;
+    v text;
+    p text[];
+    n numeric[];
+BEGIN
+    IF jsonb_typeof(p_value) IS DISTINCT FROM 'string' THEN
+        PERFORM ngx_dashboards_trends_invalid(format(
+            '%s operator requires a semver string value', v_name));
+    END IF;
+    v := p_value #>> '{}';
+    IF p_op = 'semver_wildcard' THEN
+        v := rtrim(v, '.*');
+    END IF;
+    -- Python's str.split: "" is [""]
+    p := CASE WHEN split_part(v, '-', 1) = '' THEN ARRAY['']
+              ELSE string_to_array(split_part(v, '-', 1), '.') END;
+    IF p_op <> 'semver_wildcard' THEN
+        p := ARRAY[p[1], coalesce(p[2], '0'), coalesce(p[3], '0')]
+             || CASE WHEN cardinality(p) < 2 AND p_op = 'semver_tilde'
+                     THEN ARRAY[NULL::text] ELSE '{}'::text[] END;
+    ELSE
+        p := p[1:3];
+    END IF;
+    n := ARRAY(SELECT ngx_dashboards_trends_pyint(x) FROM unnest(p) x);
+    IF v = '' OR p[1] = '' OR array_position(n, NULL) IS NOT NULL THEN
+        PERFORM ngx_dashboards_trends_invalid(format(
+            '%s operator requires a valid semver string (e.g., ''1.2.3'')', v_name));
+    END IF;
+    RETURN CASE p_op
+        WHEN 'semver_tilde' THEN
+            ARRAY[array_to_string(p, '.'), p[1] || '.' || (n[2] + 1) || '.0']
+        WHEN 'semver_caret' THEN
+            ARRAY[array_to_string(p, '.'),
+                  CASE WHEN n[1] > 0 THEN (n[1] + 1) || '.0.0'
+                       WHEN n[2] > 0 THEN '0.' || (n[2] + 1) || '.0'
+                       ELSE '0.0.' || (n[3] + 1) END]
+        ELSE CASE cardinality(p)
+            WHEN 1 THEN ARRAY[p[1] || '.0.0', (n[1] + 1) || '.0.0']
+            WHEN 2 THEN ARRAY[p[1] || '.' || p[2] || '.0', p[1] || '.' || (n[2] + 1) || '.0']
+            ELSE ARRAY[array_to_string(p, '.') || '.0',
+                       p[1] || '.' || p[2] || '.' || (n[3] + 1) || '.0'] END
+        END;
+END $$;
+
+-- The values operators check before anything runs (PostHog raises a
+-- QueryError while building the query: a 400 here): between / not_between
+-- take [min, max], two numbers, min <= max (_validate_between_values);
+-- semver operators take version strings, each value of a list on its own
+-- (an empty list matches everything, as for every operator).
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_check_value(p_op text, p_value jsonb)
+RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    a float8;
+    b float8;
+    x jsonb;
+BEGIN
+    IF p_op IN ('between', 'not_between') THEN
+        IF jsonb_typeof(p_value) IS DISTINCT FROM 'array'
+           OR jsonb_array_length(CASE WHEN jsonb_typeof(p_value) = 'array' THEN p_value END) <> 2 THEN
+            PERFORM ngx_dashboards_trends_invalid(format(
+                '%s operator requires a two-element array [min, max]', p_op));
+        END IF;
+        a := ngx_dashboards_trends_pyfloat(p_value->0);
+        b := ngx_dashboards_trends_pyfloat(p_value->1);
+        IF a IS NULL OR b IS NULL THEN
+            PERFORM ngx_dashboards_trends_invalid(format(
+                '%s operator requires numeric values', p_op));
+        END IF;
+        -- (Python: a NaN is never greater)
+        IF a > b AND a <> 'NaN'::float8 THEN
+            PERFORM ngx_dashboards_trends_invalid(format(
+                '%s operator requires min value to be less than or equal to max value', p_op));
+        END IF;
+    ELSIF p_op LIKE 'semver\_%' THEN
+        FOR x IN SELECT e FROM jsonb_array_elements(
+                     CASE WHEN jsonb_typeof(p_value) = 'array' THEN p_value
+                          ELSE jsonb_build_array(p_value) END) e LOOP
+            IF p_op IN ('semver_tilde', 'semver_caret', 'semver_wildcard') THEN
+                PERFORM ngx_dashboards_trends_semver_bounds(p_op, x);
+            ELSIF jsonb_typeof(x) IS DISTINCT FROM 'string' THEN
+                PERFORM ngx_dashboards_trends_invalid(format(
+                    '%s operator requires a semver string value', p_op));
+            END IF;
+        END LOOP;
+    END IF;
+END $$;
+
 -- A property filter list or group (PropertyGroupFilter) checked and brought
 -- to one shape: {"type":"AND"|"OR","values":[filter | group]}; filters keep
 -- their own keys.  Unsupported types and operators are a 400.
@@ -304,12 +465,18 @@ BEGIN
         PERFORM ngx_dashboards_trends_invalid(format('Invalid %s: %s', p_what, p_props));
     END IF;
     v_op := coalesce(p_props->>'operator', 'exact');
+    -- (icontains_multi and not_icontains_multi are feature flag operators:
+    -- PostHog's property_to_expr has no expression for them either)
     IF v_op NOT IN ('exact', 'is_not', 'icontains', 'not_icontains', 'regex', 'not_regex',
                     'gt', 'gte', 'lt', 'lte', 'is_set', 'is_not_set', 'in', 'not_in',
-                    'is_date_exact', 'is_date_after', 'is_date_before') THEN
+                    'is_date_exact', 'is_date_after', 'is_date_before',
+                    'between', 'not_between', 'min', 'max',
+                    'semver_eq', 'semver_neq', 'semver_gt', 'semver_gte', 'semver_lt',
+                    'semver_lte', 'semver_tilde', 'semver_caret', 'semver_wildcard') THEN
         PERFORM ngx_dashboards_trends_invalid(format(
             'The property filter operator "%s" is not supported here.', v_op));
     END IF;
+    PERFORM ngx_dashboards_trends_check_value(v_op, coalesce(p_props->'value', 'null'));
     RETURN p_props || jsonb_build_object('type', v_type, 'operator', v_op);
 END $$;
 
@@ -521,12 +688,17 @@ BEGIN
                   OR (v_interval IN ('hour', 'minute') AND v_from_rel)
                   OR (v_interval = 'day' AND v_from_hours));
 
-    -- compare (get_compare_period_dates) ---------------------------------------
+    -- compare (get_compare_period_dates, QueryCompareToDateRange) ------------
     v_compare := coalesce(q->'compareFilter'->'compare' = 'true'::jsonb, false);
     IF v_compare AND jsonb_typeof(q->'compareFilter'->'compare_to') = 'string' THEN
-        PERFORM ngx_dashboards_trends_invalid('compareFilter.compare_to is not supported here.');
-    END IF;
-    IF v_compare THEN
+        -- QueryCompareToDateRange: date_from moved by compare_to as
+        -- relative_date_parse reads it with "now" = date_from (no
+        -- truncation), date_to keeping the current period's length
+        r := ngx_dashboards_trends_relative(q->'compareFilter'->>'compare_to', v_tz, v_from, false);
+        v_pfrom := r.ts;
+        v_pto := v_pfrom + (v_to - v_from);
+        v_prev := ngx_dashboards_trends_period(v_pfrom, v_pto, v_interval, v_ws, v_tz, v_soi);
+    ELSIF v_compare THEN
         v_diff := v_to - v_from;
         v_pfrom := v_from - v_diff;
         v_pto := v_from;
@@ -809,8 +981,9 @@ LANGUAGE sql IMMUTABLE AS $$
                   jsonb_array_length(p_params))
 $$;
 
--- A numeric (float) or date (ts) comparison of a property with a value;
--- false when either side is not a number (a date).
+-- A numeric (float), date (ts) or version (semver) comparison of a
+-- property with a value; false when either side is not a number (a date, a
+-- version).
 CREATE OR REPLACE FUNCTION ngx_dashboards_trends_cmp(p_kind text, p_prop text, p_op text,
                                                      p_ref text)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -835,6 +1008,7 @@ DECLARE
     v_val jsonb;
     v_ref text;
     v_one text;
+    v_bounds text[];
 BEGIN
     IF p_node ? 'values' AND p_node->>'type' IN ('AND', 'OR') THEN
         FOR x IN SELECT e FROM jsonb_array_elements(p_node->'values') e LOOP
@@ -859,6 +1033,24 @@ BEGIN
         RETURN;
     END IF;
     v_val := coalesce(p_node->'value', 'null');
+    IF v_op IN ('between', 'not_between') THEN
+        -- [min, max] (checked by ngx_dashboards_trends_props, read as the
+        -- check reads them): prop >= min AND prop <= max, or prop < min OR
+        -- prop > max; every comparison with a missing property is false
+        -- (ifNull(..., 0)), so it is in neither
+        SELECT * INTO c FROM ngx_dashboards_trends_param(p_params, v_val->0, true);
+        p_params := c.p_params;
+        v_ref := c.ref;
+        SELECT * INTO c FROM ngx_dashboards_trends_param(p_params, v_val->1, true);
+        p_params := c.p_params;
+        v_one := 'coalesce(ngx_dashboards_trends_float(%1$s) %2$s '
+                 'ngx_dashboards_trends_pyfloat(%3$s), false)';
+        cond := CASE WHEN v_op = 'between'
+            THEN format(v_one, v_prop, '>=', v_ref) || ' AND ' || format(v_one, v_prop, '<=', c.ref)
+            ELSE format(v_one, v_prop, '<', v_ref) || ' OR ' || format(v_one, v_prop, '>', c.ref) END;
+        cond := '(' || cond || ')';
+        RETURN;
+    END IF;
     IF jsonb_typeof(v_val) = 'array' THEN
         IF jsonb_array_length(v_val) = 0 THEN
             cond := 'true';
@@ -877,6 +1069,19 @@ BEGIN
     END IF;
     FOR x IN SELECT e FROM jsonb_array_elements(
                  CASE WHEN jsonb_typeof(v_val) = 'array' THEN v_val ELSE jsonb_build_array(v_val) END) e LOOP
+        IF v_op IN ('semver_tilde', 'semver_caret', 'semver_wildcard') THEN
+            -- lower <= version < upper, both bounds bound values
+            v_bounds := ngx_dashboards_trends_semver_bounds(v_op, x);
+            SELECT * INTO c FROM ngx_dashboards_trends_param(p_params, to_jsonb(v_bounds[1]), false);
+            p_params := c.p_params;
+            v_ref := c.ref;
+            SELECT * INTO c FROM ngx_dashboards_trends_param(p_params, to_jsonb(v_bounds[2]), false);
+            p_params := c.p_params;
+            v_parts := v_parts || format('(%s AND %s)',
+                ngx_dashboards_trends_cmp('semver', v_prop, '>=', v_ref),
+                ngx_dashboards_trends_cmp('semver', v_prop, '<', c.ref));
+            CONTINUE;
+        END IF;
         SELECT * INTO c FROM ngx_dashboards_trends_param(p_params, x, false);
         p_params := c.p_params;
         v_ref := c.ref;
@@ -896,6 +1101,17 @@ BEGIN
             WHEN 'gte' THEN ngx_dashboards_trends_cmp('float', v_prop, '>=', v_ref)
             WHEN 'lt' THEN ngx_dashboards_trends_cmp('float', v_prop, '<', v_ref)
             WHEN 'lte' THEN ngx_dashboards_trends_cmp('float', v_prop, '<=', v_ref)
+            -- min and max are gte and lte (_expr_to_compare_op)
+            WHEN 'min' THEN ngx_dashboards_trends_cmp('float', v_prop, '>=', v_ref)
+            WHEN 'max' THEN ngx_dashboards_trends_cmp('float', v_prop, '<=', v_ref)
+            -- sortableSemver(prop) <op> sortableSemver(value); a missing or
+            -- invalid version is in no comparison, semver_neq included
+            WHEN 'semver_eq' THEN ngx_dashboards_trends_cmp('semver', v_prop, '=', v_ref)
+            WHEN 'semver_neq' THEN ngx_dashboards_trends_cmp('semver', v_prop, '<>', v_ref)
+            WHEN 'semver_gt' THEN ngx_dashboards_trends_cmp('semver', v_prop, '>', v_ref)
+            WHEN 'semver_gte' THEN ngx_dashboards_trends_cmp('semver', v_prop, '>=', v_ref)
+            WHEN 'semver_lt' THEN ngx_dashboards_trends_cmp('semver', v_prop, '<', v_ref)
+            WHEN 'semver_lte' THEN ngx_dashboards_trends_cmp('semver', v_prop, '<=', v_ref)
             WHEN 'is_date_after' THEN ngx_dashboards_trends_cmp('ts', v_prop, '>', v_ref)
             WHEN 'is_date_before' THEN ngx_dashboards_trends_cmp('ts', v_prop, '<', v_ref)
             END;
