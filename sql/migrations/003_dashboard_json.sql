@@ -215,8 +215,9 @@ $$;
 -- a started one its query_status over what the cache holds, a computed one
 -- is_cached false: PostHog says so of a result its request computed).  Besides the
 -- object: last_refresh and is_cached, which the tile repeats.
--- The functions of 011 and 012 it calls are created after this file on a
--- first install: their names are resolved when it is called.
+-- The functions of 011 and 012 it calls, and the table of 016, are created
+-- after this file on a first install: their names are resolved when it is
+-- called.
 SET LOCAL check_function_bodies = off;
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json);
@@ -289,13 +290,24 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
              CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                                      p_user_id, p_level, p_adv, p_acl) p
              WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
-     -- the effective query and its key, each computed once (OFFSET 0: not
-     -- pulled up, which would compute them again wherever they are used)
+     -- the effective query and its key: as remembered for this tile when
+     -- computed from the same inputs (016_query_memo.sql; record_image_eq:
+     -- the same bytes, NULL as NULL), else computed, each once (OFFSET 0:
+     -- not pulled up, which would compute them again wherever they are used)
+     LEFT JOIN LATERAL (
+            SELECT x.effective, x.cache_key
+              FROM ngx_dashboards_query_memo x
+              JOIN posthog_team tm ON tm.id = i.team_id
+             WHERE p_dashboard_id IS NOT NULL AND x.insight_id = i.id AND x.dashboard_id = p_dashboard_id
+               AND record_image_eq(ROW(x.query, x.filters, x.tile_filters, x.timezone, x.week_start_day),
+                                   ROW(i.query, p_filters, p_tile_filters, tm.timezone, tm.week_start_day))) m
+            ON true
      CROSS JOIN LATERAL (
             SELECT x.query, x.key, p_outcomes -> x.key AS outcome
-              FROM (SELECT e.query, ngx_dashboards_insight_cache_key(i.team_id, e.query) AS key
-                      FROM (SELECT ngx_dashboards_apply_dashboard_filters(i.query, p_filters, p_tile_filters)
-                                   AS query OFFSET 0) e OFFSET 0) x) k
+              FROM (SELECT e.query, coalesce(m.cache_key, ngx_dashboards_insight_cache_key(i.team_id, e.query)) AS key
+                      FROM (SELECT CASE WHEN m.cache_key IS NOT NULL THEN m.effective
+                                        ELSE ngx_dashboards_apply_dashboard_filters(i.query, p_filters, p_tile_filters)
+                                   END AS query OFFSET 0) e OFFSET 0) x) k
       LEFT JOIN LATERAL ngx_dashboards_cached(k.key, i.team_id) cr
              ON NOT coalesce(k.outcome ? 'error', false)
      WHERE i.id = p_insight_id

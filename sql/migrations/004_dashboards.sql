@@ -920,6 +920,43 @@ END $$;
 -- PostHog"); overrides are merged over the stored objects.  p_refresh: the
 -- raw ?refresh= value; p_outcomes: the insight computations of this request
 -- (see ngx_dashboards_insight_obj, 012_insight_results.sql).
+-- Remember the effective query and cache key of each insight tile of a
+-- dashboard (ngx_dashboards_query_memo, 016_query_memo.sql) whose row is
+-- missing or was computed from other inputs; forget those of insights no
+-- longer on it.  The same inputs as the tiles of the detail without a
+-- filters_override: the dashboard's filters.  Called by a retrieve whose
+-- ?refresh= may compute (not force_cache: results reach the cache only
+-- that way), so that reading the cache writes nothing; a row locked by
+-- another such retrieve is waited for.
+CREATE OR REPLACE FUNCTION ngx_dashboards_query_memo_fill(p_dashboard_id int)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ngx_dashboards_query_memo x
+     WHERE x.dashboard_id = p_dashboard_id
+       AND NOT EXISTS (SELECT 1 FROM posthog_dashboardtile t
+                        WHERE t.dashboard_id = p_dashboard_id AND t.insight_id = x.insight_id);
+    INSERT INTO ngx_dashboards_query_memo AS m
+           (insight_id, dashboard_id, query, filters, tile_filters, timezone, week_start_day, effective, cache_key)
+    SELECT i.id, d.id, i.query, d.filters, t.filters_overrides, tm.timezone, tm.week_start_day, e.query,
+           ngx_dashboards_insight_cache_key(i.team_id, e.query)
+      FROM posthog_dashboard d
+      JOIN posthog_dashboardtile t ON t.dashboard_id = d.id
+      JOIN posthog_dashboarditem i ON i.id = t.insight_id
+      JOIN posthog_team tm ON tm.id = i.team_id
+     CROSS JOIN LATERAL (SELECT ngx_dashboards_apply_dashboard_filters(i.query, d.filters, t.filters_overrides)
+                                AS query OFFSET 0) e
+     WHERE d.id = p_dashboard_id
+       AND NOT EXISTS (SELECT 1 FROM ngx_dashboards_query_memo x
+                        WHERE x.insight_id = i.id AND x.dashboard_id = d.id
+                          AND record_image_eq(ROW(x.query, x.filters, x.tile_filters, x.timezone, x.week_start_day),
+                                              ROW(i.query, d.filters, t.filters_overrides, tm.timezone,
+                                                  tm.week_start_day)))
+    ON CONFLICT (insight_id, dashboard_id) DO UPDATE
+       SET query = EXCLUDED.query, filters = EXCLUDED.filters, tile_filters = EXCLUDED.tile_filters,
+           timezone = EXCLUDED.timezone, week_start_day = EXCLUDED.week_start_day,
+           effective = EXCLUDED.effective, cache_key = EXCLUDED.cache_key;
+END $$;
+
 DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_retrieve(p_user_id int, p_project_id int, p_scoped_orgs text, p_id int,
                                                    p_filters_override jsonb, p_variables_override jsonb,
@@ -964,6 +1001,10 @@ BEGIN
                       WHERE x.id = p_id
                         AND (x.last_accessed_at IS NULL OR x.last_accessed_at < now() - interval '1 minute')
                         FOR UPDATE SKIP LOCKED);
+    END IF;
+    IF NOT v_text_only AND ngx_dashboards_refresh_mode(p_refresh) <> 'force_cache'
+       AND jsonb_typeof(p_filters_override) IS DISTINCT FROM 'object' THEN
+        PERFORM ngx_dashboards_query_memo_fill(p_id);
     END IF;
     RETURN ngx_dashboards_detail(p_id, p_user_id, c.level, c.adv, c.timezone,
                                  p_filters_override, p_variables_override, v_text_only, c.acl,

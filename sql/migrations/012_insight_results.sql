@@ -538,3 +538,13 @@ BEGIN
                     AND ngx_dashboards_object_level(c.acl, 'insight', it.insight_id, it.created_by_id,
                                                     p_user_id, c.level) <> 'none'), '[]'::json));
 END $$;
+
+-- The effective queries and keys remembered for tiles (016_query_memo.sql)
+-- were computed by functions this run may have changed: forgotten.  (The
+-- table exists from the second run of sql/migrate on.)
+DO $$
+BEGIN
+    IF to_regclass('public.ngx_dashboards_query_memo') IS NOT NULL THEN
+        DELETE FROM public.ngx_dashboards_query_memo;
+    END IF;
+END $$;
