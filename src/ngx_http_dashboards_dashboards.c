@@ -813,6 +813,7 @@ ngx_int_t
 ngx_http_dashboards_update(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
+    cJSON                      *deleted;
     ngx_int_t                   rc;
     ngx_http_dashboards_verr_t  err;
 
@@ -831,8 +832,17 @@ ngx_http_dashboards_update(ngx_http_request_t *r,
     ctx->query.values[3] = (const char *) ctx->object_arg;
     ctx->query.values[5] = (r->method == NGX_HTTP_PATCH) ? "true" : "false";
 
+    /*
+     * the answer with ?refresh= (insights.c), unless the write deletes the
+     * dashboard: a retrieve of it would then be a 404
+     */
+
+    deleted = cJSON_GetObjectItemCaseSensitive(ctx->body, "deleted");
+
     return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_UPDATE, 6,
-                                   ngx_http_dashboards_json_done);
+                                   cJSON_IsTrue(deleted)
+                                   ? ngx_http_dashboards_json_done
+                                   : ngx_http_dashboards_written);
 }
 
 

@@ -847,7 +847,9 @@ ngx_http_dashboards_action(ngx_http_request_t *r,
     }
 
     return ngx_http_dashboards_run(r, ctx, stmt, n,
-                                   ngx_http_dashboards_json_done);
+                                   ctx->written_refresh
+                                   ? ngx_http_dashboards_written
+                                   : ngx_http_dashboards_json_done);
 
 invalid:
 

@@ -222,6 +222,43 @@ ngx_http_dashboards_insights(ngx_http_request_t *r,
 }
 
 
+/*
+ * the answer of a write to a dashboard that PostHog answers with the
+ * dashboard's detail (PATCH and PUT, and the actions that set
+ * ctx->written_refresh: copy_tile, move_tile, reorder_tiles):
+ * DashboardSerializer serializes its tiles with the
+ * request's ?refresh=, so a mode that computes answers, once the write has
+ * committed, what a retrieve of the dashboard of the URL with that mode
+ * answers (its tiles computed; no overrides); force_cache, the default,
+ * answers the write's own statement, which reads the cache
+ */
+
+void
+ngx_http_dashboards_written(ngx_http_request_t *r, PGresult *res)
+{
+    const char                 *raw;
+    ngx_http_dashboards_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
+
+    if (ngx_http_dashboards_refresh_mode(r, &raw)
+        == NGX_HTTP_DASHBOARDS_REFRESH_CACHE)
+    {
+        ngx_http_dashboards_json_done(r, res);
+        return;
+    }
+
+    ngx_http_dashboards_base_values(ctx);
+    ctx->query.values[3] = (const char *) ctx->object_arg;
+    ctx->query.values[4] = NULL;
+    ctx->query.values[5] = NULL;
+
+    ngx_http_dashboards_finish(r,
+        ngx_http_dashboards_insights(r, ctx, NGX_HTTP_DASHBOARDS_SQL_RETRIEVE,
+                                     8, 1));
+}
+
+
 static void
 ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q)
 {

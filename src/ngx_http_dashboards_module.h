@@ -375,6 +375,7 @@ struct ngx_http_dashboards_ctx_s {
     unsigned                      format_txt:1;
     unsigned                      method_allowed:1;
     unsigned                      options:1;
+    unsigned                      written_refresh:1; /* insights.c */
 };
 
 
@@ -557,6 +558,7 @@ ngx_int_t ngx_http_dashboards_run_insights(ngx_http_request_t *r,
 ngx_int_t ngx_http_dashboards_insights(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
     ngx_uint_t refresh_value);
+void ngx_http_dashboards_written(ngx_http_request_t *r, PGresult *res);
 
 /* a body that failed validation: checks the object first, then the error */
 ngx_int_t ngx_http_dashboards_invalid(ngx_http_request_t *r,

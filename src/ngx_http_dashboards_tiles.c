@@ -141,6 +141,8 @@ ngx_int_t
 ngx_http_dashboards_copy_tile(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
+    ctx->written_refresh = 1;       /* the answer: insights.c */
+
     return ngx_http_dashboards_action(r, ctx, ngx_http_dashboards_copy,
                                       NGX_HTTP_DASHBOARDS_SQL_COPY_TILE,
                                       NGX_HTTP_OK);
@@ -172,6 +174,8 @@ ngx_http_dashboards_move_tile(ngx_http_request_t *r,
         }
     }
 
+    ctx->written_refresh = 1;       /* the answer: insights.c */
+
     return ngx_http_dashboards_action(r, ctx, ngx_http_dashboards_move,
                                       NGX_HTTP_DASHBOARDS_SQL_MOVE_TILE,
                                       NGX_HTTP_OK);
@@ -192,6 +196,8 @@ ngx_http_dashboards_reorder_tiles(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+
+    ctx->written_refresh = 1;       /* the answer: insights.c */
 
     return ngx_http_dashboards_action(r, ctx, ngx_http_dashboards_reorder,
                                       NGX_HTTP_DASHBOARDS_SQL_REORDER_TILES,
