@@ -313,6 +313,11 @@ END $$;
 -- after its refresh (PostHog's CACHED_RESULTS_TTL).  p_response is json,
 -- not jsonb: its values are kept as the texts they came in (see the top of
 -- this file).
+-- Every call also deletes up to 100 expired entries of any team (Redis
+-- drops PostHog's on their TTL; nothing else deletes these): after the
+-- upsert, so that the only lock this transaction may wait for is the one
+-- of its own key, and SKIP LOCKED, so that it never waits for a row
+-- another store holds.  Read-only requests never write.
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_store(int, text, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_store(p_team_id int, p_cache_key text, p_response json)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -340,6 +345,19 @@ BEGIN
        SET team_id = EXCLUDED.team_id, result = EXCLUDED.result, last_refresh = EXCLUDED.last_refresh,
            cache_target_age = EXCLUDED.cache_target_age, expires_at = EXCLUDED.expires_at
      WHERE c.last_refresh <= EXCLUDED.last_refresh;
+    PERFORM ngx_dashboards_cache_sweep(p_cache_key);
+END $$;
+
+-- Up to 100 expired cache entries deleted (see ngx_dashboards_insight_store),
+-- other than p_keep (the entry the caller just stored, whatever its dates):
+-- on the expires_at index, rows another transaction holds skipped.
+CREATE OR REPLACE FUNCTION ngx_dashboards_cache_sweep(p_keep text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ngx_dashboards_result_cache c
+     WHERE c.cache_key IN (SELECT x.cache_key FROM ngx_dashboards_result_cache x
+                            WHERE x.expires_at <= now() AND x.cache_key <> p_keep
+                            LIMIT 100 FOR UPDATE SKIP LOCKED);
 END $$;
 
 -- run_insights ----------------------------------------------------------------
