@@ -243,7 +243,7 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
             'last_refresh', cr.last_refresh,
             'cache_target_age', cr.cache_target_age,
             'next_allowed_client_refresh', cr.next_allowed_client_refresh,
-            'result', cr.results,
+            'result', ngx_dashboards_series_custom_names(k.query, cr.results),
             'hasMore', cr."hasMore",
             'columns', cr.columns,
             'created_at', ngx_dashboards_ts(i.created_at),

@@ -108,6 +108,67 @@ LANGUAGE sql STABLE AS $$
      WHERE c.cache_key = p_cache_key AND c.team_id = p_team_id AND c.expires_at > now()
 $$;
 
+-- A cached result with the series' custom_name of the query shown: the
+-- cache key leaves custom_name out, so an entry computed before a series
+-- was renamed holds the old name (QueryRunner.apply_series_custom_names,
+-- posthog/hogql_queries/query_runner.py: for TrendsQuery, StickinessQuery
+-- and LifecycleQuery, each result row whose action.order is the index of
+-- a series gets that series' custom_name, null when it has none; label
+-- and the rest stay).  The rows and actions keep their keys' order; a
+-- result that needs no change is returned as it is.  PostHog also writes
+-- the patched response back into its cache; reads here write nothing, so
+-- the patch is made on every read instead.
+CREATE OR REPLACE FUNCTION ngx_dashboards_series_custom_names(p_query jsonb, p_results json)
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    q jsonb := CASE WHEN p_query->>'kind' = 'InsightVizNode' THEN p_query->'source' ELSE p_query END;
+    v_names jsonb;
+BEGIN
+    IF p_results IS NULL OR json_typeof(p_results) IS DISTINCT FROM 'array'
+       OR (q->>'kind') NOT IN ('TrendsQuery', 'StickinessQuery', 'LifecycleQuery')
+       OR jsonb_typeof(q->'series') IS DISTINCT FROM 'array' THEN
+        RETURN p_results;
+    END IF;
+    -- the custom_name of each series, by index (null when absent)
+    SELECT jsonb_agg(CASE WHEN jsonb_typeof(s) = 'object' THEN coalesce(s->'custom_name', 'null') ELSE 'null' END
+                     ORDER BY o)
+      INTO v_names
+      FROM jsonb_array_elements(q->'series') WITH ORDINALITY a(s, o);
+    IF v_names IS NULL THEN
+        RETURN p_results;
+    END IF;
+    RETURN (
+        SELECT CASE WHEN bool_or(x.name IS NOT NULL) THEN
+                   json_agg(CASE WHEN x.name IS NULL THEN x.r ELSE (
+                       SELECT json_object_agg(e.key, CASE WHEN e.key = 'action' THEN (
+                                  -- custom_name in its place, or last
+                                  SELECT json_object_agg(z.k, z.v ORDER BY z.o)
+                                    FROM (SELECT a.key AS k, CASE WHEN a.key = 'custom_name' THEN x.name::json
+                                                                  ELSE a.value END AS v, a.o
+                                            FROM json_each(x.r->'action') WITH ORDINALITY a(key, value, o)
+                                          UNION ALL
+                                          SELECT 'custom_name', x.name::json, 2147483647
+                                           WHERE NOT EXISTS (SELECT FROM json_each(x.r->'action') c
+                                                              WHERE c.key = 'custom_name')) z)
+                                                            ELSE e.value END ORDER BY e.o)
+                         FROM json_each(x.r) WITH ORDINALITY e(key, value, o)) END ORDER BY x.o)
+               ELSE p_results END
+          FROM (SELECT y.r, y.o,
+                       -- the new name of a row whose action.order names a
+                       -- series and whose custom_name differs, else NULL
+                       CASE WHEN y.n < jsonb_array_length(v_names)
+                                 AND coalesce((y.r->'action'->'custom_name')::jsonb, 'null')
+                                     IS DISTINCT FROM v_names->y.n
+                            THEN v_names->y.n END AS name
+                  FROM (SELECT r.r, r.o,
+                               CASE WHEN json_typeof(r.r) = 'object' THEN
+                                   CASE WHEN json_typeof(r.r->'action') = 'object' THEN
+                                       CASE WHEN json_typeof(r.r->'action'->'order') = 'number'
+                                                 AND r.r->'action'->>'order' ~ '^[0-9]{1,9}$'
+                                            THEN (r.r->'action'->>'order')::int END END END AS n
+                          FROM json_array_elements(p_results) WITH ORDINALITY r(r, o)) y) x);
+END $$;
+
 -- PostHog's QueryStatus (posthog/schema.py, keys in its order) for what
 -- happened to a tile's computation in this request: {"error": message} (a
 -- failed computation: complete, error) or {"started": true} (running in
@@ -538,7 +599,9 @@ BEGIN
                        'short_id', it.short_id,
                        'name', it.name,
                        'derived_name', it.derived_name,
-                       'result', ngx_dashboards_insight_text(it.query, cr.results, p_output_format)),
+                       'result', ngx_dashboards_insight_text(
+                                     it.query, ngx_dashboards_series_custom_names(it.query, cr.results),
+                                     p_output_format)),
                    'order', it.ord,
                    'last_refresh', NULL,
                    'is_cached', false) ORDER BY it.ord)
