@@ -2,7 +2,9 @@
 # The insight results cache over time, through HTTP: expired entries are
 # deleted by the statements that store results (a bounded number each time,
 # never waiting for a row another session holds); a cached result shows the
-# series' current custom_name (not part of the cache key).
+# series' current custom_name (not part of the cache key); a background
+# computation that failed leaves its query status, which later async reads
+# of that key show for 20 minutes instead of starting it again.
 
 use strict;
 use warnings;
@@ -163,5 +165,104 @@ is $ins->{filters_hash}, $key, 'custom_name removed: the same key';
 ok exists $ins->{result}[0]{action}{custom_name} && !defined $ins->{result}[0]{action}{custom_name},
     'custom_name removed: null';
 is $ins->{result}[1]{action}{custom_name}, 'Sign-ups', 'the other series keeps its own';
+
+# ---------------------------------------------------------------------------
+# a failed background computation: its status, shown by later async reads
+# (PostHog's execute_process_query stores it; enqueue_process_query_task
+# returns it for a key seen before; get_async_query_status hides a complete
+# status from force_cache)
+
+my $d3 = $t->fixture_dashboard(team => $T, user => $w->{user}, name => 'Failures');
+my $funnel = $t->fixture_insight(team => $T, user => $w->{user}, name => 'Funnel',
+    query => { kind => 'InsightVizNode', source => { kind => 'FunnelsQuery',
+               series => [ { kind => 'EventsNode', event => '$pageview' } ] } });
+$t->fixture_insight_tile(dashboard => $d3, insight => $funnel,
+                         layouts => { sm => { x => 0, y => 0, w => 6, h => 5 } });
+my $url3 = "/api/projects/$P/dashboards/$d3/";
+
+sub status_rows {
+    my ($k) = @_;
+    return $t->sql_value('SELECT count(*) FROM ngx_dashboards_query_status WHERE cache_key = $1', $k);
+}
+
+my $from = $t->log_offset;
+$r = $t->api(GET => "$url3?refresh=async");
+is $r->{status}, 200, 'async: 200' or diag $r->{raw};
+$ins = named_insight($r);
+my $fkey = $ins->{filters_hash};
+ok $ins->{query_status} && !$ins->{query_status}{complete}, 'async: started';
+ok $t->wait_until(sub { status_rows($fkey) == 1 }, timeout => 15),
+    'the background computation fails: its status stored';
+like $t->error_log(from => $from), qr/background computation of \Q$fkey\E failed: FunnelsQuery/,
+    'and logged';
+is $t->sql_value('SELECT count(*) FROM ngx_dashboards_result_cache WHERE cache_key = $1', $fkey), 0,
+    'nothing cached';
+
+for my $mode (qw(async lazy_async)) {
+    $from = $t->log_offset;
+    $r = $t->api(GET => "$url3?refresh=$mode");
+    is $r->{status}, 200, "then $mode: 200";
+    $ins = named_insight($r);
+    my $qs = $ins->{query_status} // {};
+    is $ins->{result}, undef, "$mode: no result";
+    is_deeply [ @$qs{qw(complete error error_message id query_async insight_id dashboard_id team_id)} ],
+        [ JSON::PP::true, JSON::PP::true, 'FunnelsQuery is not supported here.', $fkey, JSON::PP::true,
+          $funnel, $d3, $T ],
+        "$mode: the stored status (complete, error, the engine's message)";
+    like $qs->{end_time} // '', qr/^\d{4}-\d\d-\d\dT[\d:.]+Z$/, "$mode: its end_time";
+    unlike $t->error_log(from => $from), qr/computing \Q$fkey\E in the background/,
+        "$mode: not started again";
+}
+is_deeply okeys($r->{raw}, 'tiles', 0, 'insight', 'query_status'),
+    [qw(complete dashboard_id end_time error error_message expiration_time id insight_id labels
+        pickup_time query_async query_progress results start_time task_id team_id)],
+    "QueryStatus's keys, in its order";
+
+$r = $t->api(GET => $url3);
+is named_insight($r)->{query_status}, undef, 'force_cache: no query_status (a complete status is hidden)';
+$r = $t->api(GET => "$url3?refresh=blocking");
+ok named_insight($r)->{query_status}{error}, "blocking: this request's own error";
+
+# a failure without a message to show (a timeout): error_message null
+$t->sql('SELECT ngx_dashboards_insight_store($1, $2, $3::json)', $T, $fkey, '{"error": true}');
+$r = $t->api(GET => "$url3?refresh=async");
+my $qs = named_insight($r)->{query_status};
+ok $qs->{error} && exists $qs->{error_message} && !defined $qs->{error_message},
+    'a failure without a message: error_message null';
+
+# force_async always starts it again
+$from = $t->log_offset;
+$r = $t->api(GET => "$url3?refresh=force_async");
+ok !named_insight($r)->{query_status}{complete}, 'force_async: started again';
+like $t->error_log(from => $from), qr/computing \Q$fkey\E in the background/, 'force_async: computing';
+ok $t->wait_until(sub { $t->sql_value(q{SELECT count(*) FROM ngx_dashboards_query_status
+                                        WHERE cache_key = $1 AND error_message IS NOT NULL}, $fkey) == 1 },
+                  timeout => 15), 'its failure stored again';
+
+# past its 20 minutes: async starts it again
+is $t->sql_value(q{SELECT expires_at - end_time FROM ngx_dashboards_query_status WHERE cache_key = $1}, $fkey),
+    '00:20:00', 'a status lasts 20 minutes';
+$t->sql(q{UPDATE ngx_dashboards_query_status SET expires_at = now() - interval '1 second'
+           WHERE cache_key = $1}, $fkey);
+$from = $t->log_offset;
+$r = $t->api(GET => "$url3?refresh=async");
+ok !named_insight($r)->{query_status}{complete}, 'an expired status: async starts it again';
+like $t->error_log(from => $from), qr/computing \Q$fkey\E in the background/, 'computing';
+ok $t->wait_until(sub { $t->sql_value(q{SELECT count(*) FROM ngx_dashboards_query_status
+                                        WHERE cache_key = $1 AND expires_at > now()}, $fkey) == 1 },
+                  timeout => 15), 'and its new failure stored';
+
+# a result deletes its key's failed status; expired statuses are swept
+$t->sql(q{INSERT INTO ngx_dashboards_query_status (cache_key, team_id, error_message, end_time, expires_at)
+          VALUES ($1, $2, 'old', now(), now() + interval '20 minutes'),
+                 ('status_expired', $2, NULL, now() - interval '1 hour', now() - interval '40 minutes')},
+        $key, $T);
+$r = $t->api(GET => "$url2?refresh=async");
+ok !named_insight($r)->{query_status}, 'a key with a result and a failed status: async shows no status';
+$r = $t->api(GET => "$url2?refresh=force_blocking");
+is $r->{status}, 200, 'computed';
+is status_rows($key), 0, 'its result stored: its failed status deleted';
+is status_rows('status_expired'), 0, 'the expired status swept';
+is status_rows($fkey), 1, 'the live one kept';
 
 done_testing;

@@ -919,7 +919,9 @@ END $$;
 -- dashboard (PostHog writes it on every GET: README.md, "Differences from
 -- PostHog"); overrides are merged over the stored objects.  p_refresh: the
 -- raw ?refresh= value; p_outcomes: the insight computations of this request
--- (see ngx_dashboards_insight_obj, 012_insight_results.sql).
+-- (see ngx_dashboards_insight_obj, 012_insight_results.sql), with the
+-- failed background computations async modes show
+-- (ngx_dashboards_stored_outcomes).
 DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_retrieve(p_user_id int, p_project_id int, p_scoped_orgs text, p_id int,
                                                    p_filters_override jsonb, p_variables_override jsonb,
@@ -967,7 +969,8 @@ BEGIN
     END IF;
     RETURN ngx_dashboards_detail(p_id, p_user_id, c.level, c.adv, c.timezone,
                                  p_filters_override, p_variables_override, v_text_only, c.acl,
-                                 ngx_dashboards_refresh_requested(p_refresh), p_outcomes);
+                                 ngx_dashboards_refresh_requested(p_refresh),
+                                 ngx_dashboards_stored_outcomes(c.project_id, p_refresh, p_outcomes));
 END $$;
 
 -- PUT / PATCH (DashboardSerializer.update).  Both write only the keys present

@@ -173,14 +173,38 @@ END $$;
 -- happened to a tile's computation in this request: {"error": message} (a
 -- failed computation: complete, error) or {"started": true} (running in
 -- the background: query_async, not complete; "id" and "start_time" may be
--- given by the caller).  NULL for anything else.  PL/pgSQL: the id is
--- random, and a volatile call would keep the callers from being inlined.
+-- given by the caller); or {"failed": {"id", "error_message", "end_time",
+-- "expiration_time"}}, the stored status of a background computation that
+-- failed (ngx_dashboards_stored_outcomes: complete, error, the message
+-- when it may be shown, as execute_process_query leaves it).  NULL for
+-- anything else.  PL/pgSQL: the id is random, and a volatile call would
+-- keep the callers from being inlined.
 CREATE OR REPLACE FUNCTION ngx_dashboards_query_status(p_outcome jsonb, p_team_id int, p_insight_id int,
                                                        p_dashboard_id int)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_error boolean := jsonb_typeof(p_outcome) = 'object' AND p_outcome ? 'error';
+    f jsonb := CASE WHEN jsonb_typeof(p_outcome->'failed') = 'object' THEN p_outcome->'failed' END;
 BEGIN
+    IF f IS NOT NULL THEN
+        RETURN json_build_object(
+            'complete', true,
+            'dashboard_id', p_dashboard_id,
+            'end_time', f->>'end_time',
+            'error', true,
+            'error_message', f->>'error_message',
+            'expiration_time', f->>'expiration_time',
+            'id', f->>'id',
+            'insight_id', p_insight_id,
+            'labels', NULL,
+            'pickup_time', NULL,
+            'query_async', true,
+            'query_progress', NULL,
+            'results', NULL,
+            'start_time', NULL,
+            'task_id', NULL,
+            'team_id', p_team_id);
+    END IF;
     IF NOT v_error AND NOT (jsonb_typeof(p_outcome) = 'object' AND ngx_dashboards_truthy(p_outcome->'started')) THEN
         RETURN NULL;
     END IF;
@@ -201,6 +225,37 @@ BEGIN
         'start_time', CASE WHEN NOT v_error THEN coalesce(p_outcome->>'start_time', ngx_dashboards_ts(now())) END,
         'task_id', NULL,
         'team_id', p_team_id);
+END $$;
+
+-- The outcomes a dashboard's answer shows: p_outcomes (the computations of
+-- this request) over, when the ?refresh= mode is async or lazy_async, the
+-- failed statuses of the project's keys that have no result in the cache
+-- ({"<key>": {"failed": {..}}}, see ngx_dashboards_query_status).  PostHog
+-- shows such a status only there: on a cache miss in those modes,
+-- enqueue_async_calculation returns the stored status of a key it has
+-- seen instead of starting it again (ngx_dashboards_insight_plan leaves
+-- those keys out); its get_async_query_status hides a complete status
+-- from every other read (force_cache among them).  PL/pgSQL: the status
+-- table is created after this file on a first install.
+CREATE OR REPLACE FUNCTION ngx_dashboards_stored_outcomes(p_project_id bigint, p_refresh text, p_outcomes jsonb)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF ngx_dashboards_refresh_mode(p_refresh) NOT IN ('async', 'lazy_async') THEN
+        RETURN p_outcomes;
+    END IF;
+    RETURN coalesce((
+        SELECT jsonb_object_agg(s.cache_key, jsonb_build_object('failed', jsonb_build_object(
+                   'id', s.cache_key,
+                   'error_message', s.error_message,
+                   'end_time', ngx_dashboards_ts(s.end_time),
+                   'expiration_time', ngx_dashboards_ts(s.expires_at))))
+          FROM ngx_dashboards_query_status s
+          JOIN posthog_team t ON t.id = s.team_id
+         WHERE t.project_id = p_project_id AND s.expires_at > now()
+           AND NOT EXISTS (SELECT FROM ngx_dashboards_result_cache c
+                            WHERE c.cache_key = s.cache_key AND c.team_id = s.team_id
+                              AND c.expires_at > now())), '{}'::jsonb)
+           || coalesce(p_outcomes, '{}'::jsonb);
 END $$;
 
 -- A dashboard's insight tiles that have a query, with their effective query
@@ -292,14 +347,24 @@ BEGIN
         SELECT k.key, k.team, k.query
           FROM (SELECT DISTINCT ON (it.cache_key)
                        it.cache_key AS key, it.team_id AS team, it.query, it.ord,
-                       cr.refreshed_at, cr.resolved_date_range
+                       cr.refreshed_at, cr.resolved_date_range,
+                       -- a background computation of the key failed lately
+                       v_mode IN ('async', 'lazy_async')
+                       AND EXISTS (SELECT FROM ngx_dashboards_query_status qs
+                                    WHERE qs.cache_key = it.cache_key AND qs.team_id = it.team_id
+                                      AND qs.expires_at > now()) AS failed
                   FROM ngx_dashboards_insight_tiles(p_id, c.filters) it
                   LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id) cr ON true
                  WHERE it.cache_key IS NOT NULL
                    AND ngx_dashboards_object_level(c.acl, 'insight', it.insight_id, it.created_by_id,
                                                    p_user_id, c.level) <> 'none'
                  ORDER BY it.cache_key, it.ord) k
-         WHERE v_mode IN ('force_blocking', 'force_async')
+         -- a key whose background computation failed lately is not started
+         -- again by async on a miss, nor by lazy_async (PostHog's
+         -- enqueue_process_query_task returns the stored status unless the
+         -- refresh is requested: force_async, async on a stale entry)
+         WHERE NOT (k.failed AND (v_mode = 'lazy_async' OR k.refreshed_at IS NULL))
+           AND (v_mode IN ('force_blocking', 'force_async')
             OR k.refreshed_at IS NULL
             OR ngx_dashboards_trends_is_stale(
                    CASE WHEN json_typeof(k.resolved_date_range->'date_to') = 'string'
@@ -308,7 +373,7 @@ BEGIN
                    ngx_dashboards_trends_target_age(
                        CASE WHEN k.query->>'kind' = 'InsightVizNode' THEN k.query->'source'
                             ELSE k.query END ->> 'interval',
-                       k.refreshed_at, v_mode = 'lazy_async'))
+                       k.refreshed_at, v_mode = 'lazy_async')))
          ORDER BY k.ord;
 END $$;
 
@@ -369,16 +434,22 @@ END $$;
 
 -- A computed response into the cache (upsert; an older response never
 -- replaces a newer one).  A response with an error is not cached, as
--- PostHog does not cache them.  Target age from the response (the query's
+-- PostHog does not cache them: it becomes the key's failed query status
+-- instead (ngx_dashboards_query_status, 014_cache_status.sql: the message
+-- when "error" is a string, none when it is true), for 20 minutes
+-- (QueryStatusManager.STATUS_TTL_SECONDS); the module stores only the
+-- failures of background computations.  A result deletes its key's failed
+-- status.  Target age from the response (the query's
 -- interval, see ngx_dashboards_insight_compute); the entry expires 7 days
 -- after its refresh (PostHog's CACHED_RESULTS_TTL).  p_response is json,
 -- not jsonb: its values are kept as the texts they came in (see the top of
 -- this file).
--- Every call also deletes up to 100 expired entries of any team (Redis
--- drops PostHog's on their TTL; nothing else deletes these): after the
--- upsert, so that the only lock this transaction may wait for is the one
--- of its own key, and SKIP LOCKED, so that it never waits for a row
--- another store holds.  Read-only requests never write.
+-- Every call also deletes up to 100 expired entries of any team, and as
+-- many expired statuses (Redis drops PostHog's on their TTL; nothing else
+-- deletes these): after the upsert, so that the only lock this
+-- transaction may wait for is the one of its own key, and SKIP LOCKED, so
+-- that it never waits for a row another store holds.  Read-only requests
+-- never write.
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_store(int, text, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_store(p_team_id int, p_cache_key text, p_response json)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -392,6 +463,13 @@ BEGIN
     END IF;
     SELECT * INTO r FROM json_to_record(p_response) AS x(error json, last_refresh text, cache_target_age text);
     IF json_typeof(r.error) IS DISTINCT FROM 'null' AND r.error IS NOT NULL THEN
+        INSERT INTO ngx_dashboards_query_status AS s (cache_key, team_id, error_message, end_time, expires_at)
+        VALUES (p_cache_key, p_team_id, CASE WHEN json_typeof(r.error) = 'string' THEN r.error #>> '{}' END,
+                now(), now() + interval '20 minutes')
+        ON CONFLICT (cache_key) DO UPDATE
+           SET team_id = EXCLUDED.team_id, error_message = EXCLUDED.error_message,
+               end_time = EXCLUDED.end_time, expires_at = EXCLUDED.expires_at;
+        PERFORM ngx_dashboards_cache_sweep(p_cache_key);
         RETURN;
     END IF;
     v_last := CASE WHEN r.last_refresh ~ '^\d{4}-\d\d-\d\dT' THEN r.last_refresh::timestamptz ELSE now() END;
@@ -406,17 +484,23 @@ BEGIN
        SET team_id = EXCLUDED.team_id, result = EXCLUDED.result, last_refresh = EXCLUDED.last_refresh,
            cache_target_age = EXCLUDED.cache_target_age, expires_at = EXCLUDED.expires_at
      WHERE c.last_refresh <= EXCLUDED.last_refresh;
+    DELETE FROM ngx_dashboards_query_status s WHERE s.cache_key = p_cache_key;
     PERFORM ngx_dashboards_cache_sweep(p_cache_key);
 END $$;
 
--- Up to 100 expired cache entries deleted (see ngx_dashboards_insight_store),
--- other than p_keep (the entry the caller just stored, whatever its dates):
--- on the expires_at index, rows another transaction holds skipped.
+-- Up to 100 expired cache entries and 100 expired statuses deleted (see
+-- ngx_dashboards_insight_store), other than p_keep's (the key the caller
+-- just stored, whatever its dates): on the expires_at indexes, rows
+-- another transaction holds skipped.
 CREATE OR REPLACE FUNCTION ngx_dashboards_cache_sweep(p_keep text)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM ngx_dashboards_result_cache c
      WHERE c.cache_key IN (SELECT x.cache_key FROM ngx_dashboards_result_cache x
+                            WHERE x.expires_at <= now() AND x.cache_key <> p_keep
+                            LIMIT 100 FOR UPDATE SKIP LOCKED);
+    DELETE FROM ngx_dashboards_query_status s
+     WHERE s.cache_key IN (SELECT x.cache_key FROM ngx_dashboards_query_status x
                             WHERE x.expires_at <= now() AND x.cache_key <> p_keep
                             LIMIT 100 FOR UPDATE SKIP LOCKED);
 END $$;
