@@ -4,7 +4,9 @@
 # never waiting for a row another session holds); a cached result shows the
 # series' current custom_name (not part of the cache key); a background
 # computation that failed leaves its query status, which later async reads
-# of that key show for 20 minutes instead of starting it again.
+# of that key show for 20 minutes instead of starting it again; a
+# request's variables_override applies to HogQL insights' variables (the
+# query shown and its cache key).
 
 use strict;
 use warnings;
@@ -264,5 +266,64 @@ is $r->{status}, 200, 'computed';
 is status_rows($key), 0, 'its result stored: its failed status deleted';
 is status_rows('status_expired'), 0, 'the expired status swept';
 is status_rows($fkey), 1, 'the live one kept';
+
+# ---------------------------------------------------------------------------
+# variables_override: a HogQL insight's variables, in the query shown and
+# its key (apply_dashboard_variables_to_dict); other kinds unchanged
+
+sub uri_escape {
+    my ($s) = @_;
+    $s =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge;
+    return $s;
+}
+
+my $d4 = $t->fixture_dashboard(team => $T, user => $w->{user}, name => 'Variables');
+my $hogql = $t->fixture_insight(team => $T, user => $w->{user}, name => 'SQL',
+    query => { kind => 'DataVisualizationNode', source => { kind => 'HogQLQuery',
+               query => 'SELECT {variables.plan}, {variables.other}',
+               variables => { v1 => { variableId => 'v1', code_name => 'plan', value => 'starter' },
+                              v2 => { variableId => 'v2', code_name => 'other', value => 1 } } } });
+my ($htile) = $t->fixture_insight_tile(dashboard => $d4, insight => $hogql,
+                                       layouts => { sm => { x => 0, y => 0, w => 6, h => 5 } });
+my ($ttile) = $t->fixture_insight_tile(dashboard => $d4, insight => $insight,
+                                       layouts => { sm => { x => 0, y => 5, w => 6, h => 5 } });
+my $url4 = "/api/projects/$P/dashboards/$d4/";
+
+sub tiles4 {
+    my ($query) = @_;
+    my $r = $t->api(GET => $url4 . ($query // ''));
+    is $r->{status}, 200, 'variables: 200 ' . ($query // '') or diag $r->{raw};
+    my %by = map { ($_->{id} => $_->{insight}) } @{ $r->{json}{tiles} // [] };
+    return ($by{$htile}, $by{$ttile});
+}
+
+my ($h0, $t0) = tiles4();
+is $h0->{query}{source}{variables}{v1}{value}, 'starter', 'without an override: the stored value';
+my $override = '?variables_override='
+    . uri_escape('{"v1": {"code_name": "ignored", "value": "enterprise"}, "nope": {"value": 3}}');
+my ($h1, $t1) = tiles4($override);
+is_deeply $h1->{query}{source}{variables},
+    { v1 => { variableId => 'v1', code_name => 'plan', value => 'enterprise' },
+      v2 => { variableId => 'v2', code_name => 'other', value => 1 } },
+    'the override replaces the value of the variable it names (code_name kept); an unknown one is ignored';
+is $h1->{query}{source}{query}, 'SELECT {variables.plan}, {variables.other}', 'the rest of the query as stored';
+like $h1->{filters_hash} // '', qr/^cache_[0-9a-f]{32}$/, 'a cache key';
+isnt $h1->{filters_hash}, $h0->{filters_hash}, 'another key than without the override';
+is $t->sql_value('SELECT ngx_dashboards_insight_cache_key($1, $2::jsonb)', $T, $h1->{query}),
+    $h1->{filters_hash}, "the key is the displayed query's";
+is $t1->{filters_hash}, $t0->{filters_hash}, 'a trends insight: the same key';
+is_deeply $t1->{query}, $t0->{query}, 'a trends insight: the same query';
+
+my ($h2) = tiles4('?variables_override=' . uri_escape('{"nope": {"value": 3}}'));
+is $h2->{filters_hash}, $h0->{filters_hash}, 'an override of no variable of the query: the same key';
+($h2) = tiles4('?variables_override=' . uri_escape('{}'));
+is $h2->{filters_hash}, $h0->{filters_hash}, 'an empty override: the same key';
+
+# computed under the override: the engine's error, on the key shown
+my ($h3) = tiles4($override . '&refresh=blocking');
+is $h3->{filters_hash}, $h1->{filters_hash}, 'blocking: the same key as shown';
+is $h3->{result}, undef, 'no result';
+like $h3->{query_status}{error_message} // '', qr/is not supported here/,
+    "the engine's error on that tile";
 
 done_testing;

@@ -214,20 +214,25 @@ $$;
 -- (012_insight_results.sql: an error shows no result and its query_status,
 -- a started one its query_status over what the cache holds, a computed one
 -- is_cached false: PostHog says so of a result its request computed).  Besides the
--- object: last_refresh and is_cached, which the tile repeats.
+-- object: last_refresh and is_cached, which the tile repeats.  p_variables:
+-- the request's variables_override (ngx_dashboards_apply_dashboard_variables,
+-- applied after the filters).
 -- The functions of 011 and 012 it calls are created after this file on a
 -- first install: their names are resolved when it is called.
 SET LOCAL check_function_bodies = off;
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json);
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json, jsonb, jsonb,
+                                                   int, boolean, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_obj(p_insight_id int, p_user_id int, p_level int,
                                                       p_adv boolean, p_timezone text, p_filters jsonb,
                                                       p_owner_id int, p_owner json, p_acl jsonb DEFAULT NULL,
                                                       p_tile_filters jsonb DEFAULT NULL,
                                                       p_dashboard_id int DEFAULT NULL,
                                                       p_refresh boolean DEFAULT false,
-                                                      p_outcomes jsonb DEFAULT NULL)
+                                                      p_outcomes jsonb DEFAULT NULL,
+                                                      p_variables jsonb DEFAULT NULL)
 RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
             'id', i.id,
@@ -294,8 +299,9 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
      CROSS JOIN LATERAL (
             SELECT x.query, x.key, p_outcomes -> x.key AS outcome
               FROM (SELECT e.query, ngx_dashboards_insight_cache_key(i.team_id, e.query) AS key
-                      FROM (SELECT ngx_dashboards_apply_dashboard_filters(i.query, p_filters, p_tile_filters)
-                                   AS query OFFSET 0) e OFFSET 0) x) k
+                      FROM (SELECT ngx_dashboards_apply_dashboard_variables(
+                                       ngx_dashboards_apply_dashboard_filters(i.query, p_filters, p_tile_filters),
+                                       p_variables) AS query OFFSET 0) e OFFSET 0) x) k
       LEFT JOIN LATERAL ngx_dashboards_cached(k.key, i.team_id) cr
              ON NOT coalesce(k.outcome ? 'error', false)
      WHERE i.id = p_insight_id
@@ -342,7 +348,7 @@ $$;
 -- again with p_text_only false.  p_owner_id / p_owner: the dashboard's
 -- creator and its user object (see ngx_dashboards_user_or_owner); p_live:
 -- the dashboard is not deleted (see ngx_dashboards_tile_refs); p_filters,
--- p_refresh, p_outcomes: see ngx_dashboards_insight_obj.
+-- p_refresh, p_outcomes, p_variables: see ngx_dashboards_insight_obj.
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json);
@@ -350,12 +356,14 @@ DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text,
                                              boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
                                              boolean, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
+                                             boolean, jsonb, boolean, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id int, p_level int,
                                                 p_adv boolean, p_timezone text, p_layout_size text,
                                                 p_filters jsonb, p_text_only boolean,
                                                 p_owner_id int, p_owner json, p_live boolean,
                                                 p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
-                                                p_outcomes jsonb DEFAULT NULL)
+                                                p_outcomes jsonb DEFAULT NULL, p_variables jsonb DEFAULT NULL)
 RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
                coalesce(json_agg(ngx_dashboards_tile_object(
@@ -389,7 +397,7 @@ RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
       LEFT JOIN LATERAL ngx_dashboards_text_obj(s.text_id, p_owner_id, p_owner, p_dashboard_id, p_live) xo ON true
       LEFT JOIN LATERAL ngx_dashboards_insight_obj(s.insight_id, p_user_id, p_level, p_adv, p_timezone, p_filters,
                                                    p_owner_id, p_owner, p_acl, s.filters_overrides, p_dashboard_id,
-                                                   p_refresh, p_outcomes) io
+                                                   p_refresh, p_outcomes, p_variables) io
              ON NOT p_text_only AND s.insight_id IS NOT NULL AND NOT s.hidden
 $$;
 
@@ -484,7 +492,8 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
      CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',
                                              CASE WHEN jsonb_typeof(p_filters_override) = 'object'
                                                   THEN p_filters_override ELSE d.filters END, p_text_only,
-                                             d.created_by_id, u.j, NOT d.deleted, p_acl, p_refresh, p_outcomes) tj
+                                             d.created_by_id, u.j, NOT d.deleted, p_acl, p_refresh, p_outcomes,
+                                             p_variables_override) tj
      CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                              p_user_id, p_level, p_adv, p_acl) p
      CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x

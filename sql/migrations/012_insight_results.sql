@@ -258,13 +258,57 @@ BEGIN
            || coalesce(p_outcomes, '{}'::jsonb);
 END $$;
 
+-- A request's variables_override over a HogQL insight's variables
+-- (apply_dashboard_variables_to_dict, posthog/hogql_queries/
+-- apply_dashboard_filters.py): through the wrapper nodes (DataTableNode,
+-- DataVisualizationNode, InsightVizNode) to their source; in a HogQLQuery
+-- whose variables is an object, each variable the override names (and the
+-- query has, not empty) becomes {"variableId": <its id>, "code_name": its
+-- code_name, "value": the override's value}.  Anything else, or no
+-- override (NULL, {}), leaves the query as it is.  The query shown, and
+-- so its cache key, carries the override, as PostHog's InsightSerializer
+-- shows it.
+CREATE OR REPLACE FUNCTION ngx_dashboards_apply_dashboard_variables(p_query jsonb, p_variables jsonb)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_vars jsonb;
+BEGIN
+    IF jsonb_typeof(p_variables) IS DISTINCT FROM 'object' OR p_variables = '{}'::jsonb
+       OR jsonb_typeof(p_query) IS DISTINCT FROM 'object' THEN
+        RETURN p_query;
+    END IF;
+    IF p_query->>'kind' IN ('DataTableNode', 'DataVisualizationNode', 'InsightVizNode') THEN
+        IF jsonb_typeof(p_query->'source') IS DISTINCT FROM 'object' THEN
+            RETURN p_query;
+        END IF;
+        RETURN p_query || jsonb_build_object('source',
+                              ngx_dashboards_apply_dashboard_variables(p_query->'source', p_variables));
+    END IF;
+    IF p_query->>'kind' IS DISTINCT FROM 'HogQLQuery' OR jsonb_typeof(p_query->'variables') <> 'object' THEN
+        RETURN p_query;
+    END IF;
+    SELECT p_query->'variables' || coalesce(jsonb_object_agg(o.key, jsonb_build_object(
+               'variableId', o.key,
+               'code_name', coalesce(p_query->'variables'->o.key->'code_name', 'null'),
+               'value', coalesce(CASE WHEN jsonb_typeof(o.value) = 'object' THEN o.value->'value' END,
+                                 'null'))), '{}'::jsonb)
+      INTO v_vars
+      FROM jsonb_each(p_variables) o
+     WHERE ngx_dashboards_truthy(p_query->'variables'->o.key);
+    RETURN p_query || jsonb_build_object('variables', v_vars);
+END $$;
+
 -- A dashboard's insight tiles that have a query, with their effective query
 -- (ngx_dashboards_apply_dashboard_filters: p_filters = the filters_override
 -- of the request or the dashboard's filters, then the tile's
--- filters_overrides) and its cache key; ord = the position among all the
+-- filters_overrides; then p_variables, the request's variables_override,
+-- ngx_dashboards_apply_dashboard_variables) and its cache key; ord = the
+-- position among all the
 -- dashboard's tiles in PostHog's order (ngx_dashboards_tiles, "sm").
 -- Inlined.
-CREATE OR REPLACE FUNCTION ngx_dashboards_insight_tiles(p_dashboard_id int, p_filters jsonb)
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_tiles(int, jsonb);
+CREATE OR REPLACE FUNCTION ngx_dashboards_insight_tiles(p_dashboard_id int, p_filters jsonb,
+                                                        p_variables jsonb DEFAULT NULL)
 RETURNS TABLE(tile_id int, ord bigint, insight_id int, short_id text, name text, derived_name text,
               team_id int, created_by_id int, query jsonb, cache_key text)
 LANGUAGE sql STABLE AS $$
@@ -285,8 +329,10 @@ LANGUAGE sql STABLE AS $$
       JOIN posthog_dashboarditem i ON i.id = s.insight_id
      -- computed once each (OFFSET 0, see ngx_dashboards_insight_obj)
      CROSS JOIN LATERAL (SELECT x.query, ngx_dashboards_insight_cache_key(i.team_id, x.query) AS key
-                           FROM (SELECT ngx_dashboards_apply_dashboard_filters(i.query, p_filters,
-                                                                               s.filters_overrides) AS query
+                           FROM (SELECT ngx_dashboards_apply_dashboard_variables(
+                                           ngx_dashboards_apply_dashboard_filters(i.query, p_filters,
+                                                                                  s.filters_overrides),
+                                           p_variables) AS query
                                  OFFSET 0) x OFFSET 0) e
      WHERE jsonb_typeof(i.query) IS DISTINCT FROM 'null' AND i.query IS NOT NULL
 $$;
@@ -353,7 +399,7 @@ BEGIN
                        AND EXISTS (SELECT FROM ngx_dashboards_query_status qs
                                     WHERE qs.cache_key = it.cache_key AND qs.team_id = it.team_id
                                       AND qs.expires_at > now()) AS failed
-                  FROM ngx_dashboards_insight_tiles(p_id, c.filters) it
+                  FROM ngx_dashboards_insight_tiles(p_id, c.filters, p_variables_override) it
                   LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id) cr ON true
                  WHERE it.cache_key IS NOT NULL
                    AND ngx_dashboards_object_level(c.acl, 'insight', it.insight_id, it.created_by_id,
@@ -689,7 +735,7 @@ BEGIN
                    'order', it.ord,
                    'last_refresh', NULL,
                    'is_cached', false) ORDER BY it.ord)
-          FROM ngx_dashboards_insight_tiles(p_id, c.filters) it
+          FROM ngx_dashboards_insight_tiles(p_id, c.filters, p_variables_override) it
           LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id) cr
                  ON NOT coalesce((p_outcomes -> it.cache_key) ? 'error', false)
                     AND ngx_dashboards_object_level(c.acl, 'insight', it.insight_id, it.created_by_id,
