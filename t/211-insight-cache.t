@@ -168,6 +168,27 @@ ok exists $ins->{result}[0]{action}{custom_name} && !defined $ins->{result}[0]{a
     'custom_name removed: null';
 is $ins->{result}[1]{action}{custom_name}, 'Sign-ups', 'the other series keeps its own';
 
+delete $named->{source}{series}[1]{custom_name};
+$t->sql('UPDATE posthog_dashboarditem SET query = $1 WHERE id = $2', $named, $i2);
+$r = $t->api(GET => $url2);
+$ins = named_insight($r);
+is_deeply [ map { $_->{action}{custom_name} } @{ $ins->{result} } ], [ undef, undef ],
+    'no series named: the cached name shown as null';
+
+# a cached action without custom_name gets it last
+my $bare = $t->sql_value(q{SELECT result->>'results' FROM ngx_dashboards_result_cache WHERE cache_key = $1}, $key);
+$bare =~ s/"custom_name"\s*:\s*(?:null|"[^"]*")\s*,\s*//g;
+$t->sql(q{UPDATE ngx_dashboards_result_cache SET result = jsonb_set(result, '{results}', to_jsonb($1::text))
+           WHERE cache_key = $2}, $bare, $key);
+$named->{source}{series}[1]{custom_name} = 'Sign-ups';
+$t->sql('UPDATE posthog_dashboarditem SET query = $1 WHERE id = $2', $named, $i2);
+$r = $t->api(GET => $url2);
+is_deeply okeys($r->{raw}, 'tiles', 0, 'insight', 'result', 1, 'action'),
+    [ (grep { $_ ne 'custom_name' } @action_keys), 'custom_name' ],
+    'custom_name added last to an action without it';
+is named_insight($r)->{result}[1]{action}{custom_name}, 'Sign-ups', 'with its name';
+ok !exists named_insight($r)->{result}[0]{action}{custom_name}, 'an unnamed series adds nothing';
+
 # ---------------------------------------------------------------------------
 # a failed background computation: its status, shown by later async reads
 # (PostHog's execute_process_query stores it; enqueue_process_query_task

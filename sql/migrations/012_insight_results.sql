@@ -123,6 +123,7 @@ RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
     q jsonb := CASE WHEN p_query->>'kind' = 'InsightVizNode' THEN p_query->'source' ELSE p_query END;
     v_names jsonb;
+    v_fix jsonb;
 BEGIN
     IF p_results IS NULL OR json_typeof(p_results) IS DISTINCT FROM 'array'
        OR (q->>'kind') NOT IN ('TrendsQuery', 'StickinessQuery', 'LifecycleQuery')
@@ -137,36 +138,45 @@ BEGIN
     IF v_names IS NULL THEN
         RETURN p_results;
     END IF;
+    -- no series named and no row with a custom_name other than null: as
+    -- it is, without reading it (a scan of its text, ~10x cheaper than
+    -- jsonb; a key's quotes are never escaped, a string's always are)
+    IF NOT EXISTS (SELECT FROM jsonb_array_elements(v_names) n WHERE n <> 'null'::jsonb)
+       AND p_results::text !~ '"custom_name"\s*:\s*[^n\s]' THEN
+        RETURN p_results;
+    END IF;
+    -- the rows to change: {"<position>": <new custom_name>}, read once as
+    -- jsonb, whose fields cost nothing to reach (each -> on json parses its
+    -- text again)
+    SELECT jsonb_object_agg(y.o::text, v_names->(y.n::int)) INTO v_fix
+      FROM (SELECT r.o, r.r->'action'->'custom_name' AS cn,
+                   CASE WHEN jsonb_typeof(r.r->'action'->'order') = 'number'
+                        THEN CASE WHEN (r.r->'action'->>'order')::numeric
+                                       BETWEEN 0 AND jsonb_array_length(v_names) - 1
+                                  THEN (r.r->'action'->>'order')::numeric END END AS n
+              FROM jsonb_array_elements(p_results::jsonb) WITH ORDINALITY r(r, o)) y
+     WHERE y.n = trunc(y.n)
+       AND coalesce(y.cn, 'null') IS DISTINCT FROM v_names->(CASE WHEN y.n = trunc(y.n) THEN y.n::int END);
+    IF v_fix IS NULL THEN
+        RETURN p_results;
+    END IF;
+    -- rebuilt from the json text, keys in their order
     RETURN (
-        SELECT CASE WHEN bool_or(x.name IS NOT NULL) THEN
-                   json_agg(CASE WHEN x.name IS NULL THEN x.r ELSE (
-                       SELECT json_object_agg(e.key, CASE WHEN e.key = 'action' THEN (
-                                  -- custom_name in its place, or last
-                                  SELECT json_object_agg(z.k, z.v ORDER BY z.o)
-                                    FROM (SELECT a.key AS k, CASE WHEN a.key = 'custom_name' THEN x.name::json
-                                                                  ELSE a.value END AS v, a.o
-                                            FROM json_each(x.r->'action') WITH ORDINALITY a(key, value, o)
-                                          UNION ALL
-                                          SELECT 'custom_name', x.name::json, 2147483647
-                                           WHERE NOT EXISTS (SELECT FROM json_each(x.r->'action') c
-                                                              WHERE c.key = 'custom_name')) z)
-                                                            ELSE e.value END ORDER BY e.o)
-                         FROM json_each(x.r) WITH ORDINALITY e(key, value, o)) END ORDER BY x.o)
-               ELSE p_results END
-          FROM (SELECT y.r, y.o,
-                       -- the new name of a row whose action.order names a
-                       -- series and whose custom_name differs, else NULL
-                       CASE WHEN y.n < jsonb_array_length(v_names)
-                                 AND coalesce((y.r->'action'->'custom_name')::jsonb, 'null')
-                                     IS DISTINCT FROM v_names->y.n
-                            THEN v_names->y.n END AS name
-                  FROM (SELECT r.r, r.o,
-                               CASE WHEN json_typeof(r.r) = 'object' THEN
-                                   CASE WHEN json_typeof(r.r->'action') = 'object' THEN
-                                       CASE WHEN json_typeof(r.r->'action'->'order') = 'number'
-                                                 AND r.r->'action'->>'order' ~ '^[0-9]{1,9}$'
-                                            THEN (r.r->'action'->>'order')::int END END END AS n
-                          FROM json_array_elements(p_results) WITH ORDINALITY r(r, o)) y) x);
+        SELECT json_agg(CASE WHEN x.name IS NULL THEN x.r ELSE (
+                   SELECT json_object_agg(e.key, CASE WHEN e.key = 'action' THEN (
+                              -- custom_name in its place, or last
+                              SELECT json_object_agg(z.k, z.v ORDER BY z.o)
+                                FROM (SELECT a.key AS k, CASE WHEN a.key = 'custom_name' THEN x.name::json
+                                                              ELSE a.value END AS v, a.o
+                                        FROM json_each(x.r->'action') WITH ORDINALITY a(key, value, o)
+                                      UNION ALL
+                                      SELECT 'custom_name', x.name::json, 2147483647
+                                       WHERE NOT EXISTS (SELECT FROM json_each(x.r->'action') c
+                                                          WHERE c.key = 'custom_name')) z)
+                                                        ELSE e.value END ORDER BY e.o)
+                     FROM json_each(x.r) WITH ORDINALITY e(key, value, o)) END ORDER BY x.o)
+          FROM (SELECT r.r, r.o, v_fix->(r.o::text) AS name
+                  FROM json_array_elements(p_results) WITH ORDINALITY r(r, o)) x);
 END $$;
 
 -- PostHog's QueryStatus (posthog/schema.py, keys in its order) for what
