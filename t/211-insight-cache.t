@@ -288,6 +288,21 @@ is status_rows($key), 0, 'its result stored: its failed status deleted';
 is status_rows('status_expired'), 0, 'the expired status swept';
 is status_rows($fkey), 1, 'the live one kept';
 
+# async on a stale entry computes it again despite a failed status (PostHog
+# requests that refresh), and the background result clears the status
+$t->sql(q{INSERT INTO ngx_dashboards_query_status (cache_key, team_id, error_message, end_time, expires_at)
+          VALUES ($1, $2, 'old', now(), now() + interval '20 minutes')}, $key, $T);
+$t->sql(q{UPDATE ngx_dashboards_result_cache SET cache_target_age = now() - interval '1 minute',
+                 last_refresh = now() - interval '7 hours' WHERE cache_key = $1}, $key);
+$r = $t->api(GET => "$url2?refresh=lazy_async");
+ok !named_insight($r)->{query_status}, 'lazy_async on a stale entry with a failed status: not started, no status';
+$from = $t->log_offset;
+$r = $t->api(GET => "$url2?refresh=async");
+$qs = named_insight($r)->{query_status};
+ok $qs && !$qs->{complete} && !$qs->{error}, 'async on a stale entry: started';
+like $t->error_log(from => $from), qr/computing \Q$key\E in the background/, 'computing';
+ok $t->wait_until(sub { status_rows($key) == 0 }, timeout => 15), 'its result stored: the status deleted';
+
 # ---------------------------------------------------------------------------
 # variables_override: a HogQL insight's variables, in the query shown and
 # its key (apply_dashboard_variables_to_dict); other kinds unchanged
