@@ -21,7 +21,10 @@
  *     those tiles; they fill the cache after it is gone.  A computation of
  *     a cache key already running in this worker is not started twice.
  *
- * Errors are never cached (ngx_dashboards_insight_store refuses them).
+ * Errors are never cached (ngx_dashboards_insight_store refuses them); the
+ * failure of a background computation is stored as its key's query status,
+ * which later async reads of that key show instead of computing it again
+ * while it lasts (sql/migrations/012_insight_results.sql).
  */
 
 
@@ -700,15 +703,32 @@ static void
 ngx_http_dashboards_detached_computed(ngx_http_dashboards_query_t *q)
 {
     char                            *why;
+    const char                      *response;
     PGresult                        *res;
     ngx_http_dashboards_detached_t  *dt;
 
     dt = q->data;
     res = q->res;
 
+    /*
+     * a failure is stored too, as {"error": "<message>"} or, with no
+     * message to show, {"error": true}: never cached, it is the query
+     * status later async reads of the key show (PostHog's
+     * execute_process_query stores an error status in Redis); nothing is
+     * stored when the pool was too busy or the database is unavailable
+     */
+
+    response = "{\"error\":true}";
+
     if (q->outcome != NGX_HTTP_DASHBOARDS_Q_OK) {
         why = res ? PQresultErrorMessage(res)
                   : "the database did not answer in time, or is unavailable";
+
+        if (q->outcome != NGX_HTTP_DASHBOARDS_Q_SQL_ERROR
+            && q->outcome != NGX_HTTP_DASHBOARDS_Q_TIMEOUT)
+        {
+            response = NULL;
+        }
 
     } else if (PQntuples(res) != 1 || PQnfields(res) != 2
                || PQgetisnull(res, 0, 0))
@@ -717,18 +737,22 @@ ngx_http_dashboards_detached_computed(ngx_http_dashboards_query_t *q)
 
     } else if (!PQgetisnull(res, 0, 1)) {
         why = PQgetvalue(res, 0, 1);        /* refused by the engine */
+        response = PQgetvalue(res, 0, 0);
 
     } else {
         why = NULL;
+        response = PQgetvalue(res, 0, 0);
     }
 
     if (why) {
-        /* not cached: the next request computes it again */
+        /* not cached: a later request computes it again */
 
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "dashboards: background computation of %V failed: %s",
                       &dt->cache_key, why);
+    }
 
+    if (response == NULL) {
         if (res) {
             PQclear(res);
         }
@@ -747,7 +771,7 @@ ngx_http_dashboards_detached_computed(ngx_http_dashboards_query_t *q)
     dt->query.stmt = NGX_HTTP_DASHBOARDS_SQL_STORE;
     /* values[0], the team, stays */
     dt->query.values[1] = (const char *) dt->cache_key.data;
-    dt->query.values[2] = PQgetvalue(res, 0, 0);
+    dt->query.values[2] = response;
     dt->query.handler = ngx_http_dashboards_detached_stored;
     dt->query.arg = res;
     dt->query.retries = 0;
@@ -773,7 +797,9 @@ ngx_http_dashboards_detached_stored(ngx_http_dashboards_query_t *q)
         PQclear(q->res);
     }
 
-    PQclear(q->arg);
+    if (q->arg) {
+        PQclear(q->arg);
+    }
 
     ngx_http_dashboards_detached_end(dt);
 }

@@ -214,7 +214,9 @@ $$;
 -- (012_insight_results.sql: an error shows no result and its query_status,
 -- a started one its query_status over what the cache holds, a computed one
 -- is_cached false: PostHog says so of a result its request computed).  Besides the
--- object: last_refresh and is_cached, which the tile repeats.
+-- object: last_refresh and is_cached, which the tile repeats.  p_variables:
+-- the request's variables_override (ngx_dashboards_apply_dashboard_variables,
+-- applied after the filters).
 -- The functions of 011 and 012 it calls, and the table of 016, are created
 -- after this file on a first install: their names are resolved when it is
 -- called.
@@ -222,13 +224,16 @@ SET LOCAL check_function_bodies = off;
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json);
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json, jsonb, jsonb,
+                                                   int, boolean, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_obj(p_insight_id int, p_user_id int, p_level int,
                                                       p_adv boolean, p_timezone text, p_filters jsonb,
                                                       p_owner_id int, p_owner json, p_acl jsonb DEFAULT NULL,
                                                       p_tile_filters jsonb DEFAULT NULL,
                                                       p_dashboard_id int DEFAULT NULL,
                                                       p_refresh boolean DEFAULT false,
-                                                      p_outcomes jsonb DEFAULT NULL)
+                                                      p_outcomes jsonb DEFAULT NULL,
+                                                      p_variables jsonb DEFAULT NULL)
 RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
             'id', i.id,
@@ -244,7 +249,7 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
             'last_refresh', cr.last_refresh,
             'cache_target_age', cr.cache_target_age,
             'next_allowed_client_refresh', cr.next_allowed_client_refresh,
-            'result', cr.results,
+            'result', ngx_dashboards_series_custom_names(k.query, cr.results),
             'hasMore', cr."hasMore",
             'columns', cr.columns,
             'created_at', ngx_dashboards_ts(i.created_at),
@@ -292,13 +297,15 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
              WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
      -- the effective query and its key: as remembered for this tile when
      -- computed from the same inputs (016_query_memo.sql; record_image_eq:
-     -- the same bytes, NULL as NULL), else computed, each once (OFFSET 0:
-     -- not pulled up, which would compute them again wherever they are used)
+     -- the same bytes, NULL as NULL; without variables), else computed,
+     -- each once (OFFSET 0: not pulled up, which would compute them again
+     -- wherever they are used)
      LEFT JOIN LATERAL (
             SELECT x.effective, x.cache_key
               FROM ngx_dashboards_query_memo x
               JOIN posthog_team tm ON tm.id = i.team_id
-             WHERE p_dashboard_id IS NOT NULL AND x.insight_id = i.id AND x.dashboard_id = p_dashboard_id
+             WHERE p_dashboard_id IS NOT NULL AND p_variables IS NULL
+               AND x.insight_id = i.id AND x.dashboard_id = p_dashboard_id
                AND record_image_eq(ROW(x.query, x.filters, x.tile_filters, x.timezone, x.week_start_day),
                                    ROW(i.query, p_filters, p_tile_filters, tm.timezone, tm.week_start_day))) m
             ON true
@@ -306,7 +313,10 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
             SELECT x.query, x.key, p_outcomes -> x.key AS outcome
               FROM (SELECT e.query, coalesce(m.cache_key, ngx_dashboards_insight_cache_key(i.team_id, e.query)) AS key
                       FROM (SELECT CASE WHEN m.cache_key IS NOT NULL THEN m.effective
-                                        ELSE ngx_dashboards_apply_dashboard_filters(i.query, p_filters, p_tile_filters)
+                                        ELSE ngx_dashboards_apply_dashboard_variables(
+                                                 ngx_dashboards_apply_dashboard_filters(i.query, p_filters,
+                                                                                        p_tile_filters),
+                                                 p_variables)
                                    END AS query OFFSET 0) e OFFSET 0) x) k
       LEFT JOIN LATERAL ngx_dashboards_cached(k.key, i.team_id) cr
              ON NOT coalesce(k.outcome ? 'error', false)
@@ -354,7 +364,7 @@ $$;
 -- again with p_text_only false.  p_owner_id / p_owner: the dashboard's
 -- creator and its user object (see ngx_dashboards_user_or_owner); p_live:
 -- the dashboard is not deleted (see ngx_dashboards_tile_refs); p_filters,
--- p_refresh, p_outcomes: see ngx_dashboards_insight_obj.
+-- p_refresh, p_outcomes, p_variables: see ngx_dashboards_insight_obj.
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json);
@@ -362,12 +372,14 @@ DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text,
                                              boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
                                              boolean, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
+                                             boolean, jsonb, boolean, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id int, p_level int,
                                                 p_adv boolean, p_timezone text, p_layout_size text,
                                                 p_filters jsonb, p_text_only boolean,
                                                 p_owner_id int, p_owner json, p_live boolean,
                                                 p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
-                                                p_outcomes jsonb DEFAULT NULL)
+                                                p_outcomes jsonb DEFAULT NULL, p_variables jsonb DEFAULT NULL)
 RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
                coalesce(json_agg(ngx_dashboards_tile_object(
@@ -401,7 +413,7 @@ RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
       LEFT JOIN LATERAL ngx_dashboards_text_obj(s.text_id, p_owner_id, p_owner, p_dashboard_id, p_live) xo ON true
       LEFT JOIN LATERAL ngx_dashboards_insight_obj(s.insight_id, p_user_id, p_level, p_adv, p_timezone, p_filters,
                                                    p_owner_id, p_owner, p_acl, s.filters_overrides, p_dashboard_id,
-                                                   p_refresh, p_outcomes) io
+                                                   p_refresh, p_outcomes, p_variables) io
              ON NOT p_text_only AND s.insight_id IS NOT NULL AND NOT s.hidden
 $$;
 
@@ -496,7 +508,8 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
      CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',
                                              CASE WHEN jsonb_typeof(p_filters_override) = 'object'
                                                   THEN p_filters_override ELSE d.filters END, p_text_only,
-                                             d.created_by_id, u.j, NOT d.deleted, p_acl, p_refresh, p_outcomes) tj
+                                             d.created_by_id, u.j, NOT d.deleted, p_acl, p_refresh, p_outcomes,
+                                             p_variables_override) tj
      CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                              p_user_id, p_level, p_adv, p_acl) p
      CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x

@@ -915,11 +915,6 @@ BEGIN
     RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
--- GET retrieve.  last_accessed_at is written at most once a minute per
--- dashboard (PostHog writes it on every GET: README.md, "Differences from
--- PostHog"); overrides are merged over the stored objects.  p_refresh: the
--- raw ?refresh= value; p_outcomes: the insight computations of this request
--- (see ngx_dashboards_insight_obj, 012_insight_results.sql).
 -- Remember the effective query and cache key of each insight tile of a
 -- dashboard (ngx_dashboards_query_memo, 016_query_memo.sql) whose row is
 -- missing or was computed from other inputs; forget those of insights no
@@ -957,6 +952,13 @@ BEGIN
            effective = EXCLUDED.effective, cache_key = EXCLUDED.cache_key;
 END $$;
 
+-- GET retrieve.  last_accessed_at is written at most once a minute per
+-- dashboard (PostHog writes it on every GET: README.md, "Differences from
+-- PostHog"); overrides are merged over the stored objects.  p_refresh: the
+-- raw ?refresh= value; p_outcomes: the insight computations of this request
+-- (see ngx_dashboards_insight_obj, 012_insight_results.sql), with the
+-- failed background computations async modes show
+-- (ngx_dashboards_stored_outcomes).
 DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_retrieve(p_user_id int, p_project_id int, p_scoped_orgs text, p_id int,
                                                    p_filters_override jsonb, p_variables_override jsonb,
@@ -1008,7 +1010,8 @@ BEGIN
     END IF;
     RETURN ngx_dashboards_detail(p_id, p_user_id, c.level, c.adv, c.timezone,
                                  p_filters_override, p_variables_override, v_text_only, c.acl,
-                                 ngx_dashboards_refresh_requested(p_refresh), p_outcomes);
+                                 ngx_dashboards_refresh_requested(p_refresh),
+                                 ngx_dashboards_stored_outcomes(c.project_id, p_refresh, p_outcomes));
 END $$;
 
 -- PUT / PATCH (DashboardSerializer.update).  Both write only the keys present

@@ -114,18 +114,113 @@ LANGUAGE sql STABLE AS $$
 $$;
 RESET check_function_bodies;
 
+-- A cached result with the series' custom_name of the query shown: the
+-- cache key leaves custom_name out, so an entry computed before a series
+-- was renamed holds the old name (QueryRunner.apply_series_custom_names,
+-- posthog/hogql_queries/query_runner.py: for TrendsQuery, StickinessQuery
+-- and LifecycleQuery, each result row whose action.order is the index of
+-- a series gets that series' custom_name, null when it has none; label
+-- and the rest stay).  The rows and actions keep their keys' order; a
+-- result that needs no change is returned as it is.  PostHog also writes
+-- the patched response back into its cache; reads here write nothing, so
+-- the patch is made on every read instead.
+CREATE OR REPLACE FUNCTION ngx_dashboards_series_custom_names(p_query jsonb, p_results json)
+RETURNS json LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    q jsonb := CASE WHEN p_query->>'kind' = 'InsightVizNode' THEN p_query->'source' ELSE p_query END;
+    v_names jsonb;
+    v_fix jsonb;
+BEGIN
+    IF p_results IS NULL OR json_typeof(p_results) IS DISTINCT FROM 'array'
+       OR (q->>'kind') NOT IN ('TrendsQuery', 'StickinessQuery', 'LifecycleQuery')
+       OR jsonb_typeof(q->'series') IS DISTINCT FROM 'array' THEN
+        RETURN p_results;
+    END IF;
+    -- the custom_name of each series, by index (null when absent)
+    SELECT jsonb_agg(CASE WHEN jsonb_typeof(s) = 'object' THEN coalesce(s->'custom_name', 'null') ELSE 'null' END
+                     ORDER BY o)
+      INTO v_names
+      FROM jsonb_array_elements(q->'series') WITH ORDINALITY a(s, o);
+    IF v_names IS NULL THEN
+        RETURN p_results;
+    END IF;
+    -- no series named and no row with a custom_name other than null: as
+    -- it is, without reading it (a scan of its text, ~10x cheaper than
+    -- jsonb; a key's quotes are never escaped, a string's always are)
+    IF NOT EXISTS (SELECT FROM jsonb_array_elements(v_names) n WHERE n <> 'null'::jsonb)
+       AND p_results::text !~ '"custom_name"\s*:\s*[^n\s]' THEN
+        RETURN p_results;
+    END IF;
+    -- the rows to change: {"<position>": <new custom_name>}, read once as
+    -- jsonb, whose fields cost nothing to reach (each -> on json parses its
+    -- text again)
+    SELECT jsonb_object_agg(y.o::text, v_names->(y.n::int)) INTO v_fix
+      FROM (SELECT r.o, r.r->'action'->'custom_name' AS cn,
+                   CASE WHEN jsonb_typeof(r.r->'action'->'order') = 'number'
+                        THEN CASE WHEN (r.r->'action'->>'order')::numeric
+                                       BETWEEN 0 AND jsonb_array_length(v_names) - 1
+                                  THEN (r.r->'action'->>'order')::numeric END END AS n
+              FROM jsonb_array_elements(p_results::jsonb) WITH ORDINALITY r(r, o)) y
+     WHERE y.n = trunc(y.n)
+       AND coalesce(y.cn, 'null') IS DISTINCT FROM v_names->(CASE WHEN y.n = trunc(y.n) THEN y.n::int END);
+    IF v_fix IS NULL THEN
+        RETURN p_results;
+    END IF;
+    -- rebuilt from the json text, keys in their order
+    RETURN (
+        SELECT json_agg(CASE WHEN x.name IS NULL THEN x.r ELSE (
+                   SELECT json_object_agg(e.key, CASE WHEN e.key = 'action' THEN (
+                              -- custom_name in its place, or last
+                              SELECT json_object_agg(z.k, z.v ORDER BY z.o)
+                                FROM (SELECT a.key AS k, CASE WHEN a.key = 'custom_name' THEN x.name::json
+                                                              ELSE a.value END AS v, a.o
+                                        FROM json_each(x.r->'action') WITH ORDINALITY a(key, value, o)
+                                      UNION ALL
+                                      SELECT 'custom_name', x.name::json, 2147483647
+                                       WHERE NOT EXISTS (SELECT FROM json_each(x.r->'action') c
+                                                          WHERE c.key = 'custom_name')) z)
+                                                        ELSE e.value END ORDER BY e.o)
+                     FROM json_each(x.r) WITH ORDINALITY e(key, value, o)) END ORDER BY x.o)
+          FROM (SELECT r.r, r.o, v_fix->(r.o::text) AS name
+                  FROM json_array_elements(p_results) WITH ORDINALITY r(r, o)) x);
+END $$;
+
 -- PostHog's QueryStatus (posthog/schema.py, keys in its order) for what
 -- happened to a tile's computation in this request: {"error": message} (a
 -- failed computation: complete, error) or {"started": true} (running in
 -- the background: query_async, not complete; "id" and "start_time" may be
--- given by the caller).  NULL for anything else.  PL/pgSQL: the id is
--- random, and a volatile call would keep the callers from being inlined.
+-- given by the caller); or {"failed": {"id", "error_message", "end_time",
+-- "expiration_time"}}, the stored status of a background computation that
+-- failed (ngx_dashboards_stored_outcomes: complete, error, the message
+-- when it may be shown, as execute_process_query leaves it).  NULL for
+-- anything else.  PL/pgSQL: the id is random, and a volatile call would
+-- keep the callers from being inlined.
 CREATE OR REPLACE FUNCTION ngx_dashboards_query_status(p_outcome jsonb, p_team_id int, p_insight_id int,
                                                        p_dashboard_id int)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_error boolean := jsonb_typeof(p_outcome) = 'object' AND p_outcome ? 'error';
+    f jsonb := CASE WHEN jsonb_typeof(p_outcome->'failed') = 'object' THEN p_outcome->'failed' END;
 BEGIN
+    IF f IS NOT NULL THEN
+        RETURN json_build_object(
+            'complete', true,
+            'dashboard_id', p_dashboard_id,
+            'end_time', f->>'end_time',
+            'error', true,
+            'error_message', f->>'error_message',
+            'expiration_time', f->>'expiration_time',
+            'id', f->>'id',
+            'insight_id', p_insight_id,
+            'labels', NULL,
+            'pickup_time', NULL,
+            'query_async', true,
+            'query_progress', NULL,
+            'results', NULL,
+            'start_time', NULL,
+            'task_id', NULL,
+            'team_id', p_team_id);
+    END IF;
     IF NOT v_error AND NOT (jsonb_typeof(p_outcome) = 'object' AND ngx_dashboards_truthy(p_outcome->'started')) THEN
         RETURN NULL;
     END IF;
@@ -148,13 +243,88 @@ BEGIN
         'team_id', p_team_id);
 END $$;
 
+-- The outcomes a dashboard's answer shows: p_outcomes (the computations of
+-- this request) over, when the ?refresh= mode is async or lazy_async, the
+-- failed statuses of the project's keys that have no result in the cache
+-- ({"<key>": {"failed": {..}}}, see ngx_dashboards_query_status).  PostHog
+-- shows such a status only there: on a cache miss in those modes,
+-- enqueue_async_calculation returns the stored status of a key it has
+-- seen instead of starting it again (ngx_dashboards_insight_plan leaves
+-- those keys out); its get_async_query_status hides a complete status
+-- from every other read (force_cache among them).  PL/pgSQL: the status
+-- table is created after this file on a first install.
+CREATE OR REPLACE FUNCTION ngx_dashboards_stored_outcomes(p_project_id bigint, p_refresh text, p_outcomes jsonb)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF ngx_dashboards_refresh_mode(p_refresh) NOT IN ('async', 'lazy_async') THEN
+        RETURN p_outcomes;
+    END IF;
+    RETURN coalesce((
+        SELECT jsonb_object_agg(s.cache_key, jsonb_build_object('failed', jsonb_build_object(
+                   'id', s.cache_key,
+                   'error_message', s.error_message,
+                   'end_time', ngx_dashboards_ts(s.end_time),
+                   'expiration_time', ngx_dashboards_ts(s.expires_at))))
+          FROM ngx_dashboards_query_status s
+          JOIN posthog_team t ON t.id = s.team_id
+         WHERE t.project_id = p_project_id AND s.expires_at > now()
+           AND NOT EXISTS (SELECT FROM ngx_dashboards_result_cache c
+                            WHERE c.cache_key = s.cache_key AND c.team_id = s.team_id
+                              AND c.expires_at > now())), '{}'::jsonb)
+           || coalesce(p_outcomes, '{}'::jsonb);
+END $$;
+
+-- A request's variables_override over a HogQL insight's variables
+-- (apply_dashboard_variables_to_dict, posthog/hogql_queries/
+-- apply_dashboard_filters.py): through the wrapper nodes (DataTableNode,
+-- DataVisualizationNode, InsightVizNode) to their source; in a HogQLQuery
+-- whose variables is an object, each variable the override names (and the
+-- query has, not empty) becomes {"variableId": <its id>, "code_name": its
+-- code_name, "value": the override's value}.  Anything else, or no
+-- override (NULL, {}), leaves the query as it is.  The query shown, and
+-- so its cache key, carries the override, as PostHog's InsightSerializer
+-- shows it.
+CREATE OR REPLACE FUNCTION ngx_dashboards_apply_dashboard_variables(p_query jsonb, p_variables jsonb)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_vars jsonb;
+BEGIN
+    IF jsonb_typeof(p_variables) IS DISTINCT FROM 'object' OR p_variables = '{}'::jsonb
+       OR jsonb_typeof(p_query) IS DISTINCT FROM 'object' THEN
+        RETURN p_query;
+    END IF;
+    IF p_query->>'kind' IN ('DataTableNode', 'DataVisualizationNode', 'InsightVizNode') THEN
+        IF jsonb_typeof(p_query->'source') IS DISTINCT FROM 'object' THEN
+            RETURN p_query;
+        END IF;
+        RETURN p_query || jsonb_build_object('source',
+                              ngx_dashboards_apply_dashboard_variables(p_query->'source', p_variables));
+    END IF;
+    IF p_query->>'kind' IS DISTINCT FROM 'HogQLQuery' OR jsonb_typeof(p_query->'variables') <> 'object' THEN
+        RETURN p_query;
+    END IF;
+    SELECT p_query->'variables' || coalesce(jsonb_object_agg(o.key, jsonb_build_object(
+               'variableId', o.key,
+               'code_name', coalesce(p_query->'variables'->o.key->'code_name', 'null'),
+               'value', coalesce(CASE WHEN jsonb_typeof(o.value) = 'object' THEN o.value->'value' END,
+                                 'null'))), '{}'::jsonb)
+      INTO v_vars
+      FROM jsonb_each(p_variables) o
+     WHERE ngx_dashboards_truthy(p_query->'variables'->o.key);
+    RETURN p_query || jsonb_build_object('variables', v_vars);
+END $$;
+
 -- A dashboard's insight tiles that have a query, with their effective query
 -- (ngx_dashboards_apply_dashboard_filters: p_filters = the filters_override
 -- of the request or the dashboard's filters, then the tile's
--- filters_overrides) and its cache key; ord = the position among all the
+-- filters_overrides; then p_variables, the request's variables_override,
+-- ngx_dashboards_apply_dashboard_variables) and its cache key; ord = the
+-- position among all the
 -- dashboard's tiles in PostHog's order (ngx_dashboards_tiles, "sm").
 -- Inlined.
-CREATE OR REPLACE FUNCTION ngx_dashboards_insight_tiles(p_dashboard_id int, p_filters jsonb)
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_tiles(int, jsonb);
+CREATE OR REPLACE FUNCTION ngx_dashboards_insight_tiles(p_dashboard_id int, p_filters jsonb,
+                                                        p_variables jsonb DEFAULT NULL)
 RETURNS TABLE(tile_id int, ord bigint, insight_id int, short_id text, name text, derived_name text,
               team_id int, created_by_id int, query jsonb, cache_key text)
 LANGUAGE sql STABLE AS $$
@@ -175,8 +345,10 @@ LANGUAGE sql STABLE AS $$
       JOIN posthog_dashboarditem i ON i.id = s.insight_id
      -- computed once each (OFFSET 0, see ngx_dashboards_insight_obj)
      CROSS JOIN LATERAL (SELECT x.query, ngx_dashboards_insight_cache_key(i.team_id, x.query) AS key
-                           FROM (SELECT ngx_dashboards_apply_dashboard_filters(i.query, p_filters,
-                                                                               s.filters_overrides) AS query
+                           FROM (SELECT ngx_dashboards_apply_dashboard_variables(
+                                           ngx_dashboards_apply_dashboard_filters(i.query, p_filters,
+                                                                                  s.filters_overrides),
+                                           p_variables) AS query
                                  OFFSET 0) x OFFSET 0) e
      WHERE jsonb_typeof(i.query) IS DISTINCT FROM 'null' AND i.query IS NOT NULL
 $$;
@@ -237,14 +409,24 @@ BEGIN
         SELECT k.key, k.team, k.query
           FROM (SELECT DISTINCT ON (it.cache_key)
                        it.cache_key AS key, it.team_id AS team, it.query, it.ord,
-                       cr.refreshed_at, cr.resolved_date_range
-                  FROM ngx_dashboards_insight_tiles(p_id, c.filters) it
+                       cr.refreshed_at, cr.resolved_date_range,
+                       -- a background computation of the key failed lately
+                       v_mode IN ('async', 'lazy_async')
+                       AND EXISTS (SELECT FROM ngx_dashboards_query_status qs
+                                    WHERE qs.cache_key = it.cache_key AND qs.team_id = it.team_id
+                                      AND qs.expires_at > now()) AS failed
+                  FROM ngx_dashboards_insight_tiles(p_id, c.filters, p_variables_override) it
                   LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id) cr ON true
                  WHERE it.cache_key IS NOT NULL
                    AND ngx_dashboards_object_level(c.acl, 'insight', it.insight_id, it.created_by_id,
                                                    p_user_id, c.level) <> 'none'
                  ORDER BY it.cache_key, it.ord) k
-         WHERE v_mode IN ('force_blocking', 'force_async')
+         -- a key whose background computation failed lately is not started
+         -- again by async on a miss, nor by lazy_async (PostHog's
+         -- enqueue_process_query_task returns the stored status unless the
+         -- refresh is requested: force_async, async on a stale entry)
+         WHERE NOT (k.failed AND (v_mode = 'lazy_async' OR k.refreshed_at IS NULL))
+           AND (v_mode IN ('force_blocking', 'force_async')
             OR k.refreshed_at IS NULL
             OR ngx_dashboards_trends_is_stale(
                    CASE WHEN json_typeof(k.resolved_date_range->'date_to') = 'string'
@@ -253,7 +435,7 @@ BEGIN
                    ngx_dashboards_trends_target_age(
                        CASE WHEN k.query->>'kind' = 'InsightVizNode' THEN k.query->'source'
                             ELSE k.query END ->> 'interval',
-                       k.refreshed_at, v_mode = 'lazy_async'))
+                       k.refreshed_at, v_mode = 'lazy_async')))
          ORDER BY k.ord;
 END $$;
 
@@ -314,11 +496,22 @@ END $$;
 
 -- A computed response into the cache (upsert; an older response never
 -- replaces a newer one).  A response with an error is not cached, as
--- PostHog does not cache them.  Target age from the response (the query's
+-- PostHog does not cache them: it becomes the key's failed query status
+-- instead (ngx_dashboards_query_status, 014_cache_status.sql: the message
+-- when "error" is a string, none when it is true), for 20 minutes
+-- (QueryStatusManager.STATUS_TTL_SECONDS); the module stores only the
+-- failures of background computations.  A result deletes its key's failed
+-- status.  Target age from the response (the query's
 -- interval, see ngx_dashboards_insight_compute); the entry expires 7 days
 -- after its refresh (PostHog's CACHED_RESULTS_TTL).  p_response is json,
 -- not jsonb: its values are kept as the texts they came in (see the top of
 -- this file).
+-- Every call also deletes up to 100 expired entries of any team, and as
+-- many expired statuses (Redis drops PostHog's on their TTL; nothing else
+-- deletes these): after the upsert, so that the only lock this
+-- transaction may wait for is the one of its own key, and SKIP LOCKED, so
+-- that it never waits for a row another store holds.  Read-only requests
+-- never write.
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_store(int, text, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_store(p_team_id int, p_cache_key text, p_response json)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -332,6 +525,13 @@ BEGIN
     END IF;
     SELECT * INTO r FROM json_to_record(p_response) AS x(error json, last_refresh text, cache_target_age text);
     IF json_typeof(r.error) IS DISTINCT FROM 'null' AND r.error IS NOT NULL THEN
+        INSERT INTO ngx_dashboards_query_status AS s (cache_key, team_id, error_message, end_time, expires_at)
+        VALUES (p_cache_key, p_team_id, CASE WHEN json_typeof(r.error) = 'string' THEN r.error #>> '{}' END,
+                now(), now() + interval '20 minutes')
+        ON CONFLICT (cache_key) DO UPDATE
+           SET team_id = EXCLUDED.team_id, error_message = EXCLUDED.error_message,
+               end_time = EXCLUDED.end_time, expires_at = EXCLUDED.expires_at;
+        PERFORM ngx_dashboards_cache_sweep(p_cache_key);
         RETURN;
     END IF;
     v_last := CASE WHEN r.last_refresh ~ '^\d{4}-\d\d-\d\dT' THEN r.last_refresh::timestamptz ELSE now() END;
@@ -348,6 +548,25 @@ BEGIN
            last_refresh = EXCLUDED.last_refresh,
            cache_target_age = EXCLUDED.cache_target_age, expires_at = EXCLUDED.expires_at
      WHERE c.last_refresh <= EXCLUDED.last_refresh;
+    DELETE FROM ngx_dashboards_query_status s WHERE s.cache_key = p_cache_key;
+    PERFORM ngx_dashboards_cache_sweep(p_cache_key);
+END $$;
+
+-- Up to 100 expired cache entries and 100 expired statuses deleted (see
+-- ngx_dashboards_insight_store), other than p_keep's (the key the caller
+-- just stored, whatever its dates): on the expires_at indexes, rows
+-- another transaction holds skipped.
+CREATE OR REPLACE FUNCTION ngx_dashboards_cache_sweep(p_keep text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM ngx_dashboards_result_cache c
+     WHERE c.cache_key IN (SELECT x.cache_key FROM ngx_dashboards_result_cache x
+                            WHERE x.expires_at <= now() AND x.cache_key <> p_keep
+                            LIMIT 100 FOR UPDATE SKIP LOCKED);
+    DELETE FROM ngx_dashboards_query_status s
+     WHERE s.cache_key IN (SELECT x.cache_key FROM ngx_dashboards_query_status x
+                            WHERE x.expires_at <= now() AND x.cache_key <> p_keep
+                            LIMIT 100 FOR UPDATE SKIP LOCKED);
 END $$;
 
 -- run_insights ----------------------------------------------------------------
@@ -528,11 +747,13 @@ BEGIN
                        'short_id', it.short_id,
                        'name', it.name,
                        'derived_name', it.derived_name,
-                       'result', ngx_dashboards_insight_text(it.query, cr.results, p_output_format)),
+                       'result', ngx_dashboards_insight_text(
+                                     it.query, ngx_dashboards_series_custom_names(it.query, cr.results),
+                                     p_output_format)),
                    'order', it.ord,
                    'last_refresh', NULL,
                    'is_cached', false) ORDER BY it.ord)
-          FROM ngx_dashboards_insight_tiles(p_id, c.filters) it
+          FROM ngx_dashboards_insight_tiles(p_id, c.filters, p_variables_override) it
           LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id) cr
                  ON NOT coalesce((p_outcomes -> it.cache_key) ? 'error', false)
                     AND ngx_dashboards_object_level(c.acl, 'insight', it.insight_id, it.created_by_id,
