@@ -363,7 +363,9 @@ subtest 'compute: refusals become {"error"}, never a raised error' => sub {
     my ($r, $raw) = compute($Q2, 'cache_x');
     is_deeply okeys($raw), [qw(cache_key cache_target_age calculation_trigger error hasMore hogql is_cached
                                last_refresh modifiers next_allowed_client_refresh query_metadata query_status
-                               resolved_date_range results timezone timings)], 'response keys';
+                               resolved_date_range results timezone timings ngx_series)],
+        'response keys (PostHog\'s, then the series computed, which the store keeps beside the entry)';
+    is_deeply $r->{ngx_series}, $Q2->{source}{series} // $Q2->{series}, '... ngx_series: the query\'s series';
     is $r->{cache_key}, 'cache_x', 'cache_key as given';
     is $r->{is_cached}, $FALSE, 'is_cached false';
     is $r->{timezone}, 'UTC', 'timezone';
@@ -410,6 +412,35 @@ subtest 'store: errors never cached, an older response never replaces a newer on
                               FROM ngx_dashboards_result_cache WHERE cache_key = 'cache_order'});
     is_deeply $J->decode($row->{r}), [1], 'the newer response stays';
     ok $row->{lr} && $row->{ta} && $row->{ex}, 'last_refresh, target age (6 h default), expiry (7 days)';
+};
+
+subtest 'store keeps the series computed; a read patches custom_name only when the series differ' => sub {
+    my $series = [ ev('$pageview', custom_name => 'Views') ];
+    my $rows = [ { data => [1], label => '$pageview', action => { id => '$pageview', custom_name => 'Views',
+                                                                  order => 0 } } ];
+    $t->sql('SELECT ngx_dashboards_insight_store($1, $2, $3::json)', $T, 'cache_series',
+            { results => $rows, ngx_series => $series, last_refresh => '2030-01-01T00:00:00.000000Z' });
+    my $row = $t->sql_row(q{SELECT series::text AS s, result ? 'ngx_series' AS in_result
+                              FROM ngx_dashboards_result_cache WHERE cache_key = 'cache_series'});
+    is_deeply $J->decode($row->{s}), $series, 'the series kept beside the entry';
+    ok !$row->{in_result}, '... not among the response values';
+    my $read = sub {
+        my ($q) = @_;
+        return $J->decode($t->sql_value(q{SELECT results::text FROM ngx_dashboards_cached('cache_series', $1, $2::jsonb)},
+                                        $T, $q));
+    };
+    is $read->(viz(series => $series))->[0]{action}{custom_name}, 'Views', 'the same series: as computed';
+    is $read->(viz(series => [ ev('$pageview', custom_name => 'Page views') ]))->[0]{action}{custom_name},
+        'Page views', 'a renamed series: the new name';
+    is $read->(viz(series => [ ev('$pageview') ]))->[0]{action}{custom_name}, undef, 'the name removed: null';
+    # the results are not read while the series are those computed: a name
+    # planted in them (no writer does that) stays
+    $t->sql(q{UPDATE ngx_dashboards_result_cache SET results = replace(results::text, 'Views', 'Planted')::json
+               WHERE cache_key = 'cache_series'});
+    is $read->(viz(series => $series))->[0]{action}{custom_name}, 'Planted', 'the same series: not read';
+    $t->sql(q{UPDATE ngx_dashboards_result_cache SET series = NULL WHERE cache_key = 'cache_series'});
+    is $read->(viz(series => $series))->[0]{action}{custom_name}, 'Views', 'an entry without series: read';
+    $t->sql(q{DELETE FROM ngx_dashboards_result_cache WHERE cache_key = 'cache_series'});
 };
 
 subtest 'plan: the checks of retrieve, read-only, viewable insights with a query' => sub {

@@ -249,7 +249,7 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
             'last_refresh', cr.last_refresh,
             'cache_target_age', cr.cache_target_age,
             'next_allowed_client_refresh', cr.next_allowed_client_refresh,
-            'result', ngx_dashboards_series_custom_names(k.query, cr.results),
+            'result', cr.results,
             'hasMore', cr."hasMore",
             'columns', cr.columns,
             'created_at', ngx_dashboards_ts(i.created_at),
@@ -318,7 +318,7 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
                                                                                         p_tile_filters),
                                                  p_variables)
                                    END AS query OFFSET 0) e OFFSET 0) x) k
-      LEFT JOIN LATERAL ngx_dashboards_cached(k.key, i.team_id) cr
+      LEFT JOIN LATERAL ngx_dashboards_cached(k.key, i.team_id, k.query) cr
              ON NOT coalesce(k.outcome ? 'error', false)
      WHERE i.id = p_insight_id
 $$;

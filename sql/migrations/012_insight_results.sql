@@ -94,16 +94,25 @@ END $$;
 -- so that their key order is the response's; NULL when absent).  Nothing
 -- when missing or past expires_at.  The stored value is decompressed once
 -- (r, OFFSET 0), not once per field.  Inlined:
---   LEFT JOIN LATERAL ngx_dashboards_cached(key, team) cr ON ..
--- The results column is added by 015_result_cache_results.sql, which runs
--- after this file on a first install: the body is checked when called.
+--   LEFT JOIN LATERAL ngx_dashboards_cached(key, team, query) cr ON ..
+-- The results carry the custom_name of p_query's series
+-- (ngx_dashboards_series_custom_names, below); they are read only when the
+-- series differ from those the entry was computed with (kept beside it,
+-- 015_result_cache_results.sql): queries of one key differ only in their
+-- series' custom_name, so equal series need no patch, the common case, at
+-- the cost of one comparison instead of a reading of the results.
+-- The columns of 015_result_cache_results.sql, which runs after this file
+-- on a first install: the body is checked when called.
 SET LOCAL check_function_bodies = off;
-CREATE OR REPLACE FUNCTION ngx_dashboards_cached(p_cache_key text, p_team_id int)
+DROP FUNCTION IF EXISTS ngx_dashboards_cached(text, int);
+CREATE OR REPLACE FUNCTION ngx_dashboards_cached(p_cache_key text, p_team_id int, p_query jsonb)
 RETURNS TABLE(results json, "hasMore" json, columns json, last_refresh json, cache_target_age json,
               next_allowed_client_refresh json, timezone json, query_status json, hogql json,
               types json, resolved_date_range json, refreshed_at timestamptz)
 LANGUAGE sql STABLE AS $$
-    SELECT c.results, (x.r->>'hasMore')::json, (x.r->>'columns')::json,
+    SELECT CASE WHEN c.series = coalesce(p_query #> '{source,series}', p_query -> 'series') THEN c.results
+                ELSE ngx_dashboards_series_custom_names(p_query, c.results) END,
+           (x.r->>'hasMore')::json, (x.r->>'columns')::json,
            (x.r->>'last_refresh')::json, (x.r->>'cache_target_age')::json,
            (x.r->>'next_allowed_client_refresh')::json, (x.r->>'timezone')::json,
            (x.r->>'query_status')::json, (x.r->>'hogql')::json, (x.r->>'types')::json,
@@ -416,7 +425,7 @@ BEGIN
                                     WHERE qs.cache_key = it.cache_key AND qs.team_id = it.team_id
                                       AND qs.expires_at > now()) AS failed
                   FROM ngx_dashboards_insight_tiles(p_id, c.filters, p_variables_override) it
-                  LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id) cr ON true
+                  LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id, it.query) cr ON true
                  WHERE it.cache_key IS NOT NULL
                    AND ngx_dashboards_object_level(c.acl, 'insight', it.insight_id, it.created_by_id,
                                                    p_user_id, c.level) <> 'none'
@@ -491,7 +500,10 @@ BEGIN
         'resolved_date_range', v_body->'resolved_date_range',
         'results', v_body->'results',
         'timezone', v_plan->>'tz',
-        'timings', NULL);
+        'timings', NULL,
+        -- not PostHog's: the series computed, kept beside the entry by
+        -- ngx_dashboards_insight_store (see ngx_dashboards_cached)
+        'ngx_series', q->'series');
 END $$;
 
 -- A computed response into the cache (upsert; an older response never
@@ -538,13 +550,15 @@ BEGIN
     v_target := CASE WHEN r.cache_target_age ~ '^\d{4}-\d\d-\d\dT' THEN r.cache_target_age::timestamptz
                      ELSE ngx_dashboards_trends_target_age(NULL, v_last) END;
     INSERT INTO ngx_dashboards_result_cache AS c
-           (cache_key, team_id, result, results, last_refresh, cache_target_age, expires_at)
+           (cache_key, team_id, result, results, series, last_refresh, cache_target_age, expires_at)
     VALUES (p_cache_key, p_team_id,
             coalesce((SELECT jsonb_object_agg(e.key, e.value::text) FROM json_each(p_response) e
-                       WHERE e.key <> 'results'), '{}'),
-            p_response -> 'results', v_last, v_target, greatest(v_target, v_last + interval '7 days'))
+                       WHERE e.key NOT IN ('results', 'ngx_series')), '{}'),
+            p_response -> 'results', (p_response -> 'ngx_series')::jsonb, v_last, v_target,
+            greatest(v_target, v_last + interval '7 days'))
     ON CONFLICT (cache_key) DO UPDATE
        SET team_id = EXCLUDED.team_id, result = EXCLUDED.result, results = EXCLUDED.results,
+           series = EXCLUDED.series,
            last_refresh = EXCLUDED.last_refresh,
            cache_target_age = EXCLUDED.cache_target_age, expires_at = EXCLUDED.expires_at
      WHERE c.last_refresh <= EXCLUDED.last_refresh;
@@ -748,13 +762,13 @@ BEGIN
                        'name', it.name,
                        'derived_name', it.derived_name,
                        'result', ngx_dashboards_insight_text(
-                                     it.query, ngx_dashboards_series_custom_names(it.query, cr.results),
+                                     it.query, cr.results,
                                      p_output_format)),
                    'order', it.ord,
                    'last_refresh', NULL,
                    'is_cached', false) ORDER BY it.ord)
           FROM ngx_dashboards_insight_tiles(p_id, c.filters, p_variables_override) it
-          LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id) cr
+          LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id, it.query) cr
                  ON NOT coalesce((p_outcomes -> it.cache_key) ? 'error', false)
                     AND ngx_dashboards_object_level(c.acl, 'insight', it.insight_id, it.created_by_id,
                                                     p_user_id, c.level) <> 'none'), '[]'::json));

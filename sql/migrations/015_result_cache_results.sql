@@ -11,8 +11,14 @@
 -- in PostHog's order).  The other values stay in the jsonb object: they
 -- are short.
 --
+-- Beside them, the series of the query they were computed for
+-- (ngx_dashboards_cached): the queries of one cache key differ only in
+-- their series' custom_name, so while the series shown are those, the
+-- results need no new names (NULL for the entries cached before: read).
+--
 -- Applied once (sql/migrate); the entries already cached are converted.
 ALTER TABLE ngx_dashboards_result_cache ADD COLUMN IF NOT EXISTS results json;
+ALTER TABLE ngx_dashboards_result_cache ADD COLUMN IF NOT EXISTS series jsonb;
 UPDATE ngx_dashboards_result_cache
    SET results = (result ->> 'results')::json, result = result - 'results'
  WHERE result ? 'results';
