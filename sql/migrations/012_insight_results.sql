@@ -208,46 +208,31 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_query_status(p_outcome jsonb, p_team_i
                                                        p_dashboard_id int)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v_error boolean := jsonb_typeof(p_outcome) = 'object' AND p_outcome ? 'error';
     f jsonb := CASE WHEN jsonb_typeof(p_outcome->'failed') = 'object' THEN p_outcome->'failed' END;
+    v_error boolean := jsonb_typeof(p_outcome) = 'object' AND p_outcome ? 'error';
 BEGIN
-    IF f IS NOT NULL THEN
-        RETURN json_build_object(
-            'complete', true,
-            'dashboard_id', p_dashboard_id,
-            'end_time', f->>'end_time',
-            'error', true,
-            'error_message', f->>'error_message',
-            'expiration_time', f->>'expiration_time',
-            'id', f->>'id',
-            'insight_id', p_insight_id,
-            'labels', NULL,
-            'pickup_time', NULL,
-            'query_async', true,
-            'query_progress', NULL,
-            'results', NULL,
-            'start_time', NULL,
-            'task_id', NULL,
-            'team_id', p_team_id);
-    END IF;
-    IF NOT v_error AND NOT (jsonb_typeof(p_outcome) = 'object' AND ngx_dashboards_truthy(p_outcome->'started')) THEN
+    IF f IS NULL AND NOT v_error
+       AND NOT (jsonb_typeof(p_outcome) = 'object' AND ngx_dashboards_truthy(p_outcome->'started')) THEN
         RETURN NULL;
     END IF;
     RETURN json_build_object(
-        'complete', v_error,
+        'complete', f IS NOT NULL OR v_error,
         'dashboard_id', p_dashboard_id,
-        'end_time', CASE WHEN v_error THEN ngx_dashboards_ts(now()) END,
-        'error', v_error,
-        'error_message', CASE WHEN v_error THEN coalesce(p_outcome->>'error', '') END,
-        'expiration_time', NULL,
-        'id', coalesce(p_outcome->>'id', replace(gen_random_uuid()::text, '-', '')),
+        'end_time', CASE WHEN f IS NOT NULL THEN f->>'end_time' WHEN v_error THEN ngx_dashboards_ts(now()) END,
+        'error', f IS NOT NULL OR v_error,
+        'error_message', CASE WHEN f IS NOT NULL THEN f->>'error_message'
+                              WHEN v_error THEN coalesce(p_outcome->>'error', '') END,
+        'expiration_time', f->>'expiration_time',
+        'id', CASE WHEN f IS NOT NULL THEN f->>'id'
+                   ELSE coalesce(p_outcome->>'id', replace(gen_random_uuid()::text, '-', '')) END,
         'insight_id', p_insight_id,
         'labels', NULL,
         'pickup_time', NULL,
         'query_async', true,
         'query_progress', NULL,
         'results', NULL,
-        'start_time', CASE WHEN NOT v_error THEN coalesce(p_outcome->>'start_time', ngx_dashboards_ts(now())) END,
+        'start_time', CASE WHEN f IS NULL AND NOT v_error
+                           THEN coalesce(p_outcome->>'start_time', ngx_dashboards_ts(now())) END,
         'task_id', NULL,
         'team_id', p_team_id);
 END $$;
