@@ -946,6 +946,8 @@ BEGIN
                           AND record_image_eq(ROW(x.query, x.filters, x.tile_filters, x.timezone, x.week_start_day),
                                               ROW(i.query, d.filters, t.filters_overrides, tm.timezone,
                                                   tm.week_start_day)))
+     -- in one order: two retrieves writing the same rows never wait on each other in a circle
+     ORDER BY i.id
     ON CONFLICT (insight_id, dashboard_id) DO UPDATE
        SET query = EXCLUDED.query, filters = EXCLUDED.filters, tile_filters = EXCLUDED.tile_filters,
            timezone = EXCLUDED.timezone, week_start_day = EXCLUDED.week_start_day,
