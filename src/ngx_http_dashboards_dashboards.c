@@ -663,14 +663,28 @@ ngx_int_t
 ngx_http_dashboards_retrieve(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    ngx_int_t                   rc;
+    ngx_http_dashboards_verr_t  err;
 
     if (ngx_http_dashboards_overrides(r, ctx, &rc) != NGX_OK) {
         return rc;
     }
 
+    /* merged over every tile's filters_overrides (PostHog's retrieve) */
+
+    rc = ngx_http_dashboards_override(r, "tile_filters_override",
+                                      &ctx->query.values[8], &err);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_dashboards_send_verr(r, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_dashboards_insights(r, ctx,
-                                        NGX_HTTP_DASHBOARDS_SQL_RETRIEVE, 8,
+                                        NGX_HTTP_DASHBOARDS_SQL_RETRIEVE, 9,
                                         1);
 }
 

@@ -162,9 +162,10 @@ ngx_http_dashboards_refresh_mode(ngx_http_request_t *r, const char **raw)
 /*
  * the answer's statement stmt takes ctx->query.values[0..5] (user,
  * project, organizations, dashboard, filters_override, variables_override),
- * [6] (the raw refresh value when refresh_value is set, else the caller's)
- * and [7], the outcomes of the computations of this request; the plan
- * takes [0..5] and the raw refresh value
+ * [6] (the raw refresh value when refresh_value is set, else the caller's),
+ * [7], the outcomes of the computations of this request, and, when nvalues
+ * is 9 (retrieve), [8], tile_filters_override; the plan takes [0..5], the
+ * raw refresh value and tile_filters_override (NULL without [8])
  */
 
 ngx_int_t
@@ -218,6 +219,7 @@ ngx_http_dashboards_insights(ngx_http_request_t *r,
     }
 
     q->values[6] = raw;
+    q->values[7] = (nvalues > 8) ? ctx->query.values[8] : NULL;
 
     ngx_http_dashboards_query_start(r, q);
 
@@ -255,10 +257,11 @@ ngx_http_dashboards_written(ngx_http_request_t *r, PGresult *res)
     ctx->query.values[3] = (const char *) ctx->object_arg;
     ctx->query.values[4] = NULL;
     ctx->query.values[5] = NULL;
+    ctx->query.values[8] = NULL;
 
     ngx_http_dashboards_finish(r,
         ngx_http_dashboards_insights(r, ctx, NGX_HTTP_DASHBOARDS_SQL_RETRIEVE,
-                                     8, 1));
+                                     9, 1));
 }
 
 

@@ -47,7 +47,8 @@ ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[] = {
     /* NGX_HTTP_DASHBOARDS_SQL_RETRIEVE */
     { "ngxd_retrieve",
       "SELECT ngx_dashboards.ngx_dashboards_retrieve($1::int, $2::int,"
-      " $3::text, $4::int, $5::jsonb, $6::jsonb, $7::text, $8::jsonb)", 8, 1,
+      " $3::text, $4::int, $5::jsonb, $6::jsonb, $7::text, $8::jsonb,"
+      " $9::jsonb)", 9, 1,
       NGX_HTTP_DASHBOARDS_MAIN },
 
     /* NGX_HTTP_DASHBOARDS_SQL_UPDATE */
@@ -142,7 +143,7 @@ ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[] = {
     { "ngxd_insight_plan",
       "SELECT cache_key, team_id, query FROM"
       " ngx_dashboards.ngx_dashboards_insight_plan($1::int, $2::int,"
-      " $3::text, $4::int, $5::jsonb, $6::jsonb, $7::text)", 7, 1,
+      " $3::text, $4::int, $5::jsonb, $6::jsonb, $7::text, $8::jsonb)", 8, 1,
       NGX_HTTP_DASHBOARDS_MAIN },
 
     /* NGX_HTTP_DASHBOARDS_SQL_COMPUTE: reads events only */

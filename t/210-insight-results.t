@@ -237,6 +237,33 @@ is_deeply tiles_of($r)->{$tile1}{insight}{result}[0]{data}, [1, 5], 'filters_ove
 $r = $t->api(GET => $url);
 is tiles_of($r)->{$tile1}{insight}{filters_hash}, $key1, 'without it: the first key again';
 
+# tile_filters_override: merged over every tile's filters_overrides
+# ({**tile, **override}, PostHog's tile_filters_override_requested_by_client)
+$t->sql(q{UPDATE posthog_dashboardtile SET filters_overrides = '{"date_from": "-3d", "interval": "day"}'
+           WHERE id = $1}, $tile1);
+$r = $t->api(GET => "$url?refresh=blocking&tile_filters_override=" . uri_escape('{"date_from":"-1d"}'));
+is $r->{status}, 200, 'tile_filters_override: 200' or diag $r->{raw};
+is_deeply tiles_of($r)->{$tile1}{insight}{result}[0]{data}, [1, 5],
+    "tile_filters_override -1d over the tile's -3d: two days";
+is_deeply tiles_of($r)->{$tile2}{insight}{result}[0]{data}, [0, 1], '... and over a tile without overrides';
+is_deeply tiles_of($r)->{$tile1}{filters_overrides}, { date_from => '-3d', interval => 'day' },
+    "... the tile still shows its own filters_overrides";
+is tiles_of($r)->{$tile1}{insight}{query}{source}{dateRange}{date_from}, '-1d', '... the query shown is the computed one';
+my $tfo_key = tiles_of($r)->{$tile1}{insight}{filters_hash};
+$r = $t->api(GET => "$url?tile_filters_override=" . uri_escape('{"date_from":"-1d"}'));
+is tiles_of($r)->{$tile1}{insight}{filters_hash}, $tfo_key, '... force_cache reads the same key';
+ok tiles_of($r)->{$tile1}{insight}{is_cached}, '... from the cache';
+$r = $t->api(GET => $url);
+isnt tiles_of($r)->{$tile1}{insight}{filters_hash}, $tfo_key, 'without it: the tile\'s own key';
+for my $bad ('{', '[1]', '"x"') {
+    $r = $t->api(GET => "$url?tile_filters_override=" . uri_escape($bad));
+    is $r->{status}, 400, "tile_filters_override $bad: 400";
+    is_deeply $r->{json}, { type => 'validation_error', code => 'invalid_input',
+                            detail => 'Invalid JSON passed in tile_filters_override parameter',
+                            attr => 'tile_filters_override' }, '... in PostHog\'s shape';
+}
+$t->sql(q{UPDATE posthog_dashboardtile SET filters_overrides = '{}' WHERE id = $1}, $tile1);
+
 # ---------------------------------------------------------------------------
 # run_insights
 

@@ -364,7 +364,11 @@ $$;
 -- again with p_text_only false.  p_owner_id / p_owner: the dashboard's
 -- creator and its user object (see ngx_dashboards_user_or_owner); p_live:
 -- the dashboard is not deleted (see ngx_dashboards_tile_refs); p_filters,
--- p_refresh, p_outcomes, p_variables: see ngx_dashboards_insight_obj.
+-- p_refresh, p_outcomes, p_variables: see ngx_dashboards_insight_obj;
+-- p_tile_filters_override: the request's tile_filters_override, merged over
+-- every tile's filters_overrides for its insight (PostHog's
+-- tile_filters_override_requested_by_client: {**tile, **override}); the tile
+-- still shows its own.
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json);
@@ -374,12 +378,15 @@ DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text,
                                              boolean, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
                                              boolean, jsonb, boolean, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
+                                             boolean, jsonb, boolean, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id int, p_level int,
                                                 p_adv boolean, p_timezone text, p_layout_size text,
                                                 p_filters jsonb, p_text_only boolean,
                                                 p_owner_id int, p_owner json, p_live boolean,
                                                 p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
-                                                p_outcomes jsonb DEFAULT NULL, p_variables jsonb DEFAULT NULL)
+                                                p_outcomes jsonb DEFAULT NULL, p_variables jsonb DEFAULT NULL,
+                                                p_tile_filters_override jsonb DEFAULT NULL)
 RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
                coalesce(json_agg(ngx_dashboards_tile_object(
@@ -412,8 +419,10 @@ RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
                AND (p_text_only OR t.insight_id IS NULL OR NOT i.deleted)) s
       LEFT JOIN LATERAL ngx_dashboards_text_obj(s.text_id, p_owner_id, p_owner, p_dashboard_id, p_live) xo ON true
       LEFT JOIN LATERAL ngx_dashboards_insight_obj(s.insight_id, p_user_id, p_level, p_adv, p_timezone, p_filters,
-                                                   p_owner_id, p_owner, p_acl, s.filters_overrides, p_dashboard_id,
-                                                   p_refresh, p_outcomes, p_variables) io
+                                                   p_owner_id, p_owner, p_acl,
+                                                   ngx_dashboards_merge(s.filters_overrides,
+                                                                        p_tile_filters_override),
+                                                   p_dashboard_id, p_refresh, p_outcomes, p_variables) io
              ON NOT p_text_only AND s.insight_id IS NOT NULL AND NOT s.hidden
 $$;
 
@@ -465,14 +474,18 @@ $$;
 -- and search_match_type.
 -- p_level / p_adv / p_timezone come from ngx_dashboards_ctx.  Inlined;
 -- p_text_only: see ngx_dashboards_tiles (j is NULL when incomplete).
--- p_refresh, p_outcomes: see ngx_dashboards_insight_obj.
+-- p_refresh, p_outcomes: see ngx_dashboards_insight_obj; p_tile_filters_override:
+-- see ngx_dashboards_tiles.
 DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb,
+                                                  boolean, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_detail_obj(p_id int, p_user_id int, p_level int, p_adv boolean,
                                                      p_timezone text, p_filters_override jsonb,
                                                      p_variables_override jsonb, p_text_only boolean,
                                                      p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
-                                                     p_outcomes jsonb DEFAULT NULL)
+                                                     p_outcomes jsonb DEFAULT NULL,
+                                                     p_tile_filters_override jsonb DEFAULT NULL)
 RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN tj.complete THEN json_build_object(
             'id', d.id,
@@ -509,7 +522,7 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
                                              CASE WHEN jsonb_typeof(p_filters_override) = 'object'
                                                   THEN p_filters_override ELSE d.filters END, p_text_only,
                                              d.created_by_id, u.j, NOT d.deleted, p_acl, p_refresh, p_outcomes,
-                                             p_variables_override) tj
+                                             p_variables_override, p_tile_filters_override) tj
      CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                              p_user_id, p_level, p_adv, p_acl) p
      CROSS JOIN LATERAL ngx_dashboards_dashboard_extras(d.id, d.team_id, p_user_id) x
@@ -521,12 +534,15 @@ $$;
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb, boolean,
+                                              jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_level int, p_adv boolean,
                                                  p_timezone text, p_filters_override jsonb DEFAULT NULL,
                                                  p_variables_override jsonb DEFAULT NULL,
                                                  p_text_only boolean DEFAULT false,
                                                  p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
-                                                 p_outcomes jsonb DEFAULT NULL)
+                                                 p_outcomes jsonb DEFAULT NULL,
+                                                 p_tile_filters_override jsonb DEFAULT NULL)
 RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v json;
@@ -534,13 +550,13 @@ BEGIN
     IF p_text_only THEN
         v := (SELECT o.j FROM ngx_dashboards_detail_obj(p_id, p_user_id, p_level, p_adv, p_timezone,
                                                         p_filters_override, p_variables_override, true,
-                                                        p_acl, p_refresh, p_outcomes) o);
+                                                        p_acl, p_refresh, p_outcomes, p_tile_filters_override) o);
         IF v IS NOT NULL THEN
             RETURN v;
         END IF;
     END IF;
     RETURN (SELECT o.j FROM ngx_dashboards_detail_obj(p_id, p_user_id, p_level, p_adv, p_timezone,
                                                       p_filters_override, p_variables_override, false,
-                                                      p_acl, p_refresh, p_outcomes) o);
+                                                      p_acl, p_refresh, p_outcomes, p_tile_filters_override) o);
 END
 $$;

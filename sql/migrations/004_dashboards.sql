@@ -960,11 +960,14 @@ END $$;
 -- raw ?refresh= value; p_outcomes: the insight computations of this request
 -- (see ngx_dashboards_insight_obj, 012_insight_results.sql), with the
 -- failed background computations async modes show
--- (ngx_dashboards_stored_outcomes).
+-- (ngx_dashboards_stored_outcomes); p_tile_filters_override: the request's
+-- tile_filters_override (see ngx_dashboards_tiles).
 DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb, text, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_retrieve(p_user_id int, p_project_id int, p_scoped_orgs text, p_id int,
                                                    p_filters_override jsonb, p_variables_override jsonb,
-                                                   p_refresh text DEFAULT NULL, p_outcomes jsonb DEFAULT NULL)
+                                                   p_refresh text DEFAULT NULL, p_outcomes jsonb DEFAULT NULL,
+                                                   p_tile_filters_override jsonb DEFAULT NULL)
 RETURNS json LANGUAGE plpgsql AS $$
 DECLARE
     c record;
@@ -1013,7 +1016,8 @@ BEGIN
     RETURN ngx_dashboards_detail(p_id, p_user_id, c.level, c.adv, c.timezone,
                                  p_filters_override, p_variables_override, v_text_only, c.acl,
                                  ngx_dashboards_refresh_requested(p_refresh),
-                                 ngx_dashboards_stored_outcomes(c.project_id, p_refresh, p_outcomes));
+                                 ngx_dashboards_stored_outcomes(c.project_id, p_refresh, p_outcomes),
+                                 p_tile_filters_override);
 END $$;
 
 -- PUT / PATCH (DashboardSerializer.update).  Both write only the keys present

@@ -311,14 +311,18 @@ END $$;
 -- A dashboard's insight tiles that have a query, with their effective query
 -- (ngx_dashboards_apply_dashboard_filters: p_filters = the filters_override
 -- of the request or the dashboard's filters, then the tile's
--- filters_overrides; then p_variables, the request's variables_override,
--- ngx_dashboards_apply_dashboard_variables) and its cache key; ord = the
+-- filters_overrides, with p_tile_filters_override merged over them as
+-- ngx_dashboards_tiles does; then p_variables, the request's
+-- variables_override, ngx_dashboards_apply_dashboard_variables) and its
+-- cache key; ord = the
 -- position among all the
 -- dashboard's tiles in PostHog's order (ngx_dashboards_tiles, "sm").
 -- Inlined.
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_tiles(int, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_tiles(int, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_tiles(p_dashboard_id int, p_filters jsonb,
-                                                        p_variables jsonb DEFAULT NULL)
+                                                        p_variables jsonb DEFAULT NULL,
+                                                        p_tile_filters_override jsonb DEFAULT NULL)
 RETURNS TABLE(tile_id int, ord bigint, insight_id int, short_id text, name text, derived_name text,
               team_id int, created_by_id int, query jsonb, cache_key text)
 LANGUAGE sql STABLE AS $$
@@ -340,8 +344,9 @@ LANGUAGE sql STABLE AS $$
      -- computed once each (OFFSET 0, see ngx_dashboards_insight_obj)
      CROSS JOIN LATERAL (SELECT x.query, ngx_dashboards_insight_cache_key(i.team_id, x.query) AS key
                            FROM (SELECT ngx_dashboards_apply_dashboard_variables(
-                                           ngx_dashboards_apply_dashboard_filters(i.query, p_filters,
-                                                                                  s.filters_overrides),
+                                           ngx_dashboards_apply_dashboard_filters(
+                                               i.query, p_filters,
+                                               ngx_dashboards_merge(s.filters_overrides, p_tile_filters_override)),
                                            p_variables) AS query
                                  OFFSET 0) x OFFSET 0) e
      WHERE jsonb_typeof(i.query) IS DISTINCT FROM 'null' AND i.query IS NOT NULL
@@ -386,9 +391,11 @@ END $$;
 -- other modes compute nothing.  Staleness as the trends runner's
 -- (ngx_dashboards_trends_is_stale over the cached resolved date_to).
 -- Read-only.
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_plan(int, int, text, int, jsonb, jsonb, text);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_plan(p_user_id int, p_project_id int, p_scoped_orgs text,
                                                        p_id int, p_filters_override jsonb,
-                                                       p_variables_override jsonb, p_refresh text)
+                                                       p_variables_override jsonb, p_refresh text,
+                                                       p_tile_filters_override jsonb DEFAULT NULL)
 RETURNS TABLE(cache_key text, team_id int, query jsonb)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -409,7 +416,8 @@ BEGIN
                        AND EXISTS (SELECT FROM ngx_dashboards_query_status qs
                                     WHERE qs.cache_key = it.cache_key AND qs.team_id = it.team_id
                                       AND qs.expires_at > now()) AS failed
-                  FROM ngx_dashboards_insight_tiles(p_id, c.filters, p_variables_override) it
+                  FROM ngx_dashboards_insight_tiles(p_id, c.filters, p_variables_override,
+                                                    p_tile_filters_override) it
                   LEFT JOIN LATERAL ngx_dashboards_cached(it.cache_key, it.team_id, it.query) cr ON true
                  WHERE it.cache_key IS NOT NULL
                    AND ngx_dashboards_object_level(c.acl, 'insight', it.insight_id, it.created_by_id,
