@@ -217,27 +217,20 @@ ngx_int_t
 ngx_http_dashboards_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
-    size_t                       nlen;
-    ngx_uint_t                   i, found;
-    ngx_array_t                 *args;
-    ngx_http_dashboards_qarg_t  *a;
+    ngx_int_t   rc, found;
+    ngx_str_t   v;
+    ngx_uint_t  next;
 
-    args = ngx_http_dashboards_args(r);
-    if (args == NULL) {
-        return NGX_ERROR;
-    }
-
-    nlen = ngx_strlen(name);
-    a = args->elts;
+    next = 0;
     found = 0;
 
-    for (i = 0; i < args->nelts; i++) {
-        if (a[i].key.len == nlen
-            && ngx_strncmp(a[i].key.data, name, nlen) == 0)
-        {
-            *value = a[i].value;
-            found = 1;
-        }
+    while ((rc = ngx_http_dashboards_arg_next(r, name, &next, &v)) == NGX_OK) {
+        *value = v;
+        found = 1;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     return found ? NGX_OK : NGX_DECLINED;

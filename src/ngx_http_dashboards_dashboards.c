@@ -35,7 +35,7 @@ static ngx_int_t ngx_http_dashboards_positive_arg(ngx_http_request_t *r,
 static ngx_int_t ngx_http_dashboards_override(ngx_http_request_t *r,
     const char *name, const char **param, ngx_http_dashboards_verr_t *err);
 static ngx_int_t ngx_http_dashboards_overrides(ngx_http_request_t *r,
-    ngx_http_dashboards_ctx_t *ctx, ngx_int_t *rcp);
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles, ngx_int_t *rcp);
 static void ngx_http_dashboards_destroy_done(ngx_http_request_t *r,
     PGresult *res);
 
@@ -663,24 +663,10 @@ ngx_int_t
 ngx_http_dashboards_retrieve(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t                   rc;
-    ngx_http_dashboards_verr_t  err;
+    ngx_int_t  rc;
 
-    if (ngx_http_dashboards_overrides(r, ctx, &rc) != NGX_OK) {
+    if (ngx_http_dashboards_overrides(r, ctx, 1, &rc) != NGX_OK) {
         return rc;
-    }
-
-    /* merged over every tile's filters_overrides (PostHog's retrieve) */
-
-    rc = ngx_http_dashboards_override(r, "tile_filters_override",
-                                      &ctx->query.values[8], &err);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_dashboards_send_verr(r, &err);
-    }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_dashboards_insights(r, ctx,
@@ -701,7 +687,7 @@ ngx_http_dashboards_run_insights(ngx_http_request_t *r,
     ngx_int_t  rc;
     ngx_str_t  format;
 
-    if (ngx_http_dashboards_overrides(r, ctx, &rc) != NGX_OK) {
+    if (ngx_http_dashboards_overrides(r, ctx, 0, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -720,13 +706,15 @@ ngx_http_dashboards_run_insights(ngx_http_request_t *r,
 
 
 /*
- * values 0-5 of retrieve and run_insights: NGX_OK, or NGX_DECLINED when
- * answered (*rcp for the caller to return)
+ * values 0-5 of retrieve and run_insights, and with tiles value 8 of
+ * retrieve, tile_filters_override (merged over every tile's
+ * filters_overrides, sql/migrations/003_dashboard_json.sql): NGX_OK, or
+ * NGX_DECLINED when answered (*rcp for the caller to return)
  */
 
 static ngx_int_t
 ngx_http_dashboards_overrides(ngx_http_request_t *r,
-    ngx_http_dashboards_ctx_t *ctx, ngx_int_t *rcp)
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles, ngx_int_t *rcp)
 {
     ngx_int_t                   rc;
     ngx_http_dashboards_verr_t  err;
@@ -736,6 +724,11 @@ ngx_http_dashboards_overrides(ngx_http_request_t *r,
     if (rc == NGX_OK) {
         rc = ngx_http_dashboards_override(r, "variables_override",
                                           &ctx->query.values[5], &err);
+    }
+
+    if (rc == NGX_OK && tiles) {
+        rc = ngx_http_dashboards_override(r, "tile_filters_override",
+                                          &ctx->query.values[8], &err);
     }
 
     if (rc == NGX_DECLINED) {

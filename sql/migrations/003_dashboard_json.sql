@@ -201,6 +201,27 @@ RETURNS json LANGUAGE sql IMMUTABLE AS $$
     SELECT json_build_object('id', p_id, 'short_id', p_short_id, 'user_access_level', 'none')
 $$;
 
+-- The effective query and cache key remembered for an insight's tile on a
+-- dashboard (ngx_dashboards_query_memo, 016_query_memo.sql), when they were
+-- computed from these inputs: the insight's query, the dashboard's filters
+-- (p_filters), the tile's overrides and the team's timezone and week start,
+-- byte for byte (record_image_eq, NULL as NULL).  Nothing otherwise, or
+-- without a dashboard.  Inlined:
+--   LEFT JOIN LATERAL ngx_dashboards_query_memo_hit(..) m ON ..
+-- (the table of 016 is created after this file on a first install)
+SET LOCAL check_function_bodies = off;
+CREATE OR REPLACE FUNCTION ngx_dashboards_query_memo_hit(p_insight_id int, p_dashboard_id int, p_team_id int,
+                                                         p_query jsonb, p_filters jsonb, p_tile_filters jsonb)
+RETURNS TABLE(effective jsonb, cache_key text) LANGUAGE sql STABLE AS $$
+    SELECT x.effective, x.cache_key
+      FROM ngx_dashboards_query_memo x
+      JOIN posthog_team tm ON tm.id = p_team_id
+     WHERE x.insight_id = p_insight_id AND x.dashboard_id = p_dashboard_id
+       AND record_image_eq(ROW(x.query, x.filters, x.tile_filters, x.timezone, x.week_start_day),
+                           ROW(p_query, p_filters, p_tile_filters, tm.timezone, tm.week_start_day))
+$$;
+RESET check_function_bodies;
+
 -- The insight object; p_owner_id / p_owner: see ngx_dashboards_user_or_owner.
 -- In a dashboard, the query shown and computed is the insight's with
 -- p_filters (the request's filters_override, else the dashboard's filters)
@@ -295,20 +316,13 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
              CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                                      p_user_id, p_level, p_adv, p_acl) p
              WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
-     -- the effective query and its key: as remembered for this tile when
-     -- computed from the same inputs (016_query_memo.sql; record_image_eq:
-     -- the same bytes, NULL as NULL; without variables), else computed,
+     -- the effective query and its key: as remembered for this tile
+     -- (ngx_dashboards_query_memo_hit; not with variables), else computed,
      -- each once (OFFSET 0: not pulled up, which would compute them again
      -- wherever they are used)
-     LEFT JOIN LATERAL (
-            SELECT x.effective, x.cache_key
-              FROM ngx_dashboards_query_memo x
-              JOIN posthog_team tm ON tm.id = i.team_id
-             WHERE p_dashboard_id IS NOT NULL AND p_variables IS NULL
-               AND x.insight_id = i.id AND x.dashboard_id = p_dashboard_id
-               AND record_image_eq(ROW(x.query, x.filters, x.tile_filters, x.timezone, x.week_start_day),
-                                   ROW(i.query, p_filters, p_tile_filters, tm.timezone, tm.week_start_day))) m
-            ON true
+     LEFT JOIN LATERAL ngx_dashboards_query_memo_hit(i.id, p_dashboard_id, i.team_id, i.query, p_filters,
+                                                    p_tile_filters) m
+            ON p_variables IS NULL
      CROSS JOIN LATERAL (
             SELECT x.query, x.key, p_outcomes -> x.key AS outcome
               FROM (SELECT e.query, coalesce(m.cache_key, ngx_dashboards_insight_cache_key(i.team_id, e.query)) AS key

@@ -941,11 +941,8 @@ BEGIN
      CROSS JOIN LATERAL (SELECT ngx_dashboards_apply_dashboard_filters(i.query, d.filters, t.filters_overrides)
                                 AS query OFFSET 0) e
      WHERE d.id = p_dashboard_id
-       AND NOT EXISTS (SELECT 1 FROM ngx_dashboards_query_memo x
-                        WHERE x.insight_id = i.id AND x.dashboard_id = d.id
-                          AND record_image_eq(ROW(x.query, x.filters, x.tile_filters, x.timezone, x.week_start_day),
-                                              ROW(i.query, d.filters, t.filters_overrides, tm.timezone,
-                                                  tm.week_start_day)))
+       AND NOT EXISTS (SELECT FROM ngx_dashboards_query_memo_hit(i.id, d.id, i.team_id, i.query, d.filters,
+                                                                 t.filters_overrides))
      -- in one order: two retrieves writing the same rows never wait on each other in a circle
      ORDER BY i.id
     ON CONFLICT (insight_id, dashboard_id) DO UPDATE

@@ -314,9 +314,8 @@ END $$;
 -- filters_overrides, with p_tile_filters_override merged over them as
 -- ngx_dashboards_tiles does; then p_variables, the request's
 -- variables_override, ngx_dashboards_apply_dashboard_variables) and its
--- cache key; ord = the
--- position among all the
--- dashboard's tiles in PostHog's order (ngx_dashboards_tiles, "sm").
+-- cache key; ord = the position among all the dashboard's tiles in
+-- PostHog's order (ngx_dashboards_tiles, "sm").
 -- Inlined.
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_tiles(int, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_tiles(int, jsonb, jsonb);
