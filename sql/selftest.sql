@@ -895,7 +895,7 @@ BEGIN
         '{"sm": {"h": 2, "w": 12, "x": 0, "y": 5}, "xs": {"h": 2, "w": 1, "x": 0, "y": 9}}', 'D below A and C');
     PERFORM pg_temp.eq((SELECT layouts::text FROM posthog_dashboardtile WHERE id = e),
         '{"xs": {"h": 3, "x": 0, "y": 11}}', 'E gets a y');
-    PERFORM pg_temp.eq(json_array_length(ngx_dashboards_retrieve(900001, 9001, '', v, NULL, NULL) -> 'tiles'), 4, 'four tiles left');
+    PERFORM pg_temp.eq(json_array_length(ngx_dashboards_retrieve(900001, 9001, '', v, NULL, NULL)::json -> 'tiles'), 4, 'four tiles left');
     -- errors: the tile again (soft-deleted), another dashboard's tile, permissions
     PERFORM pg_temp.fails(format('SELECT ngx_dashboards_delete_tile(900001, 9001, '''', %s, ''{"tile_id": %s}'')', v, b),
         'DB404', '{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}');
@@ -1136,7 +1136,7 @@ BEGIN
     PERFORM pg_temp.check(NOT EXISTS (SELECT 1 FROM posthog_tag WHERE team_id = 9001 AND name IN ('two', 'zed')), 'orphans removed');
     j := ngx_dashboards_bulk_update_tags(900001, 9001, '', format('{"ids": [%s], "action": "set"}', b1)::jsonb);
     PERFORM pg_temp.eq(j::jsonb, format('{"updated": [{"id": %s, "tags": []}], "skipped": []}', b1)::jsonb, 'bulk set nothing');
-    PERFORM pg_temp.eq((ngx_dashboards_retrieve(900001, 9001, '', b2, NULL, NULL) -> 'tags')::text, '["solo"]', 'tags in the detail');
+    PERFORM pg_temp.eq((ngx_dashboards_retrieve(900001, 9001, '', b2, NULL, NULL)::json -> 'tags')::text, '["solo"]', 'tags in the detail');
     PERFORM pg_temp.fails($q$SELECT ngx_dashboards_bulk_update_tags(900001, 9001, '', '{"ids": [1], "action": "add", "tags": []}')$q$,
         'DB400', '{"type":"validation_error","code":"invalid_input","detail":"tags must not be empty for action ''add''.","attr":"tags"}');
     PERFORM pg_temp.fails($q$SELECT ngx_dashboards_bulk_update_tags(900001, 9001, '', '{"ids": [1], "action": "remove"}')$q$,

@@ -202,18 +202,20 @@ RETURNS json LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- The effective query and cache key remembered for an insight's tile on a
--- dashboard (ngx_dashboards_query_memo, 016_query_memo.sql), when they were
--- computed from these inputs: the insight's query, the dashboard's filters
--- (p_filters), the tile's overrides and the team's timezone and week start,
--- byte for byte (record_image_eq, NULL as NULL).  Nothing otherwise, or
--- without a dashboard.  Inlined:
+-- dashboard (ngx_dashboards_query_memo, 016_query_memo.sql), with the JSON
+-- text of the query (017_memo_text.sql; NULL in rows of before), when they
+-- were computed from these inputs: the insight's query, the dashboard's
+-- filters (p_filters), the tile's overrides and the team's timezone and
+-- week start, byte for byte (record_image_eq, NULL as NULL).  Nothing
+-- otherwise, or without a dashboard.  Inlined:
 --   LEFT JOIN LATERAL ngx_dashboards_query_memo_hit(..) m ON ..
 -- (the table of 016 is created after this file on a first install)
 SET LOCAL check_function_bodies = off;
+DROP FUNCTION IF EXISTS ngx_dashboards_query_memo_hit(int, int, int, jsonb, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_query_memo_hit(p_insight_id int, p_dashboard_id int, p_team_id int,
                                                          p_query jsonb, p_filters jsonb, p_tile_filters jsonb)
-RETURNS TABLE(effective jsonb, cache_key text) LANGUAGE sql STABLE AS $$
-    SELECT x.effective, x.cache_key
+RETURNS TABLE(effective jsonb, cache_key text, shown text) LANGUAGE sql STABLE AS $$
+    SELECT x.effective, x.cache_key, x.shown
       FROM ngx_dashboards_query_memo x
       JOIN posthog_team tm ON tm.id = p_team_id
      WHERE x.insight_id = p_insight_id AND x.dashboard_id = p_dashboard_id
@@ -222,7 +224,8 @@ RETURNS TABLE(effective jsonb, cache_key text) LANGUAGE sql STABLE AS $$
 $$;
 RESET check_function_bodies;
 
--- The insight object; p_owner_id / p_owner: see ngx_dashboards_user_or_owner.
+-- The insight object, as JSON text; p_owner_id / p_owner: see
+-- ngx_dashboards_user_or_owner.
 -- In a dashboard, the query shown and computed is the insight's with
 -- p_filters (the request's filters_override, else the dashboard's filters)
 -- and the tile's p_tile_filters applied (ngx_dashboards_apply_dashboard_filters,
@@ -235,9 +238,19 @@ RESET check_function_bodies;
 -- (012_insight_results.sql: an error shows no result and its query_status,
 -- a started one its query_status over what the cache holds, a computed one
 -- is_cached false: PostHog says so of a result its request computed).  Besides the
--- object: last_refresh and is_cached, which the tile repeats.  p_variables:
--- the request's variables_override (ngx_dashboards_apply_dashboard_variables,
--- applied after the filters).
+-- object: last_refresh (JSON text) and is_cached, which the tile repeats.
+-- p_variables: the request's variables_override
+-- (ngx_dashboards_apply_dashboard_variables, applied after the filters).
+--
+-- Written as json_build_object writes it ({"key" : value, ...}, keys in
+-- PostHog's order), but joined from JSON texts (array_to_string, NULL
+-- pieces as null): json_build_object looks up the type and output function
+-- of each of its arguments, keys included, on every call, which was about
+-- a third of the instructions of a retrieve of ten insight tiles
+-- (bench/RESULTS.md).  Each piece is a JSON text: a number or boolean cast
+-- to text, a json or jsonb value cast to text, a string through to_json,
+-- or quoted as it is when it can hold no character to escape (timestamps
+-- of ngx_dashboards_ts, cache keys, access levels).
 -- The functions of 011 and 012 it calls, and the table of 016, are created
 -- after this file on a first install: their names are resolved when it is
 -- called.
@@ -247,6 +260,8 @@ DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text,
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json, jsonb, jsonb,
                                                    int, boolean, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_insight_obj(int, int, int, boolean, text, jsonb, int, json, jsonb, jsonb,
+                                                   int, boolean, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_insight_obj(p_insight_id int, p_user_id int, p_level int,
                                                       p_adv boolean, p_timezone text, p_filters jsonb,
                                                       p_owner_id int, p_owner json, p_acl jsonb DEFAULT NULL,
@@ -255,60 +270,64 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_insight_obj(p_insight_id int, p_user_i
                                                       p_refresh boolean DEFAULT false,
                                                       p_outcomes jsonb DEFAULT NULL,
                                                       p_variables jsonb DEFAULT NULL)
-RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
-            'id', i.id,
-            'short_id', i.short_id,
-            'name', i.name,
-            'derived_name', i.derived_name,
-            'filters', i.filters,
-            'query', k.query,
-            'order', i."order",
-            'deleted', i.deleted,
-            'dashboards', r.dashboards,
-            'dashboard_tiles', r.tiles,
-            'last_refresh', cr.last_refresh,
-            'cache_target_age', cr.cache_target_age,
-            'next_allowed_client_refresh', cr.next_allowed_client_refresh,
-            'result', cr.results,
-            'hasMore', cr."hasMore",
-            'columns', cr.columns,
-            'created_at', ngx_dashboards_ts(i.created_at),
-            'created_by', cu.j,
-            'description', i.description,
-            'updated_at', ngx_dashboards_ts(i.updated_at),
-            'tags', (SELECT tn.names FROM ngx_dashboards_tag_names(NULL, i.id) tn),
-            'favorited', i.favorited,
-            'saved', i.saved,
-            'last_modified_at', ngx_dashboards_ts(i.last_modified_at),
-            'last_modified_by', mu.j,
-            'is_sample', i.is_sample,
-            'effective_restriction_level', r.er,
-            'effective_privilege_level', r.ep,
-            'user_access_level', ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
-                                                             p_user_id, p_level),
-            'timezone', CASE WHEN p_refresh THEN to_json(p_timezone) ELSE cr.timezone END,
-            'is_cached', cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false),
-            'query_status', coalesce(CASE WHEN k.outcome IS NOT NULL
-                                          THEN ngx_dashboards_query_status(k.outcome, i.team_id, i.id,
-                                                                           p_dashboard_id) END,
-                                     cr.query_status),
-            'hogql', cr.hogql,
-            'types', cr.types,
-            'resolved_date_range', cr.resolved_date_range,
-            'alerts', '[]'::json,
-            'last_viewed_at', (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed(i.team_id, p_user_id, 'insight',
-                                                                                   i.short_id) lv),
-            'search_match_type', NULL,
-            'filters_hash', k.key),
+RETURNS TABLE(j text, last_refresh text, is_cached boolean) LANGUAGE sql STABLE AS $$
+    SELECT array_to_string(ARRAY[
+            '{"id" : ', i.id::text,
+            ', "short_id" : ', to_json(i.short_id)::text,
+            ', "name" : ', to_json(i.name)::text,
+            ', "derived_name" : ', to_json(i.derived_name)::text,
+            ', "filters" : ', i.filters::text,
+            ', "query" : ', k.shown,
+            ', "order" : ', i."order"::text,
+            ', "deleted" : ', i.deleted::text,
+            ', "dashboards" : ', r.dashboards,
+            ', "dashboard_tiles" : ', r.tiles,
+            ', "last_refresh" : ', cr.last_refresh,
+            ', "cache_target_age" : ', cr.cache_target_age,
+            ', "next_allowed_client_refresh" : ', cr.next_allowed_client_refresh,
+            ', "result" : ', cr.results::text,
+            ', "hasMore" : ', cr."hasMore",
+            ', "columns" : ', cr.columns,
+            ', "created_at" : ', '"' || ngx_dashboards_ts(i.created_at) || '"',
+            ', "created_by" : ', cu.j::text,
+            ', "description" : ', to_json(i.description)::text,
+            ', "updated_at" : ', '"' || ngx_dashboards_ts(i.updated_at) || '"',
+            ', "tags" : ', (SELECT tn.names FROM ngx_dashboards_tag_names(NULL, i.id) tn)::text,
+            ', "favorited" : ', i.favorited::text,
+            ', "saved" : ', i.saved::text,
+            ', "last_modified_at" : ', '"' || ngx_dashboards_ts(i.last_modified_at) || '"',
+            ', "last_modified_by" : ', mu.j::text,
+            ', "is_sample" : ', i.is_sample::text,
+            ', "effective_restriction_level" : ', r.er::text,
+            ', "effective_privilege_level" : ', r.ep::text,
+            ', "user_access_level" : ', '"' || ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
+                                                                          p_user_id, p_level) || '"',
+            ', "timezone" : ', CASE WHEN p_refresh THEN to_json(p_timezone)::text ELSE cr.timezone END,
+            ', "is_cached" : ', CASE WHEN cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false)
+                                     THEN 'true' ELSE 'false' END,
+            ', "query_status" : ', coalesce(CASE WHEN k.outcome IS NOT NULL
+                                                 THEN ngx_dashboards_query_status(k.outcome, i.team_id, i.id,
+                                                                                  p_dashboard_id)::text END,
+                                            cr.query_status),
+            ', "hogql" : ', cr.hogql,
+            ', "types" : ', cr.types,
+            ', "resolved_date_range" : ', cr.resolved_date_range,
+            ', "alerts" : [], "last_viewed_at" : ',
+            '"' || (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed(i.team_id, p_user_id, 'insight',
+                                                                       i.short_id) lv) || '"',
+            ', "search_match_type" : null, "filters_hash" : ', '"' || k.key || '"',
+            '}'], '', 'null'),
            cr.last_refresh, cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false)
       FROM posthog_dashboarditem i
      CROSS JOIN LATERAL ngx_dashboards_user_or_owner(i.created_by_id, p_owner_id, p_owner) cu
      CROSS JOIN LATERAL ngx_dashboards_user_or_owner(i.last_modified_by_id, p_owner_id, p_owner) mu
+     -- the dashboards of the insight's tiles, with the user's levels on them
+     -- (JSON texts, as above)
      CROSS JOIN LATERAL (
-            SELECT coalesce(json_agg(t.dashboard_id ORDER BY t.id), '[]'::json) AS dashboards,
-                   coalesce(json_agg(json_build_object('id', t.id, 'dashboard_id', t.dashboard_id,
-                                                       'deleted', t.deleted) ORDER BY t.id), '[]'::json) AS tiles,
+            SELECT coalesce('[' || string_agg(t.dashboard_id::text, ', ' ORDER BY t.id) || ']', '[]') AS dashboards,
+                   coalesce('[' || string_agg('{"id" : ' || t.id || ', "dashboard_id" : ' || t.dashboard_id
+                                              || ', "deleted" : ' || coalesce(t.deleted::text, 'null') || '}',
+                                              ', ' ORDER BY t.id) || ']', '[]') AS tiles,
                    coalesce(max(p.effective_restriction_level), 21) AS er,
                    CASE WHEN count(*) = 0 OR bool_or(p.can_edit) THEN 37 ELSE 21 END AS ep
               FROM posthog_dashboardtile t
@@ -316,15 +335,15 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
              CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
                                                      p_user_id, p_level, p_adv, p_acl) p
              WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
-     -- the effective query and its key: as remembered for this tile
-     -- (ngx_dashboards_query_memo_hit; not with variables), else computed,
-     -- each once (OFFSET 0: not pulled up, which would compute them again
-     -- wherever they are used)
+     -- the effective query, its JSON text and its key: as remembered for
+     -- this tile (ngx_dashboards_query_memo_hit; not with variables), else
+     -- computed, each once (OFFSET 0: not pulled up, which would compute
+     -- them again wherever they are used)
      LEFT JOIN LATERAL ngx_dashboards_query_memo_hit(i.id, p_dashboard_id, i.team_id, i.query, p_filters,
                                                     p_tile_filters) m
             ON p_variables IS NULL
      CROSS JOIN LATERAL (
-            SELECT x.query, x.key, p_outcomes -> x.key AS outcome
+            SELECT x.query, x.key, coalesce(m.shown, x.query::text) AS shown, p_outcomes -> x.key AS outcome
               FROM (SELECT e.query, coalesce(m.cache_key, ngx_dashboards_insight_cache_key(i.team_id, e.query)) AS key
                       FROM (SELECT CASE WHEN m.cache_key IS NOT NULL THEN m.effective
                                         ELSE ngx_dashboards_apply_dashboard_variables(
@@ -337,36 +356,41 @@ RETURNS TABLE(j json, last_refresh json, is_cached boolean) LANGUAGE sql STABLE 
      WHERE i.id = p_insight_id
 $$;
 
--- One tile (PostHog's DashboardTileSerializer) from its columns and the objects
--- of its content (NULL for the others); p_order is its position (NULL for the
--- tile endpoints, which have no order in their context); p_last_refresh /
--- p_is_cached: the insight's (ngx_dashboards_insight_obj).  Inlined.
+-- One tile (PostHog's DashboardTileSerializer) as JSON text, from its
+-- columns and the objects of its content (NULL for the others; the
+-- insight's as JSON text, see ngx_dashboards_insight_obj); p_order is its
+-- position (NULL for the tile endpoints, which have no order in their
+-- context); p_last_refresh (JSON text) / p_is_cached: the insight's
+-- (ngx_dashboards_insight_obj).  Inlined.
 DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(int, json, json, json, json, jsonb, text, jsonb, boolean,
                                                    boolean, bigint);
-CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(p_id int, p_insight json, p_text json, p_button json,
+DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(int, json, json, json, json, jsonb, text, jsonb, boolean,
+                                                   boolean, bigint, json, boolean);
+CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(p_id int, p_insight text, p_text json, p_button json,
                                                       p_widget json, p_layouts jsonb, p_color text,
                                                       p_filters_overrides jsonb, p_show_description boolean,
                                                       p_transparent_background boolean, p_order bigint,
-                                                      p_last_refresh json DEFAULT NULL,
+                                                      p_last_refresh text DEFAULT NULL,
                                                       p_is_cached boolean DEFAULT false)
-RETURNS json LANGUAGE sql STABLE AS $$
-    SELECT json_build_object(
-        'id', p_id,
-        'insight', p_insight,
-        'text', p_text,
-        'button_tile', p_button,
-        'widget', p_widget,
-        'layouts', p_layouts,
-        'color', p_color,
-        'filters_overrides', p_filters_overrides,
-        'show_description', p_show_description,
-        'transparent_background', p_transparent_background,
-        'order', p_order,
-        'last_refresh', p_last_refresh,
-        'is_cached', coalesce(p_is_cached, false))
+RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT array_to_string(ARRAY[
+        '{"id" : ', p_id::text,
+        ', "insight" : ', p_insight,
+        ', "text" : ', p_text::text,
+        ', "button_tile" : ', p_button::text,
+        ', "widget" : ', p_widget::text,
+        ', "layouts" : ', p_layouts::text,
+        ', "color" : ', to_json(p_color)::text,
+        ', "filters_overrides" : ', p_filters_overrides::text,
+        ', "show_description" : ', p_show_description::text,
+        ', "transparent_background" : ', p_transparent_background::text,
+        ', "order" : ', p_order::text,
+        ', "last_refresh" : ', p_last_refresh,
+        ', "is_cached" : ', CASE WHEN p_is_cached THEN 'true' ELSE 'false' END,
+        '}'], '', 'null')
 $$;
 
--- The tiles of a dashboard, in PostHog's tile order, as a JSON array: not
+-- The tiles of a dashboard, in PostHog's tile order, as a JSON array (text): not
 -- soft-deleted, insight (if any) not deleted; sorted by layouts.<size>.y, then
 -- .x (100 when missing or not a number), stable over insight."order" (NULLs
 -- last) and tile id; "order" is the position after sorting.  Inlined:
@@ -394,6 +418,8 @@ DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text,
                                              boolean, jsonb, boolean, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
                                              boolean, jsonb, boolean, jsonb, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json,
+                                             boolean, jsonb, boolean, jsonb, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id int, p_level int,
                                                 p_adv boolean, p_timezone text, p_layout_size text,
                                                 p_filters jsonb, p_text_only boolean,
@@ -401,18 +427,18 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id in
                                                 p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
                                                 p_outcomes jsonb DEFAULT NULL, p_variables jsonb DEFAULT NULL,
                                                 p_tile_filters_override jsonb DEFAULT NULL)
-RETURNS TABLE(tiles json, complete boolean) LANGUAGE sql STABLE AS $$
+RETURNS TABLE(tiles text, complete boolean) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
-               coalesce(json_agg(ngx_dashboards_tile_object(
+               coalesce('[' || string_agg(ngx_dashboards_tile_object(
                    s.id,
-                   CASE WHEN s.hidden THEN ngx_dashboards_insight_hidden(s.insight_id, s.short_id) ELSE io.j END,
+                   CASE WHEN s.hidden THEN ngx_dashboards_insight_hidden(s.insight_id, s.short_id)::text ELSE io.j END,
                    xo.j,
                    CASE WHEN p_text_only OR s.button_tile_id IS NULL THEN NULL
                         ELSE ngx_dashboards_button_json(s.button_tile_id) END,
                    CASE WHEN p_text_only OR s.widget_id IS NULL THEN NULL
                         ELSE ngx_dashboards_widget_json(s.widget_id) END,
                    s.layouts, s.color, s.filters_overrides, s.show_description, s.transparent_background,
-                   s.ord, io.last_refresh, io.is_cached) ORDER BY s.ord), '[]'::json) END,
+                   s.ord, io.last_refresh, io.is_cached), ', ' ORDER BY s.ord) || ']', '[]') END,
            NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false)
       FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
                    t.filters_overrides, t.show_description, t.transparent_background,
@@ -452,7 +478,7 @@ BEGIN
                    CASE WHEN t.insight_id IS NULL THEN NULL
                         WHEN ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
                                                          p_user_id, p_level) = 'none'
-                        THEN ngx_dashboards_insight_hidden(i.id, i.short_id)
+                        THEN ngx_dashboards_insight_hidden(i.id, i.short_id)::text
                         ELSE io.j END,
                    (SELECT o.j FROM ngx_dashboards_text_obj(t.text_id, NULL, NULL) o),
                    CASE WHEN t.button_tile_id IS NULL THEN NULL
@@ -484,8 +510,9 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE p_stored END
 $$;
 
--- Detail (PostHog's DashboardSerializer), keys in PostHog's order, with tiles
--- and search_match_type.
+-- Detail (PostHog's DashboardSerializer) as JSON text, keys in PostHog's
+-- order, with tiles (JSON text, see ngx_dashboards_insight_obj) and
+-- search_match_type after the others.
 -- p_level / p_adv / p_timezone come from ngx_dashboards_ctx.  Inlined;
 -- p_text_only: see ngx_dashboards_tiles (j is NULL when incomplete).
 -- p_refresh, p_outcomes: see ngx_dashboards_insight_obj; p_tile_filters_override:
@@ -494,14 +521,16 @@ DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, 
 DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb,
                                                   boolean, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_detail_obj(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb,
+                                                  boolean, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_detail_obj(p_id int, p_user_id int, p_level int, p_adv boolean,
                                                      p_timezone text, p_filters_override jsonb,
                                                      p_variables_override jsonb, p_text_only boolean,
                                                      p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
                                                      p_outcomes jsonb DEFAULT NULL,
                                                      p_tile_filters_override jsonb DEFAULT NULL)
-RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN tj.complete THEN json_build_object(
+RETURNS TABLE(j text) LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN tj.complete THEN left(json_build_object(
             'id', d.id,
             'name', d.name,
             'description', d.description,
@@ -527,9 +556,8 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
             'persisted_filters', CASE WHEN ngx_dashboards_truthy(d.filters) THEN d.filters END,
             'persisted_variables', CASE WHEN ngx_dashboards_truthy(d.variables) THEN d.variables END,
             'team_id', d.team_id,
-            'quick_filter_ids', coalesce(d.quick_filter_ids, '[]'::jsonb),
-            'tiles', tj.tiles,
-            'search_match_type', NULL) END
+            'quick_filter_ids', coalesce(d.quick_filter_ids, '[]'::jsonb))::text, -1)
+        || ', "tiles" : ' || tj.tiles || ', "search_match_type" : null}' END
       FROM posthog_dashboard d
       LEFT JOIN LATERAL ngx_dashboards_user_obj(d.created_by_id) u ON true
      CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',
@@ -543,13 +571,24 @@ RETURNS TABLE(j json) LANGUAGE sql STABLE AS $$
      WHERE d.id = p_id
 $$;
 
--- The detail as a function: p_text_only true (a hint: the caller saw only
--- text tiles) tries the small statement first.
+-- The detail as a function (JSON text: the callers that return json cast
+-- it): p_text_only true (a hint: the caller saw only text tiles) tries the
+-- small statement first.
+-- Without sequential scans: every row the detail reads is found by a key
+-- with an index of its own (001_schema.sql), and on the small tables of
+-- most installs (a page or two) the planner prefers a sequential scan,
+-- which reads the table's size from the kernel on every start (lseek),
+-- once per tile and per table: with them a dashboard of ten insight
+-- tiles served from the cache ran ~25 % fewer requests per second
+-- (bench/RESULTS.md, "Insight tiles from the cache").  On a table too big
+-- for a sequential scan to pay, the plans are the same.
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb, boolean,
                                               jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb, boolean,
+                                              jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_level int, p_adv boolean,
                                                  p_timezone text, p_filters_override jsonb DEFAULT NULL,
                                                  p_variables_override jsonb DEFAULT NULL,
@@ -557,9 +596,9 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_leve
                                                  p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
                                                  p_outcomes jsonb DEFAULT NULL,
                                                  p_tile_filters_override jsonb DEFAULT NULL)
-RETURNS json LANGUAGE plpgsql STABLE AS $$
+RETURNS text LANGUAGE plpgsql STABLE SET enable_seqscan = off AS $$
 DECLARE
-    v json;
+    v text;
 BEGIN
     IF p_text_only THEN
         v := (SELECT o.j FROM ngx_dashboards_detail_obj(p_id, p_user_id, p_level, p_adv, p_timezone,

@@ -915,7 +915,7 @@ BEGIN
     RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
--- Remember the effective query and cache key of each insight tile of a
+-- Remember the effective query, its JSON text and cache key of each insight tile of a
 -- dashboard (ngx_dashboards_query_memo, 016_query_memo.sql) whose row is
 -- missing or was computed from other inputs; forget those of insights no
 -- longer on it.  The same inputs as the tiles of the detail without a
@@ -931,9 +931,10 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM posthog_dashboardtile t
                         WHERE t.dashboard_id = p_dashboard_id AND t.insight_id = x.insight_id);
     INSERT INTO ngx_dashboards_query_memo AS m
-           (insight_id, dashboard_id, query, filters, tile_filters, timezone, week_start_day, effective, cache_key)
+           (insight_id, dashboard_id, query, filters, tile_filters, timezone, week_start_day, effective, cache_key,
+            shown)
     SELECT i.id, d.id, i.query, d.filters, t.filters_overrides, tm.timezone, tm.week_start_day, e.query,
-           ngx_dashboards_insight_cache_key(i.team_id, e.query)
+           ngx_dashboards_insight_cache_key(i.team_id, e.query), e.query::text
       FROM posthog_dashboard d
       JOIN posthog_dashboardtile t ON t.dashboard_id = d.id
       JOIN posthog_dashboarditem i ON i.id = t.insight_id
@@ -948,7 +949,7 @@ BEGIN
     ON CONFLICT (insight_id, dashboard_id) DO UPDATE
        SET query = EXCLUDED.query, filters = EXCLUDED.filters, tile_filters = EXCLUDED.tile_filters,
            timezone = EXCLUDED.timezone, week_start_day = EXCLUDED.week_start_day,
-           effective = EXCLUDED.effective, cache_key = EXCLUDED.cache_key;
+           effective = EXCLUDED.effective, cache_key = EXCLUDED.cache_key, shown = EXCLUDED.shown;
 END $$;
 
 -- GET retrieve.  last_accessed_at is written at most once a minute per
@@ -958,14 +959,16 @@ END $$;
 -- (see ngx_dashboards_insight_obj, 012_insight_results.sql), with the
 -- failed background computations async modes show
 -- (ngx_dashboards_stored_outcomes); p_tile_filters_override: the request's
--- tile_filters_override (see ngx_dashboards_tiles).
+-- tile_filters_override (see ngx_dashboards_tiles).  The answer is the
+-- JSON text of ngx_dashboards_detail, as it is sent.
 DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb, text, jsonb);
+DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb, text, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_retrieve(p_user_id int, p_project_id int, p_scoped_orgs text, p_id int,
                                                    p_filters_override jsonb, p_variables_override jsonb,
                                                    p_refresh text DEFAULT NULL, p_outcomes jsonb DEFAULT NULL,
                                                    p_tile_filters_override jsonb DEFAULT NULL)
-RETURNS json LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     c record;
     v_accessed timestamptz;

@@ -90,8 +90,9 @@ BEGIN
                'version', 2)::text);
 END $$;
 
--- The cached response of a key, its fields as the insight shows them (json,
--- so that their key order is the response's; NULL when absent).  Nothing
+-- The cached response of a key, its fields as the insight shows them: the
+-- results as json, the other fields as their JSON texts (as stored, so
+-- that their key order is the response's; NULL when absent).  Nothing
 -- when missing or past expires_at.  The stored value is decompressed once
 -- (r, OFFSET 0), not once per field.  Inlined:
 --   LEFT JOIN LATERAL ngx_dashboards_cached(key, team, query) cr ON ..
@@ -105,18 +106,17 @@ END $$;
 -- on a first install: the body is checked when called.
 SET LOCAL check_function_bodies = off;
 DROP FUNCTION IF EXISTS ngx_dashboards_cached(text, int);
+DROP FUNCTION IF EXISTS ngx_dashboards_cached(text, int, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_cached(p_cache_key text, p_team_id int, p_query jsonb)
-RETURNS TABLE(results json, "hasMore" json, columns json, last_refresh json, cache_target_age json,
-              next_allowed_client_refresh json, timezone json, query_status json, hogql json,
-              types json, resolved_date_range json, refreshed_at timestamptz)
+RETURNS TABLE(results json, "hasMore" text, columns text, last_refresh text, cache_target_age text,
+              next_allowed_client_refresh text, timezone text, query_status text, hogql text,
+              types text, resolved_date_range text, refreshed_at timestamptz)
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN c.series = coalesce(p_query #> '{source,series}', p_query -> 'series') THEN c.results
                 ELSE ngx_dashboards_series_custom_names(p_query, c.results) END,
-           (x.r->>'hasMore')::json, (x.r->>'columns')::json,
-           (x.r->>'last_refresh')::json, (x.r->>'cache_target_age')::json,
-           (x.r->>'next_allowed_client_refresh')::json, (x.r->>'timezone')::json,
-           (x.r->>'query_status')::json, (x.r->>'hogql')::json, (x.r->>'types')::json,
-           (x.r->>'resolved_date_range')::json, c.last_refresh
+           x.r->>'hasMore', x.r->>'columns', x.r->>'last_refresh', x.r->>'cache_target_age',
+           x.r->>'next_allowed_client_refresh', x.r->>'timezone', x.r->>'query_status',
+           x.r->>'hogql', x.r->>'types', x.r->>'resolved_date_range', c.last_refresh
       FROM ngx_dashboards_result_cache c
      CROSS JOIN LATERAL (SELECT c.result || '{}'::jsonb AS r OFFSET 0) x
      WHERE c.cache_key = p_cache_key AND c.team_id = p_team_id AND c.expires_at > now()
@@ -409,7 +409,7 @@ BEGIN
         SELECT k.key, k.team, k.query
           FROM (SELECT DISTINCT ON (it.cache_key)
                        it.cache_key AS key, it.team_id AS team, it.query, it.ord,
-                       cr.refreshed_at, cr.resolved_date_range,
+                       cr.refreshed_at, cr.resolved_date_range::json AS resolved_date_range,
                        -- a background computation of the key failed lately
                        v_mode IN ('async', 'lazy_async')
                        AND EXISTS (SELECT FROM ngx_dashboards_query_status qs

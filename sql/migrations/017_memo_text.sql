@@ -1,0 +1,11 @@
+-- 017_memo_text.sql: the JSON text of each remembered effective query.
+--
+-- An insight tile shows its effective query as JSON text
+-- (ngx_dashboards_insight_obj, 003_dashboard_json.sql); writing a jsonb
+-- value as text walks all of it, every time.  The row of
+-- ngx_dashboards_query_memo (016_query_memo.sql) that remembers the query
+-- keeps its text too, written with it (ngx_dashboards_query_memo_fill,
+-- 004_dashboards.sql); in rows written before (NULL) it is made when read.
+--
+-- Applied once (sql/migrate).
+ALTER TABLE ngx_dashboards_query_memo ADD COLUMN IF NOT EXISTS shown text;
