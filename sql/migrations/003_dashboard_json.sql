@@ -203,7 +203,7 @@ $$;
 
 -- The effective query and cache key remembered for an insight's tile on a
 -- dashboard (ngx_dashboards_query_memo, 016_query_memo.sql), with the JSON
--- text of the query (017_memo_text.sql; NULL in rows of before), when they
+-- text of the query (017_memo_text.sql; NULL in older rows), when they
 -- were computed from these inputs: the insight's query, the dashboard's
 -- filters (p_filters), the tile's overrides and the team's timezone and
 -- week start, byte for byte (record_image_eq, NULL as NULL).  Nothing
@@ -321,19 +321,21 @@ RETURNS TABLE(j text, last_refresh text, is_cached boolean) LANGUAGE sql STABLE 
       FROM posthog_dashboarditem i
      CROSS JOIN LATERAL ngx_dashboards_user_or_owner(i.created_by_id, p_owner_id, p_owner) cu
      CROSS JOIN LATERAL ngx_dashboards_user_or_owner(i.last_modified_by_id, p_owner_id, p_owner) mu
-     -- the dashboards of the insight's tiles, with the user's levels on them
-     -- (JSON texts, as above)
+     -- the dashboards of the insight's tiles (JSON texts, as above), with
+     -- the user's levels on them: without the advanced permissions
+     -- (p_adv) every dashboard's are 21 and 37 (ngx_dashboards_perms),
+     -- and they are not looked up
      CROSS JOIN LATERAL (
             SELECT coalesce('[' || string_agg(t.dashboard_id::text, ', ' ORDER BY t.id) || ']', '[]') AS dashboards,
                    coalesce('[' || string_agg('{"id" : ' || t.id || ', "dashboard_id" : ' || t.dashboard_id
                                               || ', "deleted" : ' || coalesce(t.deleted::text, 'null') || '}',
                                               ', ' ORDER BY t.id) || ']', '[]') AS tiles,
                    coalesce(max(p.effective_restriction_level), 21) AS er,
-                   CASE WHEN count(*) = 0 OR bool_or(p.can_edit) THEN 37 ELSE 21 END AS ep
+                   CASE WHEN NOT p_adv OR count(*) = 0 OR bool_or(p.can_edit) THEN 37 ELSE 21 END AS ep
               FROM posthog_dashboardtile t
               JOIN posthog_dashboard d ON d.id = t.dashboard_id
-             CROSS JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                     p_user_id, p_level, p_adv, p_acl) p
+              LEFT JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                                     p_user_id, p_level, p_adv, p_acl) p ON p_adv
              WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
      -- the effective query, its JSON text and its key: as remembered for
      -- this tile (ngx_dashboards_query_memo_hit; not with variables), else
@@ -390,10 +392,11 @@ RETURNS text LANGUAGE sql STABLE AS $$
         '}'], '', 'null')
 $$;
 
--- The tiles of a dashboard, in PostHog's tile order, as a JSON array (text): not
--- soft-deleted, insight (if any) not deleted; sorted by layouts.<size>.y, then
--- .x (100 when missing or not a number), stable over insight."order" (NULLs
--- last) and tile id; "order" is the position after sorting.  Inlined:
+-- The tiles of a dashboard, in PostHog's tile order, as the text of a JSON
+-- array: not soft-deleted, insight (if any) not deleted; sorted by
+-- layouts.<size>.y, then .x (100 when missing or not a number), stable over
+-- insight."order" (NULLs last) and tile id; "order" is the position after
+-- sorting.  Inlined:
 --   CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, ...) tj
 -- p_text_only (a constant in the caller's statement) leaves out what only
 -- insight, button and widget tiles need, which makes a much smaller plan to
