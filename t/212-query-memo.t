@@ -81,6 +81,24 @@ is memo_key($i1), computed_key($i1), '... the key the SQL computes';
 is_deeply $J->decode($t->sql_value(q{SELECT effective::text FROM ngx_dashboards_query_memo
                                       WHERE dashboard_id = $1 AND insight_id = $2}, $d, $i1)),
     insight_of($r, $tile1)->{query}, '... and the effective query the tile shows';
+is_deeply $J->decode($t->sql_value(q{SELECT shown FROM ngx_dashboards_query_memo
+                                      WHERE dashboard_id = $1 AND insight_id = $2}, $d, $i1)),
+    insight_of($r, $tile1)->{query}, '... and its JSON text';
+
+# the remembered text is what a retrieve shows; without it (older rows), the
+# effective query's own
+$t->sql(q{UPDATE ngx_dashboards_query_memo SET shown = '{"planted": [1, "x"]}'
+           WHERE dashboard_id = $1 AND insight_id = $2}, $d, $i1);
+$r = $t->api(GET => $url);
+is_deeply insight_of($r, $tile1)->{query}, { planted => [ 1, 'x' ] }, 'force_cache shows the remembered text';
+$t->sql(q{UPDATE ngx_dashboards_query_memo SET shown = NULL WHERE dashboard_id = $1 AND insight_id = $2},
+        $d, $i1);
+$r = $t->api(GET => $url);
+is_deeply insight_of($r, $tile1)->{query}, $J->decode($t->sql_value(q{SELECT effective::text
+                                                                       FROM ngx_dashboards_query_memo
+                                                                      WHERE dashboard_id = $1
+                                                                        AND insight_id = $2}, $d, $i1)),
+    '... without it, the remembered query';
 
 # the remembered key is what a retrieve reads (a planted key shows)
 $t->sql(q{UPDATE ngx_dashboards_query_memo SET cache_key = 'cache_planted'
@@ -135,6 +153,12 @@ for my $c (@changes) {
 # a blocking refresh remembers the new inputs; a tile removed is forgotten
 $r = $t->api(GET => "$url?refresh=blocking");
 is memo_key($i1), computed_key($i1), 'remembered again after the changes';
+$t->sql(q{UPDATE posthog_dashboardtile SET deleted = true WHERE id = $1}, $tile2);
+$r = $t->api(GET => "$url?refresh=blocking");
+is memo_rows(), 1, 'a soft-deleted tile is forgotten';
+$t->sql(q{UPDATE posthog_dashboardtile SET deleted = NULL WHERE id = $1}, $tile2);
+$r = $t->api(GET => "$url?refresh=blocking");
+is memo_rows(), 2, '... and remembered again when restored';
 $t->sql(q{DELETE FROM posthog_dashboardtile WHERE id = $1}, $tile2);
 $r = $t->api(GET => "$url?refresh=blocking");
 is memo_rows(), 1, 'a tile no longer on the dashboard is forgotten';

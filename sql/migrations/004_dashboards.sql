@@ -918,7 +918,7 @@ END $$;
 -- Remember the effective query, its JSON text and cache key of each insight tile of a
 -- dashboard (ngx_dashboards_query_memo, 016_query_memo.sql) whose row is
 -- missing or was computed from other inputs; forget those of insights no
--- longer on it.  The same inputs as the tiles of the detail without a
+-- longer on it (or on a soft-deleted tile only).  The same inputs as the tiles of the detail without a
 -- filters_override: the dashboard's filters.  Called by a retrieve whose
 -- ?refresh= may compute (not force_cache: results reach the cache only
 -- that way), so that reading the cache writes nothing; a row locked by
@@ -929,7 +929,8 @@ BEGIN
     DELETE FROM ngx_dashboards_query_memo x
      WHERE x.dashboard_id = p_dashboard_id
        AND NOT EXISTS (SELECT 1 FROM posthog_dashboardtile t
-                        WHERE t.dashboard_id = p_dashboard_id AND t.insight_id = x.insight_id);
+                        WHERE t.dashboard_id = p_dashboard_id AND t.insight_id = x.insight_id
+                          AND t.deleted IS DISTINCT FROM true);
     INSERT INTO ngx_dashboards_query_memo AS m
            (insight_id, dashboard_id, query, filters, tile_filters, timezone, week_start_day, effective, cache_key,
             shown)
@@ -941,7 +942,7 @@ BEGIN
       JOIN posthog_team tm ON tm.id = i.team_id
      CROSS JOIN LATERAL (SELECT ngx_dashboards_apply_dashboard_filters(i.query, d.filters, t.filters_overrides)
                                 AS query OFFSET 0) e
-     WHERE d.id = p_dashboard_id
+     WHERE d.id = p_dashboard_id AND t.deleted IS DISTINCT FROM true
        AND NOT EXISTS (SELECT FROM ngx_dashboards_query_memo_hit(i.id, d.id, i.team_id, i.query, d.filters,
                                                                  t.filters_overrides))
      -- in one order: two retrieves writing the same rows never wait on each other in a circle
