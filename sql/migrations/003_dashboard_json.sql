@@ -434,7 +434,8 @@ RETURNS TABLE(tiles text, complete boolean) LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
                coalesce('[' || string_agg(ngx_dashboards_tile_object(
                    s.id,
-                   CASE WHEN s.hidden THEN ngx_dashboards_insight_hidden(s.insight_id, s.short_id)::text ELSE io.j END,
+                   CASE WHEN s.hidden THEN ngx_dashboards_insight_hidden(s.insight_id, s.short_id)::text
+                        ELSE io.j END,
                    xo.j,
                    CASE WHEN p_text_only OR s.button_tile_id IS NULL THEN NULL
                         ELSE ngx_dashboards_button_json(s.button_tile_id) END,

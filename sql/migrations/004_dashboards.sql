@@ -915,11 +915,12 @@ BEGIN
     RETURN ngx_dashboards_detail(v_id, p_user_id, c.level, c.adv, c.timezone, p_acl => c.acl);
 END $$;
 
--- Remember the effective query, its JSON text and cache key of each insight tile of a
--- dashboard (ngx_dashboards_query_memo, 016_query_memo.sql) whose row is
--- missing or was computed from other inputs; forget those of insights no
--- longer on it (or on a soft-deleted tile only).  The same inputs as the tiles of the detail without a
--- filters_override: the dashboard's filters.  Called by a retrieve whose
+-- Remember the effective query, its JSON text and its cache key for each
+-- insight tile of a dashboard (ngx_dashboards_query_memo, 016_query_memo.sql)
+-- whose row is missing or was computed from other inputs; forget those of
+-- insights no longer on it (or on a soft-deleted tile only).  The same
+-- inputs as the tiles of the detail without a filters_override: the
+-- dashboard's filters.  Called by a retrieve whose
 -- ?refresh= may compute (not force_cache: results reach the cache only
 -- that way), so that reading the cache writes nothing; a row locked by
 -- another such retrieve is waited for.
