@@ -293,7 +293,20 @@ subtest 'dashboard and tile filters: the query shown and its key' => sub {
     is $k[0], key_of($q1), 'filters_hash: the key of the query shown';
     isnt $k[0], key_of($Q2), '... not of the stored query';
     is scalar(keys %{ { map { $_ => 1 } @k } }), 3, 'three different keys';
-    is_deeply plan_keys($d, 'blocking'), \@k, 'the plan: the same keys, in tile order';
+    is_deeply plan_keys($d, 'blocking'), \@k, 'the plan: the same keys, in tile order (none computed yet)';
+    # computed: the longest last time first, never computed before them (the module starts them in
+    # this order, dashboards_queries_per_request at a time)
+    refresh($d, 'force_blocking');
+    is $t->sql_value(q{SELECT count(*) FROM ngx_dashboards_result_cache
+                        WHERE cache_key = ANY ($1::text[]) AND compute_ms >= 0}, \@k), 3,
+        'each computation\'s duration is kept';
+    my %ms = ($k[0] => 5, $k[1] => 70, $k[2] => 20);
+    $t->sql('UPDATE ngx_dashboards_result_cache SET compute_ms = $2 WHERE cache_key = $1', $_, $ms{$_}) for @k;
+    is_deeply plan_keys($d, 'force_blocking'), [ @k[1, 2, 0] ], 'force_blocking: the longest first';
+    $t->sql('UPDATE ngx_dashboards_result_cache SET compute_ms = NULL WHERE cache_key = $1', $k[0]);
+    is_deeply plan_keys($d, 'force_blocking'), [ @k[0, 1, 2] ], '... a key never measured before them';
+    $t->sql('UPDATE ngx_dashboards_result_cache SET compute_ms = 7 WHERE cache_key = ANY ($1::text[])', \@k);
+    is_deeply plan_keys($d, 'force_blocking'), \@k, '... equal durations: tile order';
     is $t->row(posthog_dashboarditem => $i)->{query}{source}{dateRange}{date_from}, '2025-01-01', 'stored query untouched';
 
     # filters_override replaces the dashboard's filters (PostHog: filters_override if given, else
@@ -363,9 +376,11 @@ subtest 'compute: refusals become {"error"}, never a raised error' => sub {
     my ($r, $raw) = compute($Q2, 'cache_x');
     is_deeply okeys($raw), [qw(cache_key cache_target_age calculation_trigger error hasMore hogql is_cached
                                last_refresh modifiers next_allowed_client_refresh query_metadata query_status
-                               resolved_date_range results timezone timings ngx_series)],
-        'response keys (PostHog\'s, then the series computed, which the store keeps beside the entry)';
+                               resolved_date_range results timezone timings ngx_series ngx_ms)],
+        'response keys (PostHog\'s, then the series computed and its duration, which the store keeps beside '
+        . 'the entry)';
     is_deeply $r->{ngx_series}, $Q2->{source}{series} // $Q2->{series}, '... ngx_series: the query\'s series';
+    like $r->{ngx_ms}, qr/^\d+$/, '... ngx_ms: whole milliseconds';
     is $r->{cache_key}, 'cache_x', 'cache_key as given';
     is $r->{is_cached}, $FALSE, 'is_cached false';
     is $r->{timezone}, 'UTC', 'timezone';
@@ -423,6 +438,15 @@ subtest 'store keeps the series computed; a read patches custom_name only when t
     my $row = $t->sql_row(q{SELECT series::text AS s, result ? 'ngx_series' AS in_result
                               FROM ngx_dashboards_result_cache WHERE cache_key = 'cache_series'});
     is_deeply $J->decode($row->{s}), $series, 'the series kept beside the entry';
+    ok !$row->{in_result}, '... not among the response values';
+    is $t->sql_value(q{SELECT compute_ms FROM ngx_dashboards_result_cache WHERE cache_key = 'cache_series'}),
+        undef, 'no ngx_ms: no duration';
+    $t->sql('SELECT ngx_dashboards_insight_store($1, $2, $3::json)', $T, 'cache_series',
+            { results => $rows, ngx_series => $series, ngx_ms => 1234,
+              last_refresh => '2030-01-01T00:00:01.000000Z' });
+    $row = $t->sql_row(q{SELECT compute_ms, result ? 'ngx_ms' AS in_result
+                           FROM ngx_dashboards_result_cache WHERE cache_key = 'cache_series'});
+    is $row->{compute_ms}, 1234, 'the duration kept beside the entry';
     ok !$row->{in_result}, '... not among the response values';
     my $read = sub {
         my ($q) = @_;
@@ -573,7 +597,8 @@ subtest 'through HTTP: GET retrieve shows the cached results' => sub {
     my $t2 = tile($d, $i2, 5);
     my @keys = @{ refresh($d) };
     is scalar @keys, 2, 'two computed';
-    $t->sql(q{DELETE FROM ngx_dashboards_result_cache WHERE cache_key = $1}, $keys[1]);
+    my ($k2) = grep { $_ ne key_of($Q2) } @keys;
+    $t->sql(q{DELETE FROM ngx_dashboards_result_cache WHERE cache_key = $1}, $k2);
     $t->start;
     my $r = $t->api(GET => "/api/projects/$w->{project}/dashboards/$d/");
     is $r->{status}, 200, 'status';

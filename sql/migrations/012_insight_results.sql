@@ -384,8 +384,12 @@ END $$;
 -- plan ------------------------------------------------------------------------
 
 -- The computations a request needs under its ?refresh= value: one row per
--- distinct cache key among the insight tiles the user may view, in tile
--- order.  blocking / async: missing or stale entries (DEFAULT thresholds),
+-- distinct cache key among the insight tiles the user may view, the
+-- longest first (the duration of the key's last computation,
+-- 018_compute_duration.sql; never computed: first), then in tile order.
+-- The module starts them in this order, dashboards_queries_per_request at
+-- a time: a long computation started last would run alone at the end,
+-- the other slots idle.  blocking / async: missing or stale entries (DEFAULT thresholds),
 -- lazy_async: LAZY thresholds, force_blocking / force_async: all; the
 -- other modes compute nothing.  Staleness as the trends runner's
 -- (ngx_dashboards_trends_is_stale over the cached resolved date_to).
@@ -410,6 +414,8 @@ BEGIN
           FROM (SELECT DISTINCT ON (it.cache_key)
                        it.cache_key AS key, it.team_id AS team, it.query, it.ord,
                        cr.refreshed_at, cr.resolved_date_range::json AS resolved_date_range,
+                       (SELECT rc.compute_ms FROM ngx_dashboards_result_cache rc
+                         WHERE rc.cache_key = it.cache_key AND rc.team_id = it.team_id) AS ms,
                        -- a background computation of the key failed lately
                        v_mode IN ('async', 'lazy_async')
                        AND EXISTS (SELECT FROM ngx_dashboards_query_status qs
@@ -437,7 +443,7 @@ BEGIN
                        CASE WHEN k.query->>'kind' = 'InsightVizNode' THEN k.query->'source'
                             ELSE k.query END ->> 'interval',
                        k.refreshed_at, v_mode = 'lazy_async')))
-         ORDER BY k.ord;
+         ORDER BY k.ms DESC NULLS FIRST, k.ord;
 END $$;
 
 -- compute, store --------------------------------------------------------------
@@ -453,6 +459,7 @@ RETURNS json LANGUAGE plpgsql STABLE AS $$
 DECLARE
     q jsonb := CASE WHEN p_query->>'kind' = 'InsightVizNode' THEN p_query->'source' ELSE p_query END;
     v_now timestamptz := now();
+    v_started timestamptz := clock_timestamp();
     v_plan jsonb;
     v_body json;
     v_msg text;
@@ -493,9 +500,11 @@ BEGIN
         'results', v_body->'results',
         'timezone', v_plan->>'tz',
         'timings', NULL,
-        -- not PostHog's: the series computed, kept beside the entry by
-        -- ngx_dashboards_insight_store (see ngx_dashboards_cached)
-        'ngx_series', q->'series');
+        -- not PostHog's: the series computed and the milliseconds it took,
+        -- kept beside the entry by ngx_dashboards_insight_store (see
+        -- ngx_dashboards_cached, ngx_dashboards_insight_plan)
+        'ngx_series', q->'series',
+        'ngx_ms', round(extract(epoch FROM clock_timestamp() - v_started) * 1000));
 END $$;
 
 -- A computed response into the cache (upsert; an older response never
@@ -542,15 +551,16 @@ BEGIN
     v_target := CASE WHEN r.cache_target_age ~ '^\d{4}-\d\d-\d\dT' THEN r.cache_target_age::timestamptz
                      ELSE ngx_dashboards_trends_target_age(NULL, v_last) END;
     INSERT INTO ngx_dashboards_result_cache AS c
-           (cache_key, team_id, result, results, series, last_refresh, cache_target_age, expires_at)
+           (cache_key, team_id, result, results, series, last_refresh, cache_target_age, expires_at, compute_ms)
     VALUES (p_cache_key, p_team_id,
             coalesce((SELECT jsonb_object_agg(e.key, e.value::text) FROM json_each(p_response) e
-                       WHERE e.key NOT IN ('results', 'ngx_series')), '{}'),
+                       WHERE e.key NOT IN ('results', 'ngx_series', 'ngx_ms')), '{}'),
             p_response -> 'results', (p_response -> 'ngx_series')::jsonb, v_last, v_target,
-            greatest(v_target, v_last + interval '7 days'))
+            greatest(v_target, v_last + interval '7 days'),
+            CASE WHEN p_response ->> 'ngx_ms' ~ '^\d{1,9}$' THEN (p_response ->> 'ngx_ms')::int END)
     ON CONFLICT (cache_key) DO UPDATE
        SET team_id = EXCLUDED.team_id, result = EXCLUDED.result, results = EXCLUDED.results,
-           series = EXCLUDED.series,
+           series = EXCLUDED.series, compute_ms = EXCLUDED.compute_ms,
            last_refresh = EXCLUDED.last_refresh,
            cache_target_age = EXCLUDED.cache_target_age, expires_at = EXCLUDED.expires_at
      WHERE c.last_refresh <= EXCLUDED.last_refresh;

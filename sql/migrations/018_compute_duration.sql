@@ -1,0 +1,12 @@
+-- 018_compute_duration.sql: how long each cached response took to compute.
+--
+-- A request that computes several keys runs at most
+-- dashboards_queries_per_request of them at a time, in the order of
+-- ngx_dashboards_insight_plan (012_insight_results.sql).  In tile order, a
+-- long computation met last runs alone at the end while the other slots
+-- are idle; the plan puts the keys that took longest last time first
+-- (ngx_dashboards_insight_compute measures, ngx_dashboards_insight_store
+-- keeps it here; NULL: never measured).
+--
+-- Applied once (sql/migrate).
+ALTER TABLE ngx_dashboards_result_cache ADD COLUMN IF NOT EXISTS compute_ms integer;
