@@ -125,6 +125,23 @@ subtest 'tiles: order by layouts.sm (y, x), 100 when missing; order = index' => 
     }
 };
 
+subtest 'insight tiles: strings that need escaping come back as they were stored' => sub {
+    # the insight and tile objects are joined from JSON texts
+    # (sql/migrations/003_dashboard_json.sql): each string must be escaped
+    my $d = $t->fixture_dashboard(team => $P, user => $w->{user}, name => 'Escapes');
+    my $odd = qq{q"uote \\back\nline\ttab \x{01} snow\x{2603} </script>};
+    my $i = $t->fixture_insight(team => $P, user => $w->{user}, name => $odd, derived_name => "d$odd",
+                                description => "e$odd");
+    my $tl = $t->fixture_insight_tile(dashboard => $d, insight => $i, color => "c$odd");
+    my $r = get($d);
+    is $r->{status}, 200, 'status' or diag $r->{raw};
+    my ($x) = grep { $_->{id} == $tl } @{ $r->{json}{tiles} // [] };
+    is $x->{insight}{name}, $odd, 'name';
+    is $x->{insight}{derived_name}, "d$odd", 'derived_name';
+    is $x->{insight}{description}, "e$odd", 'description';
+    is $x->{color}, "c$odd", 'tile color';
+};
+
 subtest 'tiles: soft-deleted tiles and tiles of deleted insights are hidden' => sub {
     my $d = $t->fixture_dashboard(team => $P, user => $w->{user}, name => 'Hidden');
     my $visible = $t->fixture_text_tile(dashboard => $d, body => 'visible');

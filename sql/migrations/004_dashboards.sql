@@ -920,10 +920,10 @@ END $$;
 -- whose row is missing or was computed from other inputs; forget those of
 -- insights no longer on it (or on a soft-deleted tile only).  The same
 -- inputs as the tiles of the detail without a filters_override: the
--- dashboard's filters.  Called by a retrieve whose
--- ?refresh= may compute (not force_cache: results reach the cache only
--- that way), so that reading the cache writes nothing; a row locked by
--- another such retrieve is waited for.
+-- dashboard's filters.  Called by a retrieve whose ?refresh= may compute
+-- (not force_cache: results reach the cache only that way), so that
+-- reading the cache writes nothing; a row locked by another such retrieve
+-- is waited for.
 CREATE OR REPLACE FUNCTION ngx_dashboards_query_memo_fill(p_dashboard_id int)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN

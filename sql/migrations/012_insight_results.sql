@@ -92,7 +92,9 @@ END $$;
 
 -- The cached response of a key, its fields as the insight shows them: the
 -- results as json, the other fields as their JSON texts (as stored, so
--- that their key order is the response's; NULL when absent).  Nothing
+-- that their key order is the response's; NULL when absent); besides them
+-- the time of the refresh and how long the computation took
+-- (018_compute_duration.sql, for ngx_dashboards_insight_plan).  Nothing
 -- when missing or past expires_at.  The stored value is decompressed once
 -- (r, OFFSET 0), not once per field.  Inlined:
 --   LEFT JOIN LATERAL ngx_dashboards_cached(key, team, query) cr ON ..
@@ -110,13 +112,13 @@ DROP FUNCTION IF EXISTS ngx_dashboards_cached(text, int, jsonb);
 CREATE OR REPLACE FUNCTION ngx_dashboards_cached(p_cache_key text, p_team_id int, p_query jsonb)
 RETURNS TABLE(results json, "hasMore" text, columns text, last_refresh text, cache_target_age text,
               next_allowed_client_refresh text, timezone text, query_status text, hogql text,
-              types text, resolved_date_range text, refreshed_at timestamptz)
+              types text, resolved_date_range text, refreshed_at timestamptz, compute_ms int)
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN c.series = coalesce(p_query #> '{source,series}', p_query -> 'series') THEN c.results
                 ELSE ngx_dashboards_series_custom_names(p_query, c.results) END,
            x.r->>'hasMore', x.r->>'columns', x.r->>'last_refresh', x.r->>'cache_target_age',
            x.r->>'next_allowed_client_refresh', x.r->>'timezone', x.r->>'query_status',
-           x.r->>'hogql', x.r->>'types', x.r->>'resolved_date_range', c.last_refresh
+           x.r->>'hogql', x.r->>'types', x.r->>'resolved_date_range', c.last_refresh, c.compute_ms
       FROM ngx_dashboards_result_cache c
      CROSS JOIN LATERAL (SELECT c.result || '{}'::jsonb AS r OFFSET 0) x
      WHERE c.cache_key = p_cache_key AND c.team_id = p_team_id AND c.expires_at > now()
@@ -386,12 +388,13 @@ END $$;
 -- The computations a request needs under its ?refresh= value: one row per
 -- distinct cache key among the insight tiles the user may view, the
 -- longest first (the duration of the key's last computation,
--- 018_compute_duration.sql; never computed: first), then in tile order.
--- The module starts them in this order, dashboards_queries_per_request at
--- a time: a long computation started last would run alone at the end,
--- the other slots idle.  blocking / async: missing or stale entries (DEFAULT thresholds),
--- lazy_async: LAZY thresholds, force_blocking / force_async: all; the
--- other modes compute nothing.  Staleness as the trends runner's
+-- 018_compute_duration.sql; unknown, the entry missing or expired:
+-- first), then in tile order.  The module starts them in this order,
+-- dashboards_queries_per_request at a time: a long computation started
+-- last would run alone at the end, the other slots idle.  blocking /
+-- async: missing or stale entries (DEFAULT thresholds), lazy_async: LAZY
+-- thresholds, force_blocking / force_async: all; the other modes compute
+-- nothing.  Staleness as the trends runner's
 -- (ngx_dashboards_trends_is_stale over the cached resolved date_to).
 -- Read-only.
 DROP FUNCTION IF EXISTS ngx_dashboards_insight_plan(int, int, text, int, jsonb, jsonb, text);
@@ -414,8 +417,7 @@ BEGIN
           FROM (SELECT DISTINCT ON (it.cache_key)
                        it.cache_key AS key, it.team_id AS team, it.query, it.ord,
                        cr.refreshed_at, cr.resolved_date_range::json AS resolved_date_range,
-                       (SELECT rc.compute_ms FROM ngx_dashboards_result_cache rc
-                         WHERE rc.cache_key = it.cache_key AND rc.team_id = it.team_id) AS ms,
+                       cr.compute_ms AS ms,
                        -- a background computation of the key failed lately
                        v_mode IN ('async', 'lazy_async')
                        AND EXISTS (SELECT FROM ngx_dashboards_query_status qs

@@ -6,7 +6,7 @@
 -- long computation met last runs alone at the end while the other slots
 -- are idle; the plan puts the keys that took longest last time first
 -- (ngx_dashboards_insight_compute measures, ngx_dashboards_insight_store
--- keeps it here; NULL: never measured).
+-- keeps it here, ngx_dashboards_cached reads it; NULL: never measured).
 --
 -- Applied once (sql/migrate).
 ALTER TABLE ngx_dashboards_result_cache ADD COLUMN IF NOT EXISTS compute_ms integer;
