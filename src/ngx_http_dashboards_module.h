@@ -484,12 +484,6 @@ ngx_uint_t ngx_http_dashboards_json_bad(cJSON *item, uint32_t *cp);
 void ngx_http_dashboards_json_raw_numbers(cJSON *item);
 ngx_int_t ngx_http_dashboards_number_text(cJSON *item, u_char *buf,
     size_t size, ngx_str_t *out);
-#define NGX_HTTP_DASHBOARDS_JSON_OUTSIDE  0
-#define NGX_HTTP_DASHBOARDS_JSON_STRING   1
-#define NGX_HTTP_DASHBOARDS_JSON_ESCAPE   2
-
-u_char *ngx_http_dashboards_json_compact(u_char *dst, u_char *src,
-    size_t len, ngx_uint_t *state);
 ngx_int_t ngx_http_dashboards_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out);
 ngx_int_t ngx_http_dashboards_send_str(ngx_http_request_t *r,
@@ -500,6 +494,14 @@ cJSON *ngx_http_dashboards_parse(ngx_http_request_t *r, u_char *data,
     size_t len, ngx_uint_t max_depth, ngx_str_t *err);
 char *ngx_http_dashboards_print(ngx_http_request_t *r, cJSON *json,
     size_t *len);
+
+/* compact.c: answers without the white space outside strings */
+#define NGX_HTTP_DASHBOARDS_JSON_OUTSIDE  0
+#define NGX_HTTP_DASHBOARDS_JSON_STRING   1
+#define NGX_HTTP_DASHBOARDS_JSON_ESCAPE   2
+
+u_char *ngx_http_dashboards_json_compact(u_char *dst, u_char *src,
+    size_t len, ngx_uint_t *state);
 
 /* validate.c */
 ngx_int_t ngx_http_dashboards_validate(ngx_http_request_t *r, cJSON *in,

@@ -74,6 +74,38 @@ is $r->{status}, 200, 'update: 200';
 is_compact $r, 'update';
 is $r->{json}{name}, 'renamed : x', 'update: name intact';
 
+# The module compacts 64 bytes at a time (src/ngx_http_dashboards_compact.c):
+# strings that start, end, hold an escape or white space at every offset of
+# a block, strings longer than a block (a block wholly inside a string keeps
+# its spaces), and jsonb's "key": value texts (the layouts) between them.
+subtest 'compact JSON at every offset of a block' => sub {
+    my $d = $t->api(POST => "/api/projects/$P/dashboards/", body => { name => 'blocks' });
+    is $d->{status}, 201, 'create: 201' or return;
+    my $id = $d->{json}{id};
+    my (%body, %layouts);
+    for my $k (0 .. 63) {
+        my $b = $k % 2
+            ? ('x' x $k) . (' spaced  words ' x ($k % 9 + 1))
+            : ('x' x $k) . qq{ "q" \\ \\"e\\" \n\t end "odd one out} . ('y' x (64 - $k)) . (' z ' x 30);
+        my $l = { sm => { x => 0, y => $k, w => 6, h => 5 },
+                  ('k' x ($k % 5 + 1)) => [1, { 'a b' => ' : ' }] };
+        my $tile = $t->fixture_text_tile(dashboard => $id, body => $b, layouts => $l);
+        $body{$tile} = $b;
+        $layouts{$tile} = $l;
+    }
+    my $r = $t->api(GET => "/api/projects/$P/dashboards/$id/");
+    is $r->{status}, 200, 'retrieve: 200' or return;
+    is_compact $r, 'retrieve';
+    is scalar @{ $r->{json}{tiles} }, 64, '64 tiles';
+    my ($bad, $canon) = (0, JSON::PP->new->canonical);
+    for my $tile (@{ $r->{json}{tiles} }) {
+        $bad++ unless defined $body{$tile->{id}} && $tile->{text}{body} eq $body{$tile->{id}};
+        $bad++ unless $canon->encode($tile->{layouts}) eq $canon->encode($layouts{$tile->{id}} // {});
+    }
+    is $bad, 0, 'every body and layout as written';
+    is $r->{headers}{'content-length'}, length $r->{raw}, 'Content-Length of the compact body';
+};
+
 # -- the Host header ---------------------------------------------------------
 
 for my $host ('x","results":[],"z":"', 'ex_ample.com', 'a:b:c', 'host:port', '[::1', 'a.b:8o') {

@@ -242,9 +242,11 @@ RESET check_function_bodies;
 -- p_variables: the request's variables_override
 -- (ngx_dashboards_apply_dashboard_variables, applied after the filters).
 --
--- Written as json_build_object writes it ({"key" : value, ...}, keys in
--- PostHog's order), but joined from JSON texts (array_to_string, NULL
--- pieces as null): json_build_object looks up the type and output function
+-- Written compactly ({"key":value,...}, keys in PostHog's order), as
+-- PostHog's renderer writes it and as the module sends it (it compacts the
+-- parts that are not: src/ngx_http_dashboards_compact.c), and joined from
+-- JSON texts (array_to_string, NULL pieces as null): json_build_object,
+-- which writes "key" : value, looks up the type and output function
 -- of each of its arguments, keys included, on every call, which was about
 -- a third of the instructions of a retrieve of ten insight tiles
 -- (bench/RESULTS.md).  Each piece is a JSON text: a number or boolean cast
@@ -272,50 +274,50 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_insight_obj(p_insight_id int, p_user_i
                                                       p_variables jsonb DEFAULT NULL)
 RETURNS TABLE(j text, last_refresh text, is_cached boolean) LANGUAGE sql STABLE AS $$
     SELECT array_to_string(ARRAY[
-            '{"id" : ', i.id::text,
-            ', "short_id" : ', to_json(i.short_id)::text,
-            ', "name" : ', to_json(i.name)::text,
-            ', "derived_name" : ', to_json(i.derived_name)::text,
-            ', "filters" : ', i.filters::text,
-            ', "query" : ', k.shown,
-            ', "order" : ', i."order"::text,
-            ', "deleted" : ', i.deleted::text,
-            ', "dashboards" : ', r.dashboards,
-            ', "dashboard_tiles" : ', r.tiles,
-            ', "last_refresh" : ', cr.last_refresh,
-            ', "cache_target_age" : ', cr.cache_target_age,
-            ', "next_allowed_client_refresh" : ', cr.next_allowed_client_refresh,
-            ', "result" : ', cr.results::text,
-            ', "hasMore" : ', cr."hasMore",
-            ', "columns" : ', cr.columns,
-            ', "created_at" : ', '"' || ngx_dashboards_ts(i.created_at) || '"',
-            ', "created_by" : ', cu.j::text,
-            ', "description" : ', to_json(i.description)::text,
-            ', "updated_at" : ', '"' || ngx_dashboards_ts(i.updated_at) || '"',
-            ', "tags" : ', (SELECT tn.names FROM ngx_dashboards_tag_names(NULL, i.id) tn)::text,
-            ', "favorited" : ', i.favorited::text,
-            ', "saved" : ', i.saved::text,
-            ', "last_modified_at" : ', '"' || ngx_dashboards_ts(i.last_modified_at) || '"',
-            ', "last_modified_by" : ', mu.j::text,
-            ', "is_sample" : ', i.is_sample::text,
-            ', "effective_restriction_level" : ', r.er::text,
-            ', "effective_privilege_level" : ', r.ep::text,
-            ', "user_access_level" : ', '"' || ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
+            '{"id":', i.id::text,
+            ',"short_id":', to_json(i.short_id)::text,
+            ',"name":', to_json(i.name)::text,
+            ',"derived_name":', to_json(i.derived_name)::text,
+            ',"filters":', i.filters::text,
+            ',"query":', k.shown,
+            ',"order":', i."order"::text,
+            ',"deleted":', i.deleted::text,
+            ',"dashboards":', r.dashboards,
+            ',"dashboard_tiles":', r.tiles,
+            ',"last_refresh":', cr.last_refresh,
+            ',"cache_target_age":', cr.cache_target_age,
+            ',"next_allowed_client_refresh":', cr.next_allowed_client_refresh,
+            ',"result":', cr.results::text,
+            ',"hasMore":', cr."hasMore",
+            ',"columns":', cr.columns,
+            ',"created_at":', '"' || ngx_dashboards_ts(i.created_at) || '"',
+            ',"created_by":', cu.j::text,
+            ',"description":', to_json(i.description)::text,
+            ',"updated_at":', '"' || ngx_dashboards_ts(i.updated_at) || '"',
+            ',"tags":', (SELECT tn.names FROM ngx_dashboards_tag_names(NULL, i.id) tn)::text,
+            ',"favorited":', i.favorited::text,
+            ',"saved":', i.saved::text,
+            ',"last_modified_at":', '"' || ngx_dashboards_ts(i.last_modified_at) || '"',
+            ',"last_modified_by":', mu.j::text,
+            ',"is_sample":', i.is_sample::text,
+            ',"effective_restriction_level":', r.er::text,
+            ',"effective_privilege_level":', r.ep::text,
+            ',"user_access_level":', '"' || ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
                                                                           p_user_id, p_level) || '"',
-            ', "timezone" : ', CASE WHEN p_refresh THEN to_json(p_timezone)::text ELSE cr.timezone END,
-            ', "is_cached" : ', CASE WHEN cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false)
+            ',"timezone":', CASE WHEN p_refresh THEN to_json(p_timezone)::text ELSE cr.timezone END,
+            ',"is_cached":', CASE WHEN cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false)
                                      THEN 'true' ELSE 'false' END,
-            ', "query_status" : ', coalesce(CASE WHEN k.outcome IS NOT NULL
+            ',"query_status":', coalesce(CASE WHEN k.outcome IS NOT NULL
                                                  THEN ngx_dashboards_query_status(k.outcome, i.team_id, i.id,
                                                                                   p_dashboard_id)::text END,
                                             cr.query_status),
-            ', "hogql" : ', cr.hogql,
-            ', "types" : ', cr.types,
-            ', "resolved_date_range" : ', cr.resolved_date_range,
-            ', "alerts" : [], "last_viewed_at" : ',
+            ',"hogql":', cr.hogql,
+            ',"types":', cr.types,
+            ',"resolved_date_range":', cr.resolved_date_range,
+            ',"alerts":[],"last_viewed_at":',
             '"' || (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed(i.team_id, p_user_id, 'insight',
                                                                        i.short_id) lv) || '"',
-            ', "search_match_type" : null, "filters_hash" : ', '"' || k.key || '"',
+            ',"search_match_type":null,"filters_hash":', '"' || k.key || '"',
             '}'], '', 'null'),
            cr.last_refresh, cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false)
       FROM posthog_dashboarditem i
@@ -326,10 +328,10 @@ RETURNS TABLE(j text, last_refresh text, is_cached boolean) LANGUAGE sql STABLE 
      -- (p_adv) every dashboard's are 21 and 37 (ngx_dashboards_perms),
      -- and they are not looked up
      CROSS JOIN LATERAL (
-            SELECT coalesce('[' || string_agg(t.dashboard_id::text, ', ' ORDER BY t.id) || ']', '[]') AS dashboards,
-                   coalesce('[' || string_agg('{"id" : ' || t.id || ', "dashboard_id" : ' || t.dashboard_id
-                                              || ', "deleted" : ' || coalesce(t.deleted::text, 'null') || '}',
-                                              ', ' ORDER BY t.id) || ']', '[]') AS tiles,
+            SELECT coalesce('[' || string_agg(t.dashboard_id::text, ',' ORDER BY t.id) || ']', '[]') AS dashboards,
+                   coalesce('[' || string_agg('{"id":' || t.id || ',"dashboard_id":' || t.dashboard_id
+                                              || ',"deleted":' || coalesce(t.deleted::text, 'null') || '}',
+                                              ',' ORDER BY t.id) || ']', '[]') AS tiles,
                    coalesce(max(p.effective_restriction_level), 21) AS er,
                    CASE WHEN NOT p_adv OR count(*) = 0 OR bool_or(p.can_edit) THEN 37 ELSE 21 END AS ep
               FROM posthog_dashboardtile t
@@ -376,19 +378,19 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(p_id int, p_insight text, 
                                                       p_is_cached boolean DEFAULT false)
 RETURNS text LANGUAGE sql STABLE AS $$
     SELECT array_to_string(ARRAY[
-        '{"id" : ', p_id::text,
-        ', "insight" : ', p_insight,
-        ', "text" : ', p_text::text,
-        ', "button_tile" : ', p_button::text,
-        ', "widget" : ', p_widget::text,
-        ', "layouts" : ', p_layouts::text,
-        ', "color" : ', to_json(p_color)::text,
-        ', "filters_overrides" : ', p_filters_overrides::text,
-        ', "show_description" : ', p_show_description::text,
-        ', "transparent_background" : ', p_transparent_background::text,
-        ', "order" : ', p_order::text,
-        ', "last_refresh" : ', p_last_refresh,
-        ', "is_cached" : ', CASE WHEN p_is_cached THEN 'true' ELSE 'false' END,
+        '{"id":', p_id::text,
+        ',"insight":', p_insight,
+        ',"text":', p_text::text,
+        ',"button_tile":', p_button::text,
+        ',"widget":', p_widget::text,
+        ',"layouts":', p_layouts::text,
+        ',"color":', to_json(p_color)::text,
+        ',"filters_overrides":', p_filters_overrides::text,
+        ',"show_description":', p_show_description::text,
+        ',"transparent_background":', p_transparent_background::text,
+        ',"order":', p_order::text,
+        ',"last_refresh":', p_last_refresh,
+        ',"is_cached":', CASE WHEN p_is_cached THEN 'true' ELSE 'false' END,
         '}'], '', 'null')
 $$;
 
@@ -442,7 +444,7 @@ RETURNS TABLE(tiles text, complete boolean) LANGUAGE sql STABLE AS $$
                    CASE WHEN p_text_only OR s.widget_id IS NULL THEN NULL
                         ELSE ngx_dashboards_widget_json(s.widget_id) END,
                    s.layouts, s.color, s.filters_overrides, s.show_description, s.transparent_background,
-                   s.ord, io.last_refresh, io.is_cached), ', ' ORDER BY s.ord) || ']', '[]') END,
+                   s.ord, io.last_refresh, io.is_cached), ',' ORDER BY s.ord) || ']', '[]') END,
            NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false)
       FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
                    t.filters_overrides, t.show_description, t.transparent_background,
@@ -561,7 +563,7 @@ RETURNS TABLE(j text) LANGUAGE sql STABLE AS $$
             'persisted_variables', CASE WHEN ngx_dashboards_truthy(d.variables) THEN d.variables END,
             'team_id', d.team_id,
             'quick_filter_ids', coalesce(d.quick_filter_ids, '[]'::jsonb))::text, -1)
-        || ', "tiles" : ' || tj.tiles || ', "search_match_type" : null}' END
+        || ',"tiles":' || tj.tiles || ',"search_match_type":null}' END
       FROM posthog_dashboard d
       LEFT JOIN LATERAL ngx_dashboards_user_obj(d.created_by_id) u ON true
      CROSS JOIN LATERAL ngx_dashboards_tiles(d.id, p_user_id, p_level, p_adv, p_timezone, 'sm',

@@ -47,6 +47,16 @@ RETURNS json LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
      WHERE v IS NOT NULL
 $$;
 
+-- A json array of the values in their order (no array: []; a NULL: null),
+-- written compactly like the objects above.  json_agg() writes ", " between
+-- elements and a line break before each object; the module compacts every
+-- answer (src/ngx_http_dashboards_compact.c), and texts that come compact
+-- cost it least, the results most of all: they are most of a dashboard.
+CREATE OR REPLACE FUNCTION ngx_dashboards_trends_arr(p_vals json[])
+RETURNS json LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ('[' || coalesce(array_to_string(p_vals::text[], ',', 'null'), '') || ']')::json
+$$;
+
 -- A number as PostHog (Python, orjson) prints it: an int, or a float with
 -- Python's repr (30.0, 0.1, 1e+16); NaN and infinities print as null.
 CREATE OR REPLACE FUNCTION ngx_dashboards_trends_num(p_value float8, p_float boolean)
@@ -1444,18 +1454,19 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
                    greatest(least(p_bucket::date + 6, p_to), greatest(p_bucket::date, p_from)) AS e) w
 $$;
 
--- The axis of one period: labels, days and action.days (json arrays).
+-- The axis of one period: labels, days and action.days (json arrays,
+-- written compactly as ngx_dashboards_trends_arr says).
 CREATE OR REPLACE FUNCTION ngx_dashboards_trends_axis(p_plan jsonb, p_period jsonb,
                                                       OUT labels json, OUT days json,
                                                       OUT action_days json)
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(json_agg(ngx_dashboards_trends_label(b, p_plan->>'interval',
+    SELECT ngx_dashboards_trends_arr(array_agg(to_json(ngx_dashboards_trends_label(b, p_plan->>'interval',
                                  (p_period->>'date_from')::timestamp::date,
-                                 (p_period->>'date_to')::timestamp::date) ORDER BY i), '[]'),
-           coalesce(json_agg(to_char(b, CASE WHEN p_plan->>'interval' IN ('hour', 'minute')
-                                             THEN 'YYYY-MM-DD HH24:MI:SS' ELSE 'YYYY-MM-DD' END)
-                             ORDER BY i), '[]'),
-           coalesce(json_agg(ngx_dashboards_trends_iso(b, p_plan->>'tz') ORDER BY i), '[]')
+                                 (p_period->>'date_to')::timestamp::date)) ORDER BY i)),
+           ngx_dashboards_trends_arr(array_agg(to_json(to_char(b, CASE WHEN p_plan->>'interval' IN ('hour', 'minute')
+                                             THEN 'YYYY-MM-DD HH24:MI:SS' ELSE 'YYYY-MM-DD' END))
+                             ORDER BY i)),
+           ngx_dashboards_trends_arr(array_agg(to_json(ngx_dashboards_trends_iso(b, p_plan->>'tz')) ORDER BY i))
       FROM jsonb_array_elements_text(p_period->'buckets') WITH ORDINALITY a(t, i),
            LATERAL (SELECT t::timestamp AS b) x
 $$;
@@ -1470,7 +1481,7 @@ $$;
 -- A row's numbers as a json array.
 CREATE OR REPLACE FUNCTION ngx_dashboards_trends_nums(p_vals float8[], p_floats boolean[])
 RETURNS json LANGUAGE sql IMMUTABLE AS $$
-    SELECT coalesce(json_agg(ngx_dashboards_trends_num(v, f) ORDER BY i), '[]')
+    SELECT ngx_dashboards_trends_arr(array_agg(ngx_dashboards_trends_num(v, f) ORDER BY i))
       FROM unnest(p_vals, p_floats) WITH ORDINALITY u(v, f, i)
 $$;
 
@@ -1656,7 +1667,7 @@ BEGIN
                             (p_plan->'current'->>'date_from')::timestamp, p_plan->>'tz')),
                         to_json(ngx_dashboards_trends_iso(
                             (p_plan->'current'->>'date_to')::timestamp, p_plan->>'tz'))]),
-              coalesce((SELECT json_agg(o ORDER BY i) FROM unnest(v_out) WITH ORDINALITY u(o, i)), '[]')]);
+              ngx_dashboards_trends_arr(v_out)]);
 END $$;
 
 -- The whole computation: PostHog's TrendsQuery response body for a team.
