@@ -74,7 +74,11 @@ ngx_http_dashboards_json_compact(u_char *dst, u_char *src, size_t len,
             continue;
         }
 
-        /* bit i: the running parity of the quotes up to byte i */
+        /*
+         * bit i of the quotes' running parity: byte i is in a string
+         * opened in this block (its opening quote included); flipped when
+         * the block starts inside a string
+         */
 
         in = quotes;
         in ^= in << 1;
