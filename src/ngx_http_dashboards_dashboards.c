@@ -32,10 +32,6 @@ static ngx_int_t ngx_http_dashboards_null_arg(ngx_http_request_t *r,
 static u_char *ngx_http_dashboards_quote_plus(u_char *dst, ngx_str_t *src);
 static ngx_int_t ngx_http_dashboards_positive_arg(ngx_http_request_t *r,
     const char *name, ngx_int_t strict, ngx_int_t def);
-static ngx_int_t ngx_http_dashboards_override(ngx_http_request_t *r,
-    const char *name, const char **param, ngx_http_dashboards_verr_t *err);
-static ngx_int_t ngx_http_dashboards_overrides(ngx_http_request_t *r,
-    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles, ngx_int_t *rcp);
 static void ngx_http_dashboards_destroy_done(ngx_http_request_t *r,
     PGresult *res);
 
@@ -650,6 +646,8 @@ ngx_int_t
 ngx_http_dashboards_create(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
+    ctx->written_refresh = 1;       /* the answer: insights.c */
+
     return ngx_http_dashboards_action(r, ctx,
                                       ngx_http_dashboards_create_fields,
                                       NGX_HTTP_DASHBOARDS_SQL_CREATE,
@@ -663,11 +661,20 @@ ngx_int_t
 ngx_http_dashboards_retrieve(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    ngx_int_t                   rc;
+    ngx_http_dashboards_verr_t  err;
 
-    if (ngx_http_dashboards_overrides(r, ctx, 1, &rc) != NGX_OK) {
-        return rc;
+    rc = ngx_http_dashboards_overrides(r, ctx, 1, &err);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_dashboards_send_verr(r, &err);
     }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_dashboards_detail_values(ctx);
 
     return ngx_http_dashboards_insights(r, ctx,
                                         NGX_HTTP_DASHBOARDS_SQL_RETRIEVE, 9,
@@ -684,12 +691,21 @@ ngx_int_t
 ngx_http_dashboards_run_insights(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t  rc;
-    ngx_str_t  format;
+    ngx_int_t                   rc;
+    ngx_str_t                   format;
+    ngx_http_dashboards_verr_t  err;
 
-    if (ngx_http_dashboards_overrides(r, ctx, 0, &rc) != NGX_OK) {
-        return rc;
+    rc = ngx_http_dashboards_overrides(r, ctx, 0, &err);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_dashboards_send_verr(r, &err);
     }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_dashboards_detail_values(ctx);
 
     rc = ngx_http_dashboards_arg(r, "output_format", &format);
     if (rc == NGX_ERROR) {
@@ -702,115 +718,6 @@ ngx_http_dashboards_run_insights(ngx_http_request_t *r,
     return ngx_http_dashboards_insights(r, ctx,
                                         NGX_HTTP_DASHBOARDS_SQL_RUN_INSIGHTS,
                                         8, 0);
-}
-
-
-/*
- * values 0-5 of retrieve and run_insights, and with tiles value 8 of
- * retrieve, tile_filters_override (merged over every tile's
- * filters_overrides, sql/migrations/003_dashboard_json.sql): NGX_OK, or
- * NGX_DECLINED when answered (*rcp for the caller to return)
- */
-
-static ngx_int_t
-ngx_http_dashboards_overrides(ngx_http_request_t *r,
-    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles, ngx_int_t *rcp)
-{
-    ngx_int_t                   rc;
-    ngx_http_dashboards_verr_t  err;
-
-    rc = ngx_http_dashboards_override(r, "filters_override",
-                                      &ctx->query.values[4], &err);
-    if (rc == NGX_OK) {
-        rc = ngx_http_dashboards_override(r, "variables_override",
-                                          &ctx->query.values[5], &err);
-    }
-
-    if (rc == NGX_OK && tiles) {
-        rc = ngx_http_dashboards_override(r, "tile_filters_override",
-                                          &ctx->query.values[8], &err);
-    }
-
-    if (rc == NGX_DECLINED) {
-        *rcp = ngx_http_dashboards_send_verr(r, &err);
-        return NGX_DECLINED;
-    }
-
-    if (rc != NGX_OK) {
-        *rcp = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        return NGX_DECLINED;
-    }
-
-    ngx_http_dashboards_base_values(ctx);
-    ctx->query.values[3] = (const char *) ctx->object_arg;
-
-    return NGX_OK;
-}
-
-
-/* a JSON object given as a query parameter; absent: NULL */
-
-static ngx_int_t
-ngx_http_dashboards_override(ngx_http_request_t *r, const char *name,
-    const char **param, ngx_http_dashboards_verr_t *err)
-{
-    char       *text;
-    cJSON      *json;
-    size_t      len;
-    uint32_t    cp;
-    ngx_int_t   rc;
-    ngx_str_t   value, perr, attr;
-
-    *param = NULL;
-
-    attr.data = (u_char *) name;
-    attr.len = ngx_strlen(name);
-
-    rc = ngx_http_dashboards_arg(r, name, &value);
-
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (rc != NGX_OK || value.len == 0) {
-        /* absent or empty: no override */
-        return NGX_OK;
-    }
-
-    json = ngx_http_dashboards_parse(r, value.data, value.len, 64, &perr);
-
-    if (json == NULL || !cJSON_IsObject(json)) {
-        return ngx_http_dashboards_verr(r, err, "invalid_input", &attr,
-                                        "Invalid JSON passed in %s "
-                                        "parameter", name);
-    }
-
-    /* "\u0000" or a lone "\ud800": valid to Python, not to jsonb */
-
-    switch (ngx_http_dashboards_json_bad(json, &cp)) {
-
-    case 1:
-        return ngx_http_dashboards_verr(r, err, "null_characters_not_allowed",
-                                        &attr, "Null characters are not "
-                                        "allowed.");
-
-    case 2:
-        return ngx_http_dashboards_verr(r, err,
-                                        "surrogate_characters_not_allowed",
-                                        &attr, "Surrogate characters are not "
-                                        "allowed: U+%XD.", cp);
-    }
-
-    ngx_http_dashboards_json_raw_numbers(json);
-
-    text = ngx_http_dashboards_print(r, json, &len);
-    if (text == NULL) {
-        return NGX_ERROR;
-    }
-
-    *param = text;
-
-    return NGX_OK;
 }
 
 
@@ -827,6 +734,18 @@ ngx_http_dashboards_update(ngx_http_request_t *r,
     rc = ngx_http_dashboards_body_param(r, ctx,
                                         ngx_http_dashboards_update_fields,
                                         &ctx->query.values[4], &err);
+    if (rc == NGX_DECLINED) {
+        return ngx_http_dashboards_invalid(r, ctx, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* those of the answer (insights.c), refused before anything is written */
+
+    rc = ngx_http_dashboards_overrides(r, ctx, 1, &err);
+
     if (rc == NGX_DECLINED) {
         return ngx_http_dashboards_invalid(r, ctx, &err);
     }

@@ -832,6 +832,20 @@ ngx_http_dashboards_action(ngx_http_request_t *r,
         body = "{}";
     }
 
+    /* those of the answer (insights.c), refused before anything is written */
+
+    if (ctx->written_refresh) {
+        rc = ngx_http_dashboards_overrides(r, ctx, 1, &err);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_dashboards_invalid(r, ctx, &err);
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     ctx->status = status;
 
     ngx_http_dashboards_base_values(ctx);

@@ -2,10 +2,11 @@
 /*
  * Copyright (C) ngx_dashboards authors
  *
- * Insight results: the ?refresh= modes of a dashboard's retrieve and of
- * run_insights (PostHog's execution_mode_from_refresh), computing the
- * tiles side by side over the pool, and computations that outlive their
- * request.
+ * Insight results: the ?refresh= modes of a dashboard's retrieve, of
+ * run_insights and of the writes answered with the dashboard (PostHog's
+ * execution_mode_from_refresh), the overrides of the query string they
+ * read, computing the tiles side by side over the pool, and computations
+ * that outlive their request.
  *
  *   force_cache (the default): one statement; the SQL reads the cache.
  *   blocking, force_blocking: the plan statement names the results to
@@ -72,8 +73,12 @@ typedef struct {
 } ngx_http_dashboards_detached_t;
 
 
+static ngx_int_t ngx_http_dashboards_override(ngx_http_request_t *r,
+    const char *name, const char **param, ngx_http_dashboards_verr_t *err);
 static ngx_uint_t ngx_http_dashboards_refresh_mode(ngx_http_request_t *r,
     const char **raw);
+static ngx_int_t ngx_http_dashboards_written_id(ngx_http_request_t *r,
+    PGresult *res, ngx_http_dashboards_ctx_t *ctx);
 static void ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q);
 static void ngx_http_dashboards_compute_done(ngx_http_dashboards_query_t *q);
 static void ngx_http_dashboards_store_done(ngx_http_dashboards_query_t *q);
@@ -97,6 +102,126 @@ static void ngx_http_dashboards_detached_end(
 
 /* the background computations of this worker, by cache key */
 static ngx_queue_t  ngx_http_dashboards_running;
+
+
+/*
+ * the query parameters that change what a dashboard's tiles show, read as
+ * PostHog's filters_override_requested_by_client and its kin read them on
+ * every request that answers with tiles (a retrieve, run_insights, and the
+ * writes answered with the detail): ctx->overrides[0..2], filters_override,
+ * variables_override and with tiles tile_filters_override (merged over
+ * every tile's filters_overrides, sql/migrations/003_dashboard_json.sql),
+ * NULL when absent.  NGX_OK, NGX_DECLINED with *err for a 400, or
+ * NGX_ERROR
+ */
+
+ngx_int_t
+ngx_http_dashboards_overrides(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles,
+    ngx_http_dashboards_verr_t *err)
+{
+    ngx_int_t  rc;
+
+    ctx->overrides[2] = NULL;
+
+    rc = ngx_http_dashboards_override(r, "filters_override",
+                                      &ctx->overrides[0], err);
+    if (rc == NGX_OK) {
+        rc = ngx_http_dashboards_override(r, "variables_override",
+                                          &ctx->overrides[1], err);
+    }
+
+    if (rc == NGX_OK && tiles) {
+        rc = ngx_http_dashboards_override(r, "tile_filters_override",
+                                          &ctx->overrides[2], err);
+    }
+
+    return rc;
+}
+
+
+/*
+ * values 0-5 and 8 of the detail's statements (retrieve, run_insights):
+ * the user, the project, the organizations, the dashboard of the URL and
+ * the overrides
+ */
+
+void
+ngx_http_dashboards_detail_values(ngx_http_dashboards_ctx_t *ctx)
+{
+    ngx_http_dashboards_base_values(ctx);
+
+    ctx->query.values[3] = (const char *) ctx->object_arg;
+    ctx->query.values[4] = ctx->overrides[0];
+    ctx->query.values[5] = ctx->overrides[1];
+    ctx->query.values[8] = ctx->overrides[2];
+}
+
+
+/* a JSON object given as a query parameter; absent: NULL */
+
+static ngx_int_t
+ngx_http_dashboards_override(ngx_http_request_t *r, const char *name,
+    const char **param, ngx_http_dashboards_verr_t *err)
+{
+    char       *text;
+    cJSON      *json;
+    size_t      len;
+    uint32_t    cp;
+    ngx_int_t   rc;
+    ngx_str_t   value, perr, attr;
+
+    *param = NULL;
+
+    attr.data = (u_char *) name;
+    attr.len = ngx_strlen(name);
+
+    rc = ngx_http_dashboards_arg(r, name, &value);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK || value.len == 0) {
+        /* absent or empty: no override */
+        return NGX_OK;
+    }
+
+    json = ngx_http_dashboards_parse(r, value.data, value.len, 64, &perr);
+
+    if (json == NULL || !cJSON_IsObject(json)) {
+        return ngx_http_dashboards_verr(r, err, "invalid_input", &attr,
+                                        "Invalid JSON passed in %s "
+                                        "parameter", name);
+    }
+
+    /* "\u0000" or a lone "\ud800": valid to Python, not to jsonb */
+
+    switch (ngx_http_dashboards_json_bad(json, &cp)) {
+
+    case 1:
+        return ngx_http_dashboards_verr(r, err, "null_characters_not_allowed",
+                                        &attr, "Null characters are not "
+                                        "allowed.");
+
+    case 2:
+        return ngx_http_dashboards_verr(r, err,
+                                        "surrogate_characters_not_allowed",
+                                        &attr, "Surrogate characters are not "
+                                        "allowed: U+%XD.", cp);
+    }
+
+    ngx_http_dashboards_json_raw_numbers(json);
+
+    text = ngx_http_dashboards_print(r, json, &len);
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    *param = text;
+
+    return NGX_OK;
+}
 
 
 /*
@@ -228,14 +353,14 @@ ngx_http_dashboards_insights(ngx_http_request_t *r,
 
 
 /*
- * the answer of a write to a dashboard that PostHog answers with the
- * dashboard's detail (PATCH and PUT, and the actions that set
- * ctx->written_refresh: copy_tile, move_tile, reorder_tiles):
- * DashboardSerializer serializes its tiles with the
- * request's ?refresh=, so a mode that computes answers, once the write has
- * committed, what a retrieve of the dashboard of the URL with that mode
- * answers (its tiles computed; no overrides); force_cache, the default,
- * answers the write's own statement, which reads the cache
+ * the answer of a write that PostHog answers with a dashboard's detail
+ * (create, PATCH and PUT, and the actions that set ctx->written_refresh:
+ * copy_tile, move_tile, reorder_tiles, the dashboards made from
+ * templates): DashboardSerializer serializes it with the request, its
+ * ?refresh= and its overrides.  force_cache (the default) without
+ * overrides answers the write's own statement, which reads the cache; with
+ * either, the answer is, once the write has committed, what a retrieve of
+ * the dashboard (of the URL, or the one created) answers with them
  */
 
 void
@@ -247,21 +372,98 @@ ngx_http_dashboards_written(ngx_http_request_t *r, PGresult *res)
     ctx = ngx_http_get_module_ctx(r, ngx_http_dashboards_module);
 
     if (ngx_http_dashboards_refresh_mode(r, &raw)
-        == NGX_HTTP_DASHBOARDS_REFRESH_CACHE)
+        == NGX_HTTP_DASHBOARDS_REFRESH_CACHE
+        && ctx->overrides[0] == NULL && ctx->overrides[1] == NULL
+        && ctx->overrides[2] == NULL)
     {
         ngx_http_dashboards_json_done(r, res);
         return;
     }
 
-    ngx_http_dashboards_base_values(ctx);
-    ctx->query.values[3] = (const char *) ctx->object_arg;
-    ctx->query.values[4] = NULL;
-    ctx->query.values[5] = NULL;
-    ctx->query.values[8] = NULL;
+    if (ctx->object_id < 0
+        && ngx_http_dashboards_written_id(r, res, ctx) != NGX_OK)
+    {
+        ngx_http_dashboards_json_done(r, res);
+        return;
+    }
+
+    ngx_http_dashboards_detail_values(ctx);
 
     ngx_http_dashboards_finish(r,
         ngx_http_dashboards_insights(r, ctx, NGX_HTTP_DASHBOARDS_SQL_RETRIEVE,
                                      9, 1));
+}
+
+
+/*
+ * the id of a dashboard just created: the first key of its detail
+ * (json_build_object's "id" : N, sql/migrations/003_dashboard_json.sql)
+ */
+
+static ngx_int_t
+ngx_http_dashboards_written_id(ngx_http_request_t *r, PGresult *res,
+    ngx_http_dashboards_ctx_t *ctx)
+{
+    u_char  *p, *digits;
+    size_t   n;
+
+    if (PQntuples(res) != 1 || PQnfields(res) != 1
+        || PQgetisnull(res, 0, 0))
+    {
+        return NGX_DECLINED;
+    }
+
+    p = (u_char *) PQgetvalue(res, 0, 0);
+
+    if (*p++ != '{') {
+        goto unknown;
+    }
+
+    while (*p == ' ') {
+        p++;
+    }
+
+    if (ngx_strncmp(p, "\"id\"", 4) != 0) {
+        goto unknown;
+    }
+
+    p += 4;
+
+    while (*p == ' ') {
+        p++;
+    }
+
+    if (*p++ != ':') {
+        goto unknown;
+    }
+
+    while (*p == ' ') {
+        p++;
+    }
+
+    digits = p;
+
+    while (*p >= '0' && *p <= '9') {
+        p++;
+    }
+
+    n = (size_t) (p - digits);
+
+    if (n == 0 || n > NGX_INT_T_LEN) {
+        goto unknown;
+    }
+
+    *ngx_cpymem(ctx->object_arg, digits, n) = '\0';
+
+    return NGX_OK;
+
+unknown:
+
+    ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                  "dashboards: a created dashboard's detail does not begin "
+                  "with its id");
+
+    return NGX_DECLINED;
 }
 
 

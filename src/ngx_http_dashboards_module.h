@@ -370,6 +370,7 @@ struct ngx_http_dashboards_ctx_s {
     ngx_str_t                     body_error_text;
 
     ngx_str_t                     error_page;   /* filter.c */
+    const char                   *overrides[3]; /* insights.c */
 
     unsigned                      error_sent:1;
     unsigned                      format_txt:1;
@@ -561,6 +562,10 @@ ngx_int_t ngx_http_dashboards_insights(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
     ngx_uint_t refresh_value);
 void ngx_http_dashboards_written(ngx_http_request_t *r, PGresult *res);
+ngx_int_t ngx_http_dashboards_overrides(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles,
+    ngx_http_dashboards_verr_t *err);
+void ngx_http_dashboards_detail_values(ngx_http_dashboards_ctx_t *ctx);
 
 /* a body that failed validation: checks the object first, then the error */
 ngx_int_t ngx_http_dashboards_invalid(ngx_http_request_t *r,

@@ -28,6 +28,8 @@ ngx_int_t
 ngx_http_dashboards_from_template_json(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
+    ctx->written_refresh = 1;       /* the answer: insights.c */
+
     return ngx_http_dashboards_action(r, ctx, ngx_http_dashboards_template,
                                    NGX_HTTP_DASHBOARDS_SQL_FROM_TEMPLATE_JSON,
                                    NGX_HTTP_OK);
@@ -40,6 +42,8 @@ ngx_int_t
 ngx_http_dashboards_create_unlisted(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
+    ctx->written_refresh = 1;       /* the answer: insights.c */
+
     return ngx_http_dashboards_action(r, ctx, NULL,
                                       NGX_HTTP_DASHBOARDS_SQL_CREATE_UNLISTED,
                                       NGX_HTTP_CREATED);

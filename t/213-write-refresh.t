@@ -107,7 +107,7 @@ is $r->{status}, 200, 'reorder_tiles ?refresh=blocking' or diag $r->{raw};
 is_deeply result_of($r, $tile1)->[0]{data}, \@DATA, '... the insight tile computed';
 is $r->{json}{tiles}[0]{id}, $tile3, '... in the new order';
 clear_cache();
-$r = call(POST => "$base/$d/reorder_tiles/", { tile_order => [$tile1, $tile3] });
+$r = call(POST => "$base/$d/reorder_tiles/", { tile_order => [$tile1] });
 is $r->{status}, 200, 'reorder_tiles without refresh' or diag $r->{raw};
 is result_of($r, $tile1), undef, '... the cache (a miss)';
 
@@ -133,5 +133,97 @@ clear_cache();
 $r = call(POST => "$base/$d/reorder_tiles/?refresh=blocking", { tile_order => [999999] });
 is $r->{status}, 404, 'reorder_tiles with an unknown tile ?refresh=blocking: 404' or diag $r->{raw};
 is cached(), 0, '... nothing computed';
+
+# --- the overrides of the query string shape a write's answer too ---------------------------
+# (PostHog's filters_override_requested_by_client reads the request of any serializer call)
+
+sub uq { my $s = shift; $s =~ s/([^A-Za-z0-9_.~-])/sprintf('%%%02X', ord $1)/ge; return $s }
+my $OVR = 'filters_override=' . uq('{"date_from": "-1d"}');
+sub stored_filters { $t->sql_value('SELECT filters::text FROM posthog_dashboard WHERE id = $1', shift) }
+
+$t->sql(q{UPDATE posthog_dashboard SET filters = '{}' WHERE id = $1}, $d);
+clear_cache();
+$r = call(PATCH => "$base/$d/?refresh=blocking&$OVR", { name => 'Writes 6' });
+is $r->{status}, 200, 'PATCH ?refresh=blocking&filters_override' or diag $r->{raw};
+is_deeply result_of($r, $tile1)->[0]{data}, [1, 3], '... computed with the override (two days)';
+is $r->{json}{filters}{date_from}, '-1d', '... which the answer shows as its filters';
+is $r->{json}{persisted_filters}, undef, '... and does not store';
+is stored_filters($d), '{}', '... (the row)';
+is $t->sql_value('SELECT name FROM posthog_dashboard WHERE id = $1', $d), 'Writes 6', '... the write done';
+
+# force_cache (the default) with an override: the override's cache entry, not the plain one
+$r = call(PATCH => "$base/$d/?$OVR", { name => 'Writes 7' });
+is $r->{status}, 200, 'PATCH ?filters_override (force_cache)' or diag $r->{raw};
+is_deeply result_of($r, $tile1)->[0]{data}, [1, 3], '... the cached result of the override';
+is $r->{json}{filters}{date_from}, '-1d', '... the override shown';
+is cached(), 1, '... nothing computed';
+$r = call(PATCH => "$base/$d/", { name => 'Writes 8' });
+is result_of($r, $tile1), undef, '... without it: the plain key, a miss';
+is_deeply $r->{json}{filters}, {}, '... and the stored filters';
+
+# tile_filters_override on a tile action
+clear_cache();
+$r = call(POST => "$base/$d/reorder_tiles/?refresh=blocking&tile_filters_override="
+                  . uq('{"date_from": "-1d"}'), { tile_order => [$tile1] });
+is $r->{status}, 200, 'reorder_tiles ?tile_filters_override' or diag $r->{raw};
+is_deeply result_of($r, $tile1)->[0]{data}, [1, 3], '... the tile computed with it';
+
+# an override that is not a JSON object: 400 before anything is written; the object's checks first
+for my $case ([PATCH => "$base/$d/", { name => 'Never' }],
+              [POST => "$base/$d/reorder_tiles/", { tile_order => [$tile1] }]) {
+    my ($m, $path, $body) = @$case;
+    my $order = $t->sql_value(q{SELECT string_agg(id::text, ',' ORDER BY (layouts->'sm'->>'y')::int, (layouts->'sm'->>'x')::int, id)
+                                  FROM posthog_dashboardtile WHERE dashboard_id = $1}, $d);
+    $r = call($m => "$path?filters_override=" . uq('{"date_from": '), $body);
+    is $r->{status}, 400, "$m $path with a broken filters_override: 400" or diag $r->{raw};
+    is_deeply $r->{json}, { type => 'validation_error', code => 'invalid_input',
+                            detail => 'Invalid JSON passed in filters_override parameter',
+                            attr => 'filters_override' }, '... PostHog\'s error';
+    is $t->sql_value('SELECT name FROM posthog_dashboard WHERE id = $1', $d), 'Writes 8', '... the name unchanged';
+    is $t->sql_value(q{SELECT string_agg(id::text, ',' ORDER BY (layouts->'sm'->>'y')::int, (layouts->'sm'->>'x')::int, id)
+                         FROM posthog_dashboardtile WHERE dashboard_id = $1}, $d), $order, '... the tiles unchanged';
+}
+$r = call(PATCH => "$base/999999/?variables_override=" . uq('[1]'), { name => 'x' });
+is $r->{status}, 404, 'a broken override on a missing dashboard: 404 first' or diag $r->{raw};
+
+# create: the new dashboard's detail, computed, with the override shown and not stored
+clear_cache();
+$r = call(POST => "$base/?refresh=blocking&$OVR", { name => 'Created', use_dashboard => $d });
+is $r->{status}, 201, 'create ?refresh=blocking&filters_override: 201' or diag $r->{raw};
+my $new = $r->{json}{id};
+ok $new && $new != $d, '... a new dashboard';
+is $r->{json}{name}, 'Created', '... its detail';
+my ($ctile) = grep { $_->{insight} && $_->{insight}{id} == $i1 } @{ $r->{json}{tiles} // [] };
+ok $ctile, '... with the source\'s insight tile';
+is_deeply $ctile && $ctile->{insight}{result}[0]{data}, [1, 3], '... computed with the override';
+is $r->{json}{filters}{date_from}, '-1d', '... shown';
+is stored_filters($new), '{}', '... not stored';
+$r = call(POST => "$base/?refresh=force_blocking", { name => 'Created 2', use_dashboard => $d });
+is $r->{status}, 201, 'create ?refresh=force_blocking: 201' or diag $r->{raw};
+($ctile) = grep { $_->{insight} && $_->{insight}{id} == $i1 } @{ $r->{json}{tiles} // [] };
+is_deeply $ctile && $ctile->{insight}{result}[0]{data}, \@DATA, '... computed (three days)';
+$r = call(POST => "$base/", { name => 'Created 3', use_dashboard => $d });
+is $r->{status}, 201, 'create without refresh: 201' or diag $r->{raw};
+($ctile) = grep { $_->{insight} && $_->{insight}{id} == $i1 } @{ $r->{json}{tiles} // [] };
+is_deeply $ctile && $ctile->{insight}{result}[0]{data}, \@DATA, '... the cache (a hit)';
+ok $ctile && $ctile->{is_cached}, '... is_cached';
+$r = call(POST => "$base/?$OVR", { name => 'Created 4' });
+is $r->{status}, 201, 'create ?filters_override without tiles: 201' or diag $r->{raw};
+is $r->{json}{name}, 'Created 4', '... the detail of the one created';
+ok $r->{json}{id} > $new, '... (a new id)';
+is $t->sql_value('SELECT count(*) FROM posthog_dashboard WHERE name = $1', 'Created 4'), 1, '... once';
+
+# the dashboards made from templates follow the same rules: a template's trend computed
+$r = call(POST => "$base/create_from_template_json/?refresh=blocking&$OVR",
+          { template => { template_name => 'T', dashboard_description => '', dashboard_filters => {},
+                          tags => [], variables => [],
+                          tiles => [ { type => 'INSIGHT', name => 'From a template', description => '',
+                                       query => trend(), layouts => {} } ] } });
+is $r->{status}, 200, 'create_from_template_json ?refresh=blocking&filters_override: 200' or diag $r->{raw};
+is $r->{json}{filters}{date_from}, '-1d', '... the override shown';
+my $made = $r->{json}{id};
+ok $made && $t->sql_value('SELECT count(*) FROM posthog_dashboard WHERE id = $1', $made) == 1,
+    '... the dashboard created';
+is_deeply $r->{json}{tiles}[0]{insight}{result}[0]{data}, [1, 3], '... its trend computed with the override';
 
 done_testing;
