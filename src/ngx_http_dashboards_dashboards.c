@@ -646,12 +646,9 @@ ngx_int_t
 ngx_http_dashboards_create(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ctx->written_refresh = 1;       /* the answer: insights.c */
-
-    return ngx_http_dashboards_action(r, ctx,
-                                      ngx_http_dashboards_create_fields,
-                                      NGX_HTTP_DASHBOARDS_SQL_CREATE,
-                                      NGX_HTTP_CREATED);
+    return ngx_http_dashboards_written_action(r, ctx,
+               ngx_http_dashboards_create_fields,
+               NGX_HTTP_DASHBOARDS_SQL_CREATE, NGX_HTTP_CREATED);
 }
 
 

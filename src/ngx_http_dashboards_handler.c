@@ -832,18 +832,10 @@ ngx_http_dashboards_action(ngx_http_request_t *r,
         body = "{}";
     }
 
-    /* those of the answer (insights.c), refused before anything is written */
+    /* a query parameter refused before the body was read (insights.c) */
 
-    if (ctx->written_refresh) {
-        rc = ngx_http_dashboards_overrides(r, ctx, 1, &err);
-
-        if (rc == NGX_DECLINED) {
-            return ngx_http_dashboards_invalid(r, ctx, &err);
-        }
-
-        if (rc != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ctx->query_invalid) {
+        return ngx_http_dashboards_invalid(r, ctx, &ctx->verr);
     }
 
     ctx->status = status;

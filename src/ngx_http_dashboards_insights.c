@@ -353,10 +353,39 @@ ngx_http_dashboards_insights(ngx_http_request_t *r,
 
 
 /*
+ * an action answered with a dashboard's detail (create, the dashboards made
+ * from templates, copy_tile, move_tile, reorder_tiles): its answer follows
+ * ?refresh= and the overrides (ngx_http_dashboards_written); a broken
+ * override is answered after the body's own validation, before anything
+ * is written
+ */
+
+ngx_int_t
+ngx_http_dashboards_written_action(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, const ngx_http_dashboards_field_t *fields,
+    ngx_uint_t stmt, ngx_uint_t status)
+{
+    ngx_int_t  rc;
+
+    ctx->written_refresh = 1;
+
+    rc = ngx_http_dashboards_overrides(r, ctx, 1, &ctx->verr);
+
+    if (rc == NGX_DECLINED) {
+        ctx->query_invalid = 1;
+
+    } else if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_dashboards_action(r, ctx, fields, stmt, status);
+}
+
+
+/*
  * the answer of a write that PostHog answers with a dashboard's detail
- * (create, PATCH and PUT, and the actions that set ctx->written_refresh:
- * copy_tile, move_tile, reorder_tiles, the dashboards made from
- * templates): DashboardSerializer serializes it with the request, its
+ * (PATCH and PUT, and the actions of ngx_http_dashboards_written_action
+ * above): DashboardSerializer serializes it with the request, its
  * ?refresh= and its overrides.  force_cache (the default) without
  * overrides answers the write's own statement, which reads the cache; with
  * either, the answer is, once the write has committed, what a retrieve of

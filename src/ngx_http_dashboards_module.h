@@ -377,6 +377,7 @@ struct ngx_http_dashboards_ctx_s {
     unsigned                      method_allowed:1;
     unsigned                      options:1;
     unsigned                      written_refresh:1; /* insights.c */
+    unsigned                      query_invalid:1;   /* verr, after body */
 };
 
 
@@ -561,6 +562,9 @@ ngx_int_t ngx_http_dashboards_run_insights(ngx_http_request_t *r,
 ngx_int_t ngx_http_dashboards_insights(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
     ngx_uint_t refresh_value);
+ngx_int_t ngx_http_dashboards_written_action(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, const ngx_http_dashboards_field_t *fields,
+    ngx_uint_t stmt, ngx_uint_t status);
 void ngx_http_dashboards_written(ngx_http_request_t *r, PGresult *res);
 ngx_int_t ngx_http_dashboards_overrides(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles,

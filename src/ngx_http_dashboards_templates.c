@@ -28,11 +28,9 @@ ngx_int_t
 ngx_http_dashboards_from_template_json(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ctx->written_refresh = 1;       /* the answer: insights.c */
-
-    return ngx_http_dashboards_action(r, ctx, ngx_http_dashboards_template,
-                                   NGX_HTTP_DASHBOARDS_SQL_FROM_TEMPLATE_JSON,
-                                   NGX_HTTP_OK);
+    return ngx_http_dashboards_written_action(r, ctx,
+               ngx_http_dashboards_template,
+               NGX_HTTP_DASHBOARDS_SQL_FROM_TEMPLATE_JSON, NGX_HTTP_OK);
 }
 
 
@@ -42,9 +40,6 @@ ngx_int_t
 ngx_http_dashboards_create_unlisted(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ctx->written_refresh = 1;       /* the answer: insights.c */
-
-    return ngx_http_dashboards_action(r, ctx, NULL,
-                                      NGX_HTTP_DASHBOARDS_SQL_CREATE_UNLISTED,
-                                      NGX_HTTP_CREATED);
+    return ngx_http_dashboards_written_action(r, ctx, NULL,
+               NGX_HTTP_DASHBOARDS_SQL_CREATE_UNLISTED, NGX_HTTP_CREATED);
 }

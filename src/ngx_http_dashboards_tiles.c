@@ -141,11 +141,9 @@ ngx_int_t
 ngx_http_dashboards_copy_tile(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ctx->written_refresh = 1;       /* the answer: insights.c */
-
-    return ngx_http_dashboards_action(r, ctx, ngx_http_dashboards_copy,
-                                      NGX_HTTP_DASHBOARDS_SQL_COPY_TILE,
-                                      NGX_HTTP_OK);
+    return ngx_http_dashboards_written_action(r, ctx,
+               ngx_http_dashboards_copy, NGX_HTTP_DASHBOARDS_SQL_COPY_TILE,
+               NGX_HTTP_OK);
 }
 
 
@@ -174,11 +172,9 @@ ngx_http_dashboards_move_tile(ngx_http_request_t *r,
         }
     }
 
-    ctx->written_refresh = 1;       /* the answer: insights.c */
-
-    return ngx_http_dashboards_action(r, ctx, ngx_http_dashboards_move,
-                                      NGX_HTTP_DASHBOARDS_SQL_MOVE_TILE,
-                                      NGX_HTTP_OK);
+    return ngx_http_dashboards_written_action(r, ctx,
+               ngx_http_dashboards_move, NGX_HTTP_DASHBOARDS_SQL_MOVE_TILE,
+               NGX_HTTP_OK);
 }
 
 
@@ -197,9 +193,7 @@ ngx_http_dashboards_reorder_tiles(ngx_http_request_t *r,
         }
     }
 
-    ctx->written_refresh = 1;       /* the answer: insights.c */
-
-    return ngx_http_dashboards_action(r, ctx, ngx_http_dashboards_reorder,
-                                      NGX_HTTP_DASHBOARDS_SQL_REORDER_TILES,
-                                      NGX_HTTP_OK);
+    return ngx_http_dashboards_written_action(r, ctx,
+               ngx_http_dashboards_reorder,
+               NGX_HTTP_DASHBOARDS_SQL_REORDER_TILES, NGX_HTTP_OK);
 }

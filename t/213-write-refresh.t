@@ -185,6 +185,15 @@ for my $case ([PATCH => "$base/$d/", { name => 'Never' }],
 }
 $r = call(PATCH => "$base/999999/?variables_override=" . uq('[1]'), { name => 'x' });
 is $r->{status}, 404, 'a broken override on a missing dashboard: 404 first' or diag $r->{raw};
+$r = call(POST => "$base/999999/copy_tile/?variables_override=" . uq('[1]'), { fromDashboardId => $other, tileId => $tile2 });
+is $r->{status}, 404, '... copy_tile too' or diag $r->{raw};
+$r = call(POST => "$base/$d/copy_tile/?variables_override=" . uq('[1]'), {});
+is $r->{status}, 400, 'a broken body and a broken override: 400' or diag $r->{raw};
+is $r->{json}{attr}, 'fromDashboardId', '... the body\'s error first (the serializer\'s validation)';
+$r = call(POST => "$base/$d/copy_tile/?variables_override=" . uq('[1]'), { fromDashboardId => $other, tileId => $tile2 });
+is $r->{json}{attr}, 'variables_override', '... then the override\'s';
+is $t->sql_value('SELECT count(*) FROM posthog_dashboardtile WHERE dashboard_id = $1 AND insight_id = $2', $d, $i2), 1,
+    '... and nothing copied (the one copy of before)';
 
 # create: the new dashboard's detail, computed, with the override shown and not stored
 clear_cache();
