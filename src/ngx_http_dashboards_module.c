@@ -20,10 +20,6 @@ static char *ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_dashboards_database_line(ngx_conf_t *cf,
     ngx_command_t *dummy, void *conf);
-static char *ngx_http_dashboards_conninfo(ngx_conf_t *cf,
-    ngx_http_dashboards_server_t *s);
-static const char *ngx_http_dashboards_strdup(ngx_pool_t *pool,
-    const char *src);
 static char *ngx_http_dashboards_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_dashboards_events(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -369,126 +365,6 @@ ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/*
- * the conninfo string, parsed once (an invalid one is a configuration
- * error); with statement_timeout on, PostgreSQL itself cancels a statement
- * at query_timeout, so a timed-out request leaves nothing running; with
- * lock_timeout, a statement waiting for a row lock held elsewhere gives up
- * (55P03), so one hot row cannot hold every pooled connection: our options
- * go first in "options", so an operator's own setting wins
- */
-
-static char *
-ngx_http_dashboards_conninfo(ngx_conf_t *cf, ngx_http_dashboards_server_t *s)
-{
-    char                      *err;
-    u_char                    *p;
-    size_t                     len;
-    ngx_uint_t                 n, i;
-    const char                *options;
-    PQconninfoOption          *opts, *o;
-    ngx_http_dashboards_db_t  *db;
-
-    db = s->db;
-    err = NULL;
-
-    opts = PQconninfoParse((const char *) s->conninfo.data, &err);
-
-    if (opts == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid conninfo \"%V\": %s", &s->conninfo,
-                           err ? err : "out of memory");
-        if (err) {
-            PQfreemem(err);
-        }
-
-        return NGX_CONF_ERROR;
-    }
-
-    n = 0;
-    options = NULL;
-
-    for (o = opts; o->keyword; o++) {
-        if (o->val == NULL || o->val[0] == '\0') {
-            continue;
-        }
-
-        if (ngx_strcmp(o->keyword, "options") == 0) {
-            options = o->val;
-            continue;
-        }
-
-        n++;
-    }
-
-    s->keywords = ngx_pcalloc(cf->pool, (n + 2) * sizeof(char *));
-    s->values = ngx_pcalloc(cf->pool, (n + 2) * sizeof(char *));
-
-    if (s->keywords == NULL || s->values == NULL) {
-        PQconninfoFree(opts);
-        return NGX_CONF_ERROR;
-    }
-
-    i = 0;
-
-    for (o = opts; o->keyword; o++) {
-        if (o->val == NULL || o->val[0] == '\0'
-            || ngx_strcmp(o->keyword, "options") == 0)
-        {
-            continue;
-        }
-
-        s->keywords[i] = ngx_http_dashboards_strdup(cf->pool, o->keyword);
-        s->values[i] = ngx_http_dashboards_strdup(cf->pool, o->val);
-
-        if (s->keywords[i] == NULL || s->values[i] == NULL) {
-            PQconninfoFree(opts);
-            return NGX_CONF_ERROR;
-        }
-
-        i++;
-    }
-
-    if (db->statement_timeout || db->lock_timeout || options) {
-        len = sizeof("-c statement_timeout=ms ") + NGX_INT_T_LEN
-              + sizeof("-c lock_timeout=ms ") + NGX_INT_T_LEN
-              + (options ? ngx_strlen(options) : 0);
-
-        p = ngx_pnalloc(cf->pool, len);
-        if (p == NULL) {
-            PQconninfoFree(opts);
-            return NGX_CONF_ERROR;
-        }
-
-        s->keywords[i] = "options";
-        s->values[i] = (const char *) p;
-
-        if (db->statement_timeout) {
-            p = ngx_sprintf(p, "-c statement_timeout=%Mms ",
-                            db->query_timeout);
-        }
-
-        if (db->lock_timeout) {
-            p = ngx_sprintf(p, "-c lock_timeout=%Mms ", db->lock_timeout);
-        }
-
-        if (options) {
-            p = ngx_cpymem(p, options, ngx_strlen(options));
-        }
-
-        *p = '\0';
-        i++;
-    }
-
-    s->keywords[i] = NULL;
-    s->values[i] = NULL;
-
-    PQconninfoFree(opts);
-
-    return NGX_CONF_OK;
-}
-
-
 static char *
 ngx_http_dashboards_database_line(ngx_conf_t *cf, ngx_command_t *dummy,
     void *conf)
@@ -662,25 +538,6 @@ invalid_value:
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\"", &value[1], name);
     return NGX_CONF_ERROR;
-}
-
-
-static const char *
-ngx_http_dashboards_strdup(ngx_pool_t *pool, const char *src)
-{
-    u_char  *p;
-    size_t   len;
-
-    len = ngx_strlen(src) + 1;
-
-    p = ngx_pnalloc(pool, len);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    ngx_memcpy(p, src, len);
-
-    return (const char *) p;
 }
 
 

@@ -438,6 +438,10 @@ ngx_int_t ngx_http_dashboards_text(ngx_http_request_t *r, u_char *data,
 /* filter.c */
 ngx_int_t ngx_http_dashboards_filter_init(ngx_conf_t *cf);
 
+/* conninfo.c: a server line's conninfo for libpq, when the conf is read */
+char *ngx_http_dashboards_conninfo(ngx_conf_t *cf,
+    ngx_http_dashboards_server_t *s);
+
 /* pg.c: one connection, knows nothing of the pool or of HTTP */
 ngx_int_t ngx_http_dashboards_pg_connect(ngx_http_dashboards_server_t *s,
     ngx_http_dashboards_pg_handler_pt handler,

@@ -67,6 +67,56 @@ for my $m (@multi) {
     unlike $t->error_log(from => $from), qr/\[alert\]|epoll_ctl/, "$name: no epoll_ctl alert logged";
 }
 
+# ---------------------------------------------------------------------------
+# Host names are resolved when the configuration is read
+# (src/ngx_http_dashboards_conninfo.c), as nginx resolves an upstream's
+# servers: libpq gets each address as hostaddr, which it never resolves, so
+# a worker never waits on getaddrinfo(). A name that does not resolve stops
+# nginx -t; addresses, socket directories and a conninfo with hostaddr are
+# left as they are.
+
+my $named = "port=$port dbname=$db user=postgres sslmode=disable application_name=ngx_dashboards_named";
+{
+    $t->write_conf(primary => "host=localhost $named");
+    my ($ok, $out) = $t->test_conf;
+    ok $ok, 'host=localhost: nginx -t passes' or diag $out;
+    like $out, qr/\[notice\].*host "localhost" resolved to [^;]*\b127\.0\.0\.1\b[^;]*; a change of its addresses takes a reload/,
+        '... and says what the name resolved to';
+    $t->reload(primary => "host=localhost $named");
+    my $r = $t->api(GET => $list);
+    is $r->{status}, 200, '... requests are answered' or diag $r->{raw};
+    is $t->sql_value(q{SELECT count(*) FROM pg_stat_activity
+                        WHERE application_name = 'ngx_dashboards_named' AND client_addr = '127.0.0.1'}), 1,
+        '... over TCP to the address it resolved to';
+
+    # a name among a socket directory and an address, with a port each
+    $t->write_conf(primary => "host=$host,localhost,127.0.0.1 port=$closed,$port,$closed dbname=$db user=postgres sslmode=disable application_name=ngx_dashboards_named");
+    ($ok, $out) = $t->test_conf;
+    ok $ok, 'a socket directory, a name and an address with a port each: nginx -t passes' or diag $out;
+    $t->reload(primary => "host=$host,localhost,127.0.0.1 port=$closed,$port,$closed dbname=$db user=postgres sslmode=disable application_name=ngx_dashboards_named",
+               connect_timeout => '20s');
+    $r = $t->api(GET => $list);
+    is $r->{status}, 200, '... the name\'s port goes with its address (the others are closed)' or diag $r->{raw};
+
+    for my $c ([ 'host=127.0.0.1', 'an address' ], [ "host=$host", 'a socket directory' ],
+               [ 'host=localhost hostaddr=127.0.0.1', 'a conninfo with hostaddr' ]) {
+        $t->write_conf(primary => "$c->[0] $named", connect_timeout => undef);
+        ($ok, $out) = $t->test_conf;
+        ok $ok, "$c->[1]: nginx -t passes" or diag $out;
+        unlike $out, qr/resolved to/, '... nothing resolved';
+    }
+
+    $t->write_conf(primary => "host='no such host' $named");
+    ($ok, $out) = $t->test_conf;
+    ok !$ok, 'a name that does not resolve: nginx -t fails';
+    like $out, qr/\[emerg\].*host not found of "no such host" in conninfo/, '... saying which host';
+
+    $t->write_conf(primary => "host=localhost,127.0.0.1 port=$port,$port,$port dbname=$db user=postgres");
+    ($ok, $out) = $t->test_conf;
+    ok !$ok, 'three ports for two hosts: nginx -t fails';
+    like $out, qr/could not match 3 port numbers to 2 hosts/, '... with libpq\'s words';
+}
+
 $t->reload(primary => undef, connect_timeout => undef);
 is $t->api(GET => $list)->{status}, 200, 'back on the plain conninfo';
 
