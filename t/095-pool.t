@@ -164,6 +164,7 @@ $rt->finish;
     my $repdb = $pt->db . '_r';
     my $c = $pt->cluster;
     $c->psql('postgres', qq{DROP DATABASE IF EXISTS "$repdb"});
+    $c->kept_close($pt->db);        # a template has no other session
     $c->psql('postgres', qq{CREATE DATABASE "$repdb" TEMPLATE "${\ $pt->db}"});
     $c->psql($repdb, q{UPDATE posthog_dashboard SET name = 'On replica' WHERE id = $1}, $pd);
     $pt->write_conf(replicas => [ $c->conninfo($repdb, application_name => 'ngx_dashboards_r1'),

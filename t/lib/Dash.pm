@@ -784,7 +784,7 @@ sub burst {
 
 sub sql {
     my ($self, $sql, @bind) = @_;
-    return $self->{cluster}->psql($self->{db}, $sql, @bind);
+    return $self->{cluster}->psql_kept($self->{db}, $sql, @bind);
 }
 
 sub sql_value {
@@ -1278,6 +1278,7 @@ sub finish {
 sub _cleanup {
     my ($self, $keep) = @_;
     $self->_kill_nginx if $self->{nginx_pid};
+    $self->{cluster}->kept_close($self->{db}) if $self->{cluster} && $self->{db};
     if ($self->{db_created} && $self->{cluster} && $self->{cluster}{running}) {
         eval { $self->{cluster}->psql('postgres', qq{DROP DATABASE IF EXISTS "$self->{db}" WITH (FORCE)}) };
         $self->{db_created} = 0;

@@ -6,6 +6,7 @@ package Dash::Cluster;
 #   my $c = Dash::Cluster->from_env;         # the cluster t/run exported (not owned), or undef
 #   $c->create_template('dash_template');    # CREATE DATABASE + sql/migrate
 #   $c->psql($db, $sql)                      # rows as arrayrefs (NULL = undef)
+#   $c->psql_kept($db, $sql)                 # the same, on a psql kept open
 #   $c->stop; $c->restart; $c->pg_ctl_start;
 #
 # As root, initdb and pg_ctl run as user postgres (initdb refuses root); the
@@ -22,8 +23,11 @@ use Encode qw(encode_utf8 decode_utf8);
 use File::Basename qw(dirname);
 use File::Path qw(remove_tree);
 use File::Temp ();
+use IO::Select;
 use IO::Socket::INET;
+use IPC::Open3 qw(open3);
 use POSIX ();
+use Symbol qw(gensym);
 
 our $ROOT = abs_path(dirname(__FILE__) . '/../../..');
 our $NULL = "\x01";                     # psql's rendering of NULL (see psql())
@@ -305,6 +309,111 @@ sub psql {
         push @rows, [ map { $_ eq $NULL ? undef : $_ } split /$FS/, $rec, -1 ];
     }
     return \@rows;
+}
+
+# The same as psql(), on one psql per process and database kept open: a new
+# psql and backend per call cost ~90 ms of CPU, most of what a test file
+# spent (382 calls in t/100). Each call is a probe (SELECT 1), the file of
+# the SQL (\i, statements one by one as with -f, ON_ERROR_STOP), then
+# DISCARD ALL, so no session state outlives its call. An error ends that
+# psql, and the next call starts another. A psql whose backend is gone
+# (terminated, the server restarted) fails its probe, before the call's SQL
+# ran: the call goes to a new one, once.
+my %KEPT;                                   # "pid db" => session
+my $KEPT_N = 0;
+
+sub psql_kept {
+    my ($self, $db, $sql, @bind) = @_;
+    $sql = interpolate($sql, @bind);
+    my $tmp = File::Temp->new(TEMPLATE => 'dash-sql-XXXXXX', TMPDIR => 1, SUFFIX => '.sql');
+    binmode $tmp;
+    print $tmp encode_utf8($sql), "\n";
+    close $tmp;
+    for my $try (1, 2) {
+        my $s = $self->_kept($db);
+        my $n = ++$KEPT_N;
+        my ($ran, $out, $err) = _kept_call($s, $tmp->filename, $n);
+        if (!defined $ran) {                # the probe failed: a dead session
+            $self->kept_close($db);
+            next if $try == 1;
+            $err = decode_utf8($err);
+            chomp $err;
+            croak "SQL failed: $err\n--- SQL:\n$sql\n";
+        }
+        if (!$ran) {
+            $self->kept_close($db);
+            $err = decode_utf8($err);
+            $err =~ s/^psql:\S+?:\d+: //mg;
+            chomp $err;
+            croak "SQL failed: $err\n--- SQL:\n$sql\n";
+        }
+        $self->kept_close($db) if $s->{dead};
+        my @rows;
+        for my $rec (split /\0/, decode_utf8($out), -1) {
+            $rec =~ s/\n\z//;
+            next if $rec eq '';
+            push @rows, [ map { $_ eq $NULL ? undef : $_ } split /$FS/, $rec, -1 ];
+        }
+        return \@rows;
+    }
+}
+
+sub _kept {
+    my ($self, $db) = @_;
+    my $key = "$$ $db";
+    return $KEPT{$key} if $KEPT{$key};
+    local $ENV{PGCLIENTENCODING} = 'UTF8';
+    local $ENV{PGCONNECT_TIMEOUT} = 10;
+    local $ENV{PGOPTIONS} = $ENV{DASH_PSQL_PGOPTIONS}
+        // '-c client_min_messages=warning -c search_path=ngx_dashboards,public';
+    my $err = gensym;
+    my $pid = open3(my $in, my $out, $err, 'psql', $self->psql_args($db), '-q', '-A', '-t',
+                    '-F', $FS, '-0', '-P', "null=$NULL", '-v', 'ON_ERROR_STOP=1', '-f', '-');
+    binmode $_ for $in, $out, $err;
+    $in->autoflush(1);
+    return $KEPT{$key} = { pid => $pid, in => $in, out => $out, err => $err };
+}
+
+# (1, rows text, '') done; (0, '', stderr) its SQL failed; (undef, '', stderr)
+# the probe failed
+sub _kept_call {
+    my ($s, $file, $n) = @_;
+    local $SIG{PIPE} = 'IGNORE';
+    my ($a, $b, $c) = ("DASH_KEPT_A$n", "DASH_KEPT_B$n", "DASH_KEPT_C$n");
+    my $ok = print { $s->{in} } "SELECT 1;\n\\echo $a\n\\i $file\n;\n\\echo $b\nDISCARD ALL;\n\\echo $c\n";
+    my ($out, $err) = ('', '');
+    my $sel = IO::Select->new($s->{out}, $s->{err});
+    my $open = 2;
+    while ($open && $out !~ /\n\Q$c\E\n\z|^\Q$c\E\n\z/) {
+        for my $fh ($sel->can_read) {
+            my $buf;
+            my $got = sysread $fh, $buf, 65536;
+            if (!$got) {
+                $sel->remove($fh);
+                $open--;
+                next;
+            }
+            if ($fh == $s->{out}) { $out .= $buf } else { $err .= $buf }
+        }
+        last if !$ok;
+    }
+    my $ia = index $out, "$a\n";
+    return (undef, '', $err) if $ia < 0;
+    my $ib = index $out, "$b\n", $ia;
+    return (0, '', $err) if $ib < 0;
+    $s->{dead} = 1 if index($out, "$c\n", $ib) < 0;
+    my $body = substr $out, $ia + length("$a\n"), $ib - $ia - length("$a\n");
+    return (1, $body, '');
+}
+
+# ends the kept psql of $db in this process (before the database is dropped)
+sub kept_close {
+    my ($self, $db) = @_;
+    my $s = delete $KEPT{"$$ $db"} or return;
+    close $s->{in};
+    close $s->{out};
+    close $s->{err};
+    waitpid $s->{pid}, 0;
 }
 
 sub db_exists {
