@@ -24,6 +24,25 @@ is_deeply $t->sql('SELECT $1::text, $2::text, $3::int[]', "it's", undef, [1, 2])
     [ [ "it's", undef, '{1,2}' ] ], 'quoting of binds, NULL';
 is $t->sql_value('SELECT $1::text', "é\tü\nx"), "é\tü\nx", 'unicode, tab and newline round trip';
 
+# $t->sql runs on a psql kept open (Dash::Cluster::psql_kept): what a call
+# leaves in its session is gone at the next, an error stops its SQL where it
+# is and the next call works, and a session whose backend is gone is replaced
+my $pid = $t->sql_value('SELECT pg_backend_pid()');
+is $t->sql_value('SELECT pg_backend_pid()'), $pid, 'sql: one session for the calls';
+$t->sql(q{SET application_name = 'changed'; CREATE TEMP TABLE kept_tmp (x int)});
+is $t->sql_value(q{SELECT current_setting('application_name')}), 'psql', '... a SET does not outlive its call';
+is $t->sql_value(q{SELECT to_regclass('pg_temp.kept_tmp') IS NULL}), 't', '... nor a temp table';
+$t->sql('CREATE TABLE kept_t (x int)');
+ok !eval { $t->sql('INSERT INTO kept_t VALUES (1); SELECT 1/0; INSERT INTO kept_t VALUES (2)'); 1 },
+    'an error: the call dies';
+like $@, qr/division by zero/, '... with PostgreSQL\'s message';
+is_deeply $t->sql('SELECT x FROM kept_t ORDER BY x'), [ [1] ], '... the statements before it ran, none after';
+isnt $t->sql_value('SELECT pg_backend_pid()'), $pid, '... and the next call has a new session';
+$pid = $t->sql_value('SELECT pg_backend_pid()');
+$t->cluster->psql('postgres', 'SELECT pg_terminate_backend($1)', $pid);
+$t->wait_until(sub { !$t->cluster->psql('postgres', 'SELECT 1 FROM pg_stat_activity WHERE pid = $1', $pid)->[0] });
+is $t->sql_value('SELECT 3'), 3, 'a session whose backend was terminated: replaced';
+
 # fixtures
 my $w = $t->world;
 like $w->{key}, qr/^phx_[0-9A-Za-z]{43}$/, 'world(): key';

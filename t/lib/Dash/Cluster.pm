@@ -384,7 +384,7 @@ sub _kept_call {
     my ($out, $err) = ('', '');
     my $sel = IO::Select->new($s->{out}, $s->{err});
     my $open = 2;
-    while ($open && $out !~ /\n\Q$c\E\n\z|^\Q$c\E\n\z/) {
+    while ($open && $out !~ /(?:^|[\n\0])\Q$c\E\n\z/) {
         for my $fh ($sel->can_read) {
             my $buf;
             my $got = sysread $fh, $buf, 65536;
