@@ -272,18 +272,11 @@ sub interpolate {
 sub psql {
     my ($self, $db, $sql, @bind) = @_;
     $sql = interpolate($sql, @bind);
-    my $tmp = File::Temp->new(TEMPLATE => 'dash-sql-XXXXXX', TMPDIR => 1, SUFFIX => '.sql');
-    binmode $tmp;
-    print $tmp encode_utf8($sql), "\n";
-    close $tmp;
+    my $tmp = _sql_file($sql);
     my $errf = File::Temp->new(TEMPLATE => 'dash-sqlerr-XXXXXX', TMPDIR => 1);
     my @cmd = ('psql', $self->psql_args($db), '-q', '-A', '-t', '-F', $FS, '-0',
                '-P', "null=$NULL", '-v', 'ON_ERROR_STOP=1', '-f', $tmp->filename);
-    local $ENV{PGCLIENTENCODING} = 'UTF8';
-    local $ENV{PGCONNECT_TIMEOUT} = 10;
-    # the module's functions live in schema ngx_dashboards (sql/migrate)
-    local $ENV{PGOPTIONS} = $ENV{DASH_PSQL_PGOPTIONS}
-        // '-c client_min_messages=warning -c search_path=ngx_dashboards,public';
+    local @ENV{qw(PGCLIENTENCODING PGCONNECT_TIMEOUT PGOPTIONS)} = _psql_env();
     my $pid = open(my $fh, '-|') // croak "fork: $!";
     if (!$pid) {
         open(STDERR, '>', $errf->filename);
@@ -295,20 +288,46 @@ sub psql {
     close $fh;
     my $st = $?;
     my $err = do { open my $e, '<', $errf->filename; local $/; <$e> } // '';
-    if ($st) {
-        $err = decode_utf8($err);
-        $err =~ s/^psql:\S+?:\d+: //mg;
-        chomp $err;
-        croak "SQL failed: $err\n--- SQL:\n$sql\n";
-    }
-    $out = decode_utf8($out);
+    _failed($err, $sql) if $st;
+    return _rows($out);
+}
+
+# the environment of psql: UTF-8, a connect timeout, and the module's
+# functions, which live in schema ngx_dashboards (sql/migrate), on the path
+sub _psql_env {
+    return ('UTF8', 10, $ENV{DASH_PSQL_PGOPTIONS}
+                        // '-c client_min_messages=warning -c search_path=ngx_dashboards,public');
+}
+
+# the SQL in a file, for psql -f or \i
+sub _sql_file {
+    my ($sql) = @_;
+    my $tmp = File::Temp->new(TEMPLATE => 'dash-sql-XXXXXX', TMPDIR => 1, SUFFIX => '.sql');
+    binmode $tmp;
+    print $tmp encode_utf8($sql), "\n";
+    close $tmp;
+    return $tmp;
+}
+
+# psql's output (-A -t -0) as rows
+sub _rows {
+    my ($out) = @_;
     my @rows;
-    for my $rec (split /\0/, $out, -1) {
+    for my $rec (split /\0/, decode_utf8($out), -1) {
         $rec =~ s/\n\z//;
         next if $rec eq '';
         push @rows, [ map { $_ eq $NULL ? undef : $_ } split /$FS/, $rec, -1 ];
     }
     return \@rows;
+}
+
+# dies with psql's message
+sub _failed {
+    my ($err, $sql) = @_;
+    $err = decode_utf8($err);
+    $err =~ s/^psql:\S+?:\d+: //mg;
+    chomp $err;
+    croak "SQL failed: $err\n--- SQL:\n$sql\n";
 }
 
 # The same as psql(), on one psql per process and database kept open: a new
@@ -325,36 +344,17 @@ my $KEPT_N = 0;
 sub psql_kept {
     my ($self, $db, $sql, @bind) = @_;
     $sql = interpolate($sql, @bind);
-    my $tmp = File::Temp->new(TEMPLATE => 'dash-sql-XXXXXX', TMPDIR => 1, SUFFIX => '.sql');
-    binmode $tmp;
-    print $tmp encode_utf8($sql), "\n";
-    close $tmp;
+    my $tmp = _sql_file($sql);
     for my $try (1, 2) {
         my $s = $self->_kept($db);
-        my $n = ++$KEPT_N;
-        my ($ran, $out, $err) = _kept_call($s, $tmp->filename, $n);
-        if (!defined $ran) {                # the probe failed: a dead session
-            $self->kept_close($db);
-            next if $try == 1;
-            $err = decode_utf8($err);
-            chomp $err;
-            croak "SQL failed: $err\n--- SQL:\n$sql\n";
-        }
+        my ($ran, $out, $err) = _kept_call($s, $tmp->filename, ++$KEPT_N);
         if (!$ran) {
             $self->kept_close($db);
-            $err = decode_utf8($err);
-            $err =~ s/^psql:\S+?:\d+: //mg;
-            chomp $err;
-            croak "SQL failed: $err\n--- SQL:\n$sql\n";
+            next if !defined $ran && $try == 1;     # the probe failed
+            _failed($err, $sql);
         }
         $self->kept_close($db) if $s->{dead};
-        my @rows;
-        for my $rec (split /\0/, decode_utf8($out), -1) {
-            $rec =~ s/\n\z//;
-            next if $rec eq '';
-            push @rows, [ map { $_ eq $NULL ? undef : $_ } split /$FS/, $rec, -1 ];
-        }
-        return \@rows;
+        return _rows($out);
     }
 }
 
@@ -362,10 +362,7 @@ sub _kept {
     my ($self, $db) = @_;
     my $key = "$$ $db";
     return $KEPT{$key} if $KEPT{$key};
-    local $ENV{PGCLIENTENCODING} = 'UTF8';
-    local $ENV{PGCONNECT_TIMEOUT} = 10;
-    local $ENV{PGOPTIONS} = $ENV{DASH_PSQL_PGOPTIONS}
-        // '-c client_min_messages=warning -c search_path=ngx_dashboards,public';
+    local @ENV{qw(PGCLIENTENCODING PGCONNECT_TIMEOUT PGOPTIONS)} = _psql_env();
     my $err = gensym;
     my $pid = open3(my $in, my $out, $err, 'psql', $self->psql_args($db), '-q', '-A', '-t',
                     '-F', $FS, '-0', '-P', "null=$NULL", '-v', 'ON_ERROR_STOP=1', '-f', '-');
