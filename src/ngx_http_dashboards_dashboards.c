@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_dashboards_null_arg(ngx_http_request_t *r,
 static u_char *ngx_http_dashboards_quote_plus(u_char *dst, ngx_str_t *src);
 static ngx_int_t ngx_http_dashboards_positive_arg(ngx_http_request_t *r,
     const char *name, ngx_int_t strict, ngx_int_t def);
+static ngx_int_t ngx_http_dashboards_read_values(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles, ngx_int_t *rcp);
 static void ngx_http_dashboards_destroy_done(ngx_http_request_t *r,
     PGresult *res);
 
@@ -658,20 +660,11 @@ ngx_int_t
 ngx_http_dashboards_retrieve(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t                   rc;
-    ngx_http_dashboards_verr_t  err;
+    ngx_int_t  rc;
 
-    rc = ngx_http_dashboards_overrides(r, ctx, 1, &err);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_dashboards_send_verr(r, &err);
+    if (ngx_http_dashboards_read_values(r, ctx, 1, &rc) != NGX_OK) {
+        return rc;
     }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_dashboards_detail_values(ctx);
 
     return ngx_http_dashboards_insights(r, ctx,
                                         NGX_HTTP_DASHBOARDS_SQL_RETRIEVE, 9,
@@ -688,21 +681,12 @@ ngx_int_t
 ngx_http_dashboards_run_insights(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx)
 {
-    ngx_int_t                   rc;
-    ngx_str_t                   format;
-    ngx_http_dashboards_verr_t  err;
+    ngx_int_t  rc;
+    ngx_str_t  format;
 
-    rc = ngx_http_dashboards_overrides(r, ctx, 0, &err);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_dashboards_send_verr(r, &err);
+    if (ngx_http_dashboards_read_values(r, ctx, 0, &rc) != NGX_OK) {
+        return rc;
     }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_dashboards_detail_values(ctx);
 
     rc = ngx_http_dashboards_arg(r, "output_format", &format);
     if (rc == NGX_ERROR) {
@@ -715,6 +699,37 @@ ngx_http_dashboards_run_insights(ngx_http_request_t *r,
     return ngx_http_dashboards_insights(r, ctx,
                                         NGX_HTTP_DASHBOARDS_SQL_RUN_INSIGHTS,
                                         8, 0);
+}
+
+
+/*
+ * the values of a read of the detail (retrieve, run_insights), with the
+ * overrides of the query string: NGX_OK, or NGX_DECLINED with *rcp to
+ * answer (PostHog's 400 for a broken override)
+ */
+
+static ngx_int_t
+ngx_http_dashboards_read_values(ngx_http_request_t *r,
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles, ngx_int_t *rcp)
+{
+    ngx_int_t                   rc;
+    ngx_http_dashboards_verr_t  err;
+
+    rc = ngx_http_dashboards_overrides(r, ctx, tiles, &err);
+
+    if (rc == NGX_DECLINED) {
+        *rcp = ngx_http_dashboards_send_verr(r, &err);
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_OK) {
+        *rcp = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DECLINED;
+    }
+
+    ngx_http_dashboards_detail_values(ctx);
+
+    return NGX_OK;
 }
 
 
