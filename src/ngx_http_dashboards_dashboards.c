@@ -33,7 +33,8 @@ static u_char *ngx_http_dashboards_quote_plus(u_char *dst, ngx_str_t *src);
 static ngx_int_t ngx_http_dashboards_positive_arg(ngx_http_request_t *r,
     const char *name, ngx_int_t strict, ngx_int_t def);
 static ngx_int_t ngx_http_dashboards_read_values(ngx_http_request_t *r,
-    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles, ngx_int_t *rcp);
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
+    ngx_int_t *rcp);
 static void ngx_http_dashboards_destroy_done(ngx_http_request_t *r,
     PGresult *res);
 
@@ -662,7 +663,11 @@ ngx_http_dashboards_retrieve(ngx_http_request_t *r,
 {
     ngx_int_t  rc;
 
-    if (ngx_http_dashboards_read_values(r, ctx, 1, &rc) != NGX_OK) {
+    if (ngx_http_dashboards_read_values(r, ctx,
+                                        NGX_HTTP_DASHBOARDS_SQL_RETRIEVE, 9,
+                                        &rc)
+        != NGX_OK)
+    {
         return rc;
     }
 
@@ -684,7 +689,11 @@ ngx_http_dashboards_run_insights(ngx_http_request_t *r,
     ngx_int_t  rc;
     ngx_str_t  format;
 
-    if (ngx_http_dashboards_read_values(r, ctx, 0, &rc) != NGX_OK) {
+    if (ngx_http_dashboards_read_values(r, ctx,
+                                        NGX_HTTP_DASHBOARDS_SQL_RUN_INSIGHTS,
+                                        8, &rc)
+        != NGX_OK)
+    {
         return rc;
     }
 
@@ -703,22 +712,36 @@ ngx_http_dashboards_run_insights(ngx_http_request_t *r,
 
 
 /*
- * the values of a read of the detail (retrieve, run_insights), with the
- * overrides of the query string: NGX_OK, or NGX_DECLINED with *rcp to
- * answer (PostHog's 400 for a broken override)
+ * the values of a read of the detail (retrieve, run_insights: stmt and
+ * its nvalues), with the overrides of the query string: NGX_OK, or
+ * NGX_DECLINED with *rcp to return.  A broken override is PostHog's 400,
+ * but PostHog loads the dashboard first: its 404 or 403 comes before, so
+ * the statement runs without the overrides and computing nothing, and
+ * the 400 is the answer when it succeeds
  */
 
 static ngx_int_t
 ngx_http_dashboards_read_values(ngx_http_request_t *r,
-    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t tiles, ngx_int_t *rcp)
+    ngx_http_dashboards_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nvalues,
+    ngx_int_t *rcp)
 {
-    ngx_int_t                   rc;
-    ngx_http_dashboards_verr_t  err;
+    ngx_int_t  rc;
 
-    rc = ngx_http_dashboards_overrides(r, ctx, tiles, &err);
+    rc = ngx_http_dashboards_overrides(r, ctx,
+                                       stmt == NGX_HTTP_DASHBOARDS_SQL_RETRIEVE,
+                                       &ctx->verr);
 
     if (rc == NGX_DECLINED) {
-        *rcp = ngx_http_dashboards_send_verr(r, &err);
+        ctx->overrides[0] = NULL;
+        ctx->overrides[1] = NULL;
+        ctx->overrides[2] = NULL;
+
+        ngx_http_dashboards_detail_values(ctx);
+        ctx->query.values[6] = NULL;            /* force_cache */
+        ctx->query.values[7] = NULL;
+
+        *rcp = ngx_http_dashboards_run(r, ctx, stmt, nvalues,
+                                       ngx_http_dashboards_verr_done);
         return NGX_DECLINED;
     }
 

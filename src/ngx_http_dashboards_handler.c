@@ -43,8 +43,6 @@ static void ngx_http_dashboards_options_done(ngx_http_request_t *r,
     PGresult *res);
 static ngx_int_t ngx_http_dashboards_send_options(ngx_http_request_t *r);
 static void ngx_http_dashboards_cleanup(void *data);
-static void ngx_http_dashboards_invalid_done(ngx_http_request_t *r,
-    PGresult *res);
 
 
 static ngx_http_dashboards_route_t  ngx_http_dashboards_routes[] = {
@@ -895,12 +893,14 @@ ngx_http_dashboards_invalid(ngx_http_request_t *r,
     ctx->query.values[4] = restore ? "true" : "false";
 
     return ngx_http_dashboards_run(r, ctx, NGX_HTTP_DASHBOARDS_SQL_CHECK_EDIT,
-                                   5, ngx_http_dashboards_invalid_done);
+                                   5, ngx_http_dashboards_verr_done);
 }
 
 
-static void
-ngx_http_dashboards_invalid_done(ngx_http_request_t *r, PGresult *res)
+/* the object's checks passed: the validation error of ctx->verr */
+
+void
+ngx_http_dashboards_verr_done(ngx_http_request_t *r, PGresult *res)
 {
     ngx_int_t                   rc;
     ngx_http_dashboards_ctx_t  *ctx;

@@ -578,6 +578,7 @@ void ngx_http_dashboards_detail_values(ngx_http_dashboards_ctx_t *ctx);
 /* a body that failed validation: checks the object first, then the error */
 ngx_int_t ngx_http_dashboards_invalid(ngx_http_request_t *r,
     ngx_http_dashboards_ctx_t *ctx, ngx_http_dashboards_verr_t *err);
+void ngx_http_dashboards_verr_done(ngx_http_request_t *r, PGresult *res);
 
 /* an action: the validated body (fields NULL: as sent) to one statement */
 ngx_int_t ngx_http_dashboards_action(ngx_http_request_t *r,

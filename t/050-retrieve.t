@@ -403,6 +403,15 @@ subtest 'not found' => sub {
     is $r->{status}, 404, 'nonexistent: 404';
     is_deeply $r->{json}, $NOT_FOUND, 'body';
 
+    # PostHog loads the dashboard before it reads the overrides: its 404 first
+    $r = get(99999999, 'filters_override=' . uri_escape('{bad'));
+    is $r->{status}, 404, 'nonexistent with a broken filters_override: 404 first';
+    is_deeply $r->{json}, $NOT_FOUND, 'body';
+    $r = get($foreign, 'variables_override=' . uri_escape('[1]'));
+    is $r->{status}, 404, 'another organization\'s, with a broken variables_override: 404 first';
+    $r = get($deleted, 'tile_filters_override=' . uri_escape('x'));
+    is $r->{status}, 404, 'deleted, with a broken tile_filters_override: 404 first';
+
     my $env = $t->fixture_team(project => $P);
     my $in_env = $t->fixture_dashboard(team => $env, user => $w->{user}, name => 'Env');
     $r = get($in_env);

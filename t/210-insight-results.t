@@ -283,6 +283,19 @@ is $r->{json}{results}[0]{insight}{result},
     "Date|\$pageview\n$DAYS[0]|0\n$DAYS[1]|1\n$DAYS[2]|5",
     'the text of a daily trend';
 
+# a broken override: 400, but the dashboard's 404 first (PostHog loads it first)
+$r = $t->api(GET => "$ri?filters_override=" . uri_escape('{'));
+is $r->{status}, 400, 'run_insights with a broken filters_override: 400';
+is_deeply $r->{json}, { type => 'validation_error', code => 'invalid_input',
+                        detail => 'Invalid JSON passed in filters_override parameter',
+                        attr => 'filters_override' }, '... in PostHog\'s shape';
+$r = $t->api(GET => "/api/projects/$P/dashboards/99999999/run_insights/?filters_override=" . uri_escape('{'));
+is $r->{status}, 404, '... on a dashboard that does not exist: 404';
+my $cached_before = $t->sql_value('SELECT count(*) FROM ngx_dashboards_result_cache');
+$r = $t->api(GET => "/api/projects/$P/dashboards/$d/?refresh=force_blocking&filters_override=" . uri_escape('{'));
+is $r->{status}, 400, 'a retrieve with force_blocking and a broken override: 400';
+is $t->sql_value('SELECT count(*) FROM ngx_dashboards_result_cache'), $cached_before, '... nothing computed';
+
 my $read_key = $t->fixture_key(user => $w->{user}, scopes => ['dashboard:read']);
 $r = $t->api(GET => $ri, key => $read_key);
 is $r->{status}, 403, 'run_insights needs query:read';
