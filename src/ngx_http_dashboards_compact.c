@@ -46,30 +46,32 @@ u_char *
 ngx_http_dashboards_json_compact(u_char *dst, u_char *src, size_t len,
     ngx_uint_t *state)
 {
-    u_char    *last;
+    u_char      *last;
 #if (NGX_HTTP_DASHBOARDS_BLOCKS)
-    u_char    *p;
-    size_t     n;
-    uint64_t   space, quotes, escapes, in, drop;
+    u_char      *p;
+    size_t       n;
+    uint64_t     space, quotes, escapes, in, drop;
+    ngx_uint_t   st;
 #endif
 
     last = src + len;
 
 #if (NGX_HTTP_DASHBOARDS_BLOCKS)
 
+    st = *state;
+
     while (last - src >= 64) {
 
-        if (*state == NGX_HTTP_DASHBOARDS_JSON_ESCAPE) {
+        if (st == NGX_HTTP_DASHBOARDS_JSON_ESCAPE) {
             *dst++ = *src++;
-            *state = NGX_HTTP_DASHBOARDS_JSON_STRING;
+            st = NGX_HTTP_DASHBOARDS_JSON_STRING;
             continue;
         }
 
         space = ngx_http_dashboards_compact_marks(src, &quotes, &escapes);
 
         if (escapes) {
-            dst = ngx_http_dashboards_compact_bytes(dst, src, src + 64,
-                                                    state);
+            dst = ngx_http_dashboards_compact_bytes(dst, src, src + 64, &st);
             src += 64;
             continue;
         }
@@ -88,12 +90,12 @@ ngx_http_dashboards_json_compact(u_char *dst, u_char *src, size_t len,
         in ^= in << 16;
         in ^= in << 32;
 
-        if (*state == NGX_HTTP_DASHBOARDS_JSON_STRING) {
+        if (st == NGX_HTTP_DASHBOARDS_JSON_STRING) {
             in = ~in;
         }
 
-        *state = (in >> 63) ? NGX_HTTP_DASHBOARDS_JSON_STRING
-                            : NGX_HTTP_DASHBOARDS_JSON_OUTSIDE;
+        st = (in >> 63) ? NGX_HTTP_DASHBOARDS_JSON_STRING
+                        : NGX_HTTP_DASHBOARDS_JSON_OUTSIDE;
 
         drop = space & ~in;
 
@@ -115,6 +117,8 @@ ngx_http_dashboards_json_compact(u_char *dst, u_char *src, size_t len,
         dst = ngx_cpymem(dst, p, src + 64 - p);
         src += 64;
     }
+
+    *state = st;
 
 #endif
 

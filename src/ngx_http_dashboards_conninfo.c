@@ -31,7 +31,7 @@ static char *ngx_http_dashboards_conninfo_host(ngx_conf_t *cf,
     ngx_str_t *conninfo, ngx_str_t *host, ngx_str_t *port,
     ngx_array_t *targets, ngx_uint_t *named);
 static const char *ngx_http_dashboards_conninfo_join(ngx_pool_t *pool,
-    ngx_array_t *targets, ngx_uint_t field);
+    ngx_array_t *targets, size_t offset);
 static const char *ngx_http_dashboards_conninfo_val(PQconninfoOption *o,
     const char **rep);
 static ngx_uint_t ngx_http_dashboards_list_next(const char **list,
@@ -272,14 +272,19 @@ ngx_http_dashboards_conninfo_hosts(ngx_conf_t *cf, ngx_str_t *conninfo,
         return NGX_CONF_OK;
     }
 
+    /* copied with the other values by ngx_http_dashboards_conninfo() */
+
     rep[NGX_HTTP_DASHBOARDS_HOST] = ngx_http_dashboards_conninfo_join(
-                                 cf->pool, &targets, NGX_HTTP_DASHBOARDS_HOST);
+               cf->temp_pool, &targets,
+               offsetof(ngx_http_dashboards_target_t, host));
     rep[NGX_HTTP_DASHBOARDS_HOSTADDR] = ngx_http_dashboards_conninfo_join(
-                             cf->pool, &targets, NGX_HTTP_DASHBOARDS_HOSTADDR);
+               cf->temp_pool, &targets,
+               offsetof(ngx_http_dashboards_target_t, addr));
 
     if (nports > 1) {
         rep[NGX_HTTP_DASHBOARDS_PORT] = ngx_http_dashboards_conninfo_join(
-                                 cf->pool, &targets, NGX_HTTP_DASHBOARDS_PORT);
+               cf->temp_pool, &targets,
+               offsetof(ngx_http_dashboards_target_t, port));
     }
 
     if (rep[NGX_HTTP_DASHBOARDS_HOST] == NULL
@@ -348,7 +353,7 @@ ngx_http_dashboards_conninfo_host(ngx_conf_t *cf, ngx_str_t *conninfo,
         }
 
         t->host = *host;
-        t->addr.data = ngx_pnalloc(cf->pool, len);
+        t->addr.data = ngx_pnalloc(cf->temp_pool, len);
         if (t->addr.data == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -379,11 +384,14 @@ ngx_http_dashboards_conninfo_host(ngx_conf_t *cf, ngx_str_t *conninfo,
 }
 
 
-/* the targets' hosts, addresses or ports as libpq's comma-separated list */
+/*
+ * one field of the targets (offset: host, addr or port) as libpq's
+ * comma-separated list
+ */
 
 static const char *
 ngx_http_dashboards_conninfo_join(ngx_pool_t *pool, ngx_array_t *targets,
-    ngx_uint_t field)
+    size_t offset)
 {
     u_char                        *text, *p;
     size_t                         len;
@@ -395,9 +403,7 @@ ngx_http_dashboards_conninfo_join(ngx_pool_t *pool, ngx_array_t *targets,
     len = targets->nelts;
 
     for (i = 0; i < targets->nelts; i++) {
-        v = (field == NGX_HTTP_DASHBOARDS_HOST) ? &t[i].host
-            : (field == NGX_HTTP_DASHBOARDS_HOSTADDR) ? &t[i].addr
-            : &t[i].port;
+        v = (ngx_str_t *) ((u_char *) &t[i] + offset);
         len += v->len;
     }
 
@@ -409,9 +415,7 @@ ngx_http_dashboards_conninfo_join(ngx_pool_t *pool, ngx_array_t *targets,
     p = text;
 
     for (i = 0; i < targets->nelts; i++) {
-        v = (field == NGX_HTTP_DASHBOARDS_HOST) ? &t[i].host
-            : (field == NGX_HTTP_DASHBOARDS_HOSTADDR) ? &t[i].addr
-            : &t[i].port;
+        v = (ngx_str_t *) ((u_char *) &t[i] + offset);
 
         if (i) {
             *p++ = ',';

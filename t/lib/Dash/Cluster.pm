@@ -376,12 +376,12 @@ sub _kept {
 sub _kept_call {
     my ($s, $file, $n) = @_;
     local $SIG{PIPE} = 'IGNORE';
-    my ($a, $b, $c) = ("DASH_KEPT_A$n", "DASH_KEPT_B$n", "DASH_KEPT_C$n");
-    my $ok = print { $s->{in} } "SELECT 1;\n\\echo $a\n\\i $file\n;\n\\echo $b\nDISCARD ALL;\n\\echo $c\n";
+    my ($ma, $mb, $mc) = ("DASH_KEPT_A$n", "DASH_KEPT_B$n", "DASH_KEPT_C$n");
+    my $ok = print { $s->{in} } "SELECT 1;\n\\echo $ma\n\\i $file\n;\n\\echo $mb\nDISCARD ALL;\n\\echo $mc\n";
     my ($out, $err) = ('', '');
     my $sel = IO::Select->new($s->{out}, $s->{err});
     my $open = 2;
-    while ($open && $out !~ /(?:^|[\n\0])\Q$c\E\n\z/) {
+    while ($open && $out !~ /(?:^|[\n\0])\Q$mc\E\n\z/) {
         for my $fh ($sel->can_read) {
             my $buf;
             my $got = sysread $fh, $buf, 65536;
@@ -394,12 +394,12 @@ sub _kept_call {
         }
         last if !$ok;
     }
-    my $ia = index $out, "$a\n";
+    my $ia = index $out, "$ma\n";
     return (undef, '', $err) if $ia < 0;
-    my $ib = index $out, "$b\n", $ia;
+    my $ib = index $out, "$mb\n", $ia;
     return (0, '', $err) if $ib < 0;
-    $s->{dead} = 1 if index($out, "$c\n", $ib) < 0;
-    my $body = substr $out, $ia + length("$a\n"), $ib - $ia - length("$a\n");
+    $s->{dead} = 1 if index($out, "$mc\n", $ib) < 0;
+    my $body = substr $out, $ia + length("$ma\n"), $ib - $ia - length("$ma\n");
     return (1, $body, '');
 }
 
