@@ -353,6 +353,42 @@ for my $n (2, 4) {
         "queries_per_request $n: tiles in their order";
 }
 
+# the cached results are compressed with lz4 (019_result_cache_lz4.sql):
+# those this server writes, and those written with pglz before it, which
+# the migration rewrites; either way served as they were computed
+
+{
+    my $dl = $t->fixture_dashboard(team => $T, user => $w->{user}, name => 'Hourly');
+    $t->fixture_insight_tile(dashboard => $dl,
+        insight => $t->fixture_insight(team => $T, user => $w->{user}, name => 'Hourly pageviews',
+            query => trend('$pageview', extra => { interval => 'hour',
+                                                   dateRange => { date_from => '-7d' } })));
+    my $lu = "/api/projects/$P/dashboards/$dl/";
+    my $compression = sub {
+        $t->sql_value(q{SELECT pg_column_compression(results) || ' ' || octet_length(results::text)
+                          FROM ngx_dashboards_result_cache WHERE cache_key = $1}, $_[0]);
+    };
+    $r = $t->api(GET => "$lu?refresh=blocking");
+    my $li = $r->{json}{tiles}[0]{insight};
+    cmp_ok scalar @{ $li->{result}[0]{data} // [] }, '>', 7 * 24,
+        'hourly over -7d: seven days of hours and today\'s' or diag $r->{raw};
+    my $key = $li->{filters_hash};
+    like $compression->($key), qr/^lz4 (\d{4,})$/, 'its results (kilobytes of text) stored with lz4';
+    $t->sql(q{ALTER TABLE ngx_dashboards_result_cache ALTER COLUMN results SET COMPRESSION pglz});
+    $t->sql(q{UPDATE ngx_dashboards_result_cache SET results = results::text::json WHERE cache_key = $1},
+            $key);
+    like $compression->($key), qr/^pglz /, 'an entry written with pglz (as before the migration)';
+    open my $fh, '<', "$FindBin::Bin/../sql/migrations/019_result_cache_lz4.sql" or die $!;
+    $t->sql(do { local $/; <$fh> });
+    like $compression->($key), qr/^lz4 /, 'the migration writes it again with lz4';
+    is $t->sql_value(q{SELECT attcompression FROM pg_attribute
+                        WHERE attrelid = 'ngx_dashboards_result_cache'::regclass AND attname = 'results'}),
+        'l', 'and the column compresses with lz4 again';
+    my $again = $t->api(GET => $lu)->{json}{tiles}[0]{insight};
+    ok $again->{is_cached}, 'served from the cache';
+    is_deeply $again->{result}, $li->{result}, 'the same results as computed';
+}
+
 # a blocking computation past the events servers' query_timeout: 504, and
 # nothing cached; async: answered at once, the failure only logged
 

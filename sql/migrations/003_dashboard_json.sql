@@ -252,7 +252,12 @@ RESET check_function_bodies;
 -- (bench/RESULTS.md).  Each piece is a JSON text: a number or boolean cast
 -- to text, a json or jsonb value cast to text, a string through to_json,
 -- or quoted as it is when it can hold no character to escape (timestamps
--- of ngx_dashboards_ts, cache keys, access levels).
+-- of ngx_dashboards_ts, cache keys, access levels).  The results, most of
+-- the object's bytes, are not a piece of the array but joined to its two
+-- halves with ||, which copies them twice: array_to_string copies each
+-- piece into the array, out of it as a C string and into its buffer with
+-- a format (a strlen, and a second pass when the buffer grows), then once
+-- more into the text it returns (bench/RESULTS.md, "Fewer copies").
 -- The functions of 011 and 012 it calls, and the table of 016, are created
 -- after this file on a first install: their names are resolved when it is
 -- called.
@@ -287,7 +292,9 @@ RETURNS TABLE(j text, last_refresh text, is_cached boolean) LANGUAGE sql STABLE 
             ',"last_refresh":', cr.last_refresh,
             ',"cache_target_age":', cr.cache_target_age,
             ',"next_allowed_client_refresh":', cr.next_allowed_client_refresh,
-            ',"result":', cr.results::text,
+            ',"result":'], '', 'null')
+        || coalesce(cr.results::text, 'null')
+        || array_to_string(ARRAY[
             ',"hasMore":', cr."hasMore",
             ',"columns":', cr.columns,
             ',"created_at":', '"' || ngx_dashboards_ts(i.created_at) || '"',
@@ -365,7 +372,8 @@ $$;
 -- insight's as JSON text, see ngx_dashboards_insight_obj); p_order is its
 -- position (NULL for the tile endpoints, which have no order in their
 -- context); p_last_refresh (JSON text) / p_is_cached: the insight's
--- (ngx_dashboards_insight_obj).  Inlined.
+-- (ngx_dashboards_insight_obj).  The insight's text is joined with ||, as
+-- the results are in ngx_dashboards_insight_obj.  Inlined.
 DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(int, json, json, json, json, jsonb, text, jsonb, boolean,
                                                    boolean, bigint);
 DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(int, json, json, json, json, jsonb, text, jsonb, boolean,
@@ -377,9 +385,7 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(p_id int, p_insight text, 
                                                       p_last_refresh text DEFAULT NULL,
                                                       p_is_cached boolean DEFAULT false)
 RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT array_to_string(ARRAY[
-        '{"id":', p_id::text,
-        ',"insight":', p_insight,
+    SELECT '{"id":' || p_id::text || ',"insight":' || coalesce(p_insight, 'null') || array_to_string(ARRAY[
         ',"text":', p_text::text,
         ',"button_tile":', p_button::text,
         ',"widget":', p_widget::text,
@@ -412,6 +418,13 @@ $$;
 -- every tile's filters_overrides for its insight (PostHog's
 -- tile_filters_override_requested_by_client: {**tile, **override}); the tile
 -- still shows its own.
+-- The tiles are put in order before their objects are built, and joined in
+-- that order: string_agg reads a subquery with an ORDER BY and nothing
+-- else at its level, which PostgreSQL feeds to the aggregate in that order
+-- (its documentation of aggregate expressions), and the nested loops over
+-- the ordered tiles keep it without a sort.  An ORDER BY inside string_agg
+-- sorts the rows it aggregates itself, which copied every tile's whole
+-- text into the sort (bench/RESULTS.md, "Fewer copies").
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json);
@@ -433,8 +446,10 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_tiles(p_dashboard_id int, p_user_id in
                                                 p_outcomes jsonb DEFAULT NULL, p_variables jsonb DEFAULT NULL,
                                                 p_tile_filters_override jsonb DEFAULT NULL)
 RETURNS TABLE(tiles text, complete boolean) LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false) THEN
-               coalesce('[' || string_agg(ngx_dashboards_tile_object(
+    SELECT CASE WHEN NOT p_text_only OR NOT coalesce(bool_or(q.text_id IS NULL), false) THEN
+               coalesce('[' || string_agg(q.tile, ',') || ']', '[]') END,
+           NOT p_text_only OR NOT coalesce(bool_or(q.text_id IS NULL), false)
+      FROM (SELECT s.text_id, ngx_dashboards_tile_object(
                    s.id,
                    CASE WHEN s.hidden THEN ngx_dashboards_insight_hidden(s.insight_id, s.short_id)::text
                         ELSE io.j END,
@@ -444,32 +459,34 @@ RETURNS TABLE(tiles text, complete boolean) LANGUAGE sql STABLE AS $$
                    CASE WHEN p_text_only OR s.widget_id IS NULL THEN NULL
                         ELSE ngx_dashboards_widget_json(s.widget_id) END,
                    s.layouts, s.color, s.filters_overrides, s.show_description, s.transparent_background,
-                   s.ord, io.last_refresh, io.is_cached), ',' ORDER BY s.ord) || ']', '[]') END,
-           NOT p_text_only OR NOT coalesce(bool_or(s.text_id IS NULL), false)
-      FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
-                   t.filters_overrides, t.show_description, t.transparent_background,
-                   i.short_id,
-                   NOT p_text_only AND t.insight_id IS NOT NULL
-                       AND ngx_dashboards_object_level(p_acl, 'insight', t.insight_id, i.created_by_id,
-                                                       p_user_id, p_level) = 'none' AS hidden,
-                   row_number() OVER (ORDER BY
-                       CASE WHEN jsonb_typeof(t.layouts #> ARRAY[p_layout_size, 'y']) = 'number'
-                            THEN (t.layouts #> ARRAY[p_layout_size, 'y'])::numeric ELSE 100 END,
-                       CASE WHEN jsonb_typeof(t.layouts #> ARRAY[p_layout_size, 'x']) = 'number'
-                            THEN (t.layouts #> ARRAY[p_layout_size, 'x'])::numeric ELSE 100 END,
-                       CASE WHEN NOT p_text_only THEN i."order" END NULLS LAST, t.id) - 1 AS ord
-              FROM posthog_dashboardtile t
-              LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
-             WHERE t.dashboard_id = p_dashboard_id
-               AND t.deleted IS DISTINCT FROM true
-               AND (p_text_only OR t.insight_id IS NULL OR NOT i.deleted)) s
-      LEFT JOIN LATERAL ngx_dashboards_text_obj(s.text_id, p_owner_id, p_owner, p_dashboard_id, p_live) xo ON true
-      LEFT JOIN LATERAL ngx_dashboards_insight_obj(s.insight_id, p_user_id, p_level, p_adv, p_timezone, p_filters,
-                                                   p_owner_id, p_owner, p_acl,
-                                                   ngx_dashboards_merge(s.filters_overrides,
-                                                                        p_tile_filters_override),
-                                                   p_dashboard_id, p_refresh, p_outcomes, p_variables) io
-             ON NOT p_text_only AND s.insight_id IS NOT NULL AND NOT s.hidden
+                   s.ord, io.last_refresh, io.is_cached) AS tile
+              FROM (SELECT t.id, t.insight_id, t.text_id, t.button_tile_id, t.widget_id, t.layouts, t.color,
+                           t.filters_overrides, t.show_description, t.transparent_background,
+                           i.short_id,
+                           NOT p_text_only AND t.insight_id IS NOT NULL
+                               AND ngx_dashboards_object_level(p_acl, 'insight', t.insight_id, i.created_by_id,
+                                                               p_user_id, p_level) = 'none' AS hidden,
+                           row_number() OVER (ORDER BY
+                               CASE WHEN jsonb_typeof(t.layouts #> ARRAY[p_layout_size, 'y']) = 'number'
+                                    THEN (t.layouts #> ARRAY[p_layout_size, 'y'])::numeric ELSE 100 END,
+                               CASE WHEN jsonb_typeof(t.layouts #> ARRAY[p_layout_size, 'x']) = 'number'
+                                    THEN (t.layouts #> ARRAY[p_layout_size, 'x'])::numeric ELSE 100 END,
+                               CASE WHEN NOT p_text_only THEN i."order" END NULLS LAST, t.id) - 1 AS ord
+                      FROM posthog_dashboardtile t
+                      LEFT JOIN posthog_dashboarditem i ON i.id = t.insight_id
+                     WHERE t.dashboard_id = p_dashboard_id
+                       AND t.deleted IS DISTINCT FROM true
+                       AND (p_text_only OR t.insight_id IS NULL OR NOT i.deleted)
+                     ORDER BY ord) s
+              LEFT JOIN LATERAL ngx_dashboards_text_obj(s.text_id, p_owner_id, p_owner, p_dashboard_id, p_live) xo
+                     ON true
+              LEFT JOIN LATERAL ngx_dashboards_insight_obj(s.insight_id, p_user_id, p_level, p_adv, p_timezone,
+                                                           p_filters, p_owner_id, p_owner, p_acl,
+                                                           ngx_dashboards_merge(s.filters_overrides,
+                                                                                p_tile_filters_override),
+                                                           p_dashboard_id, p_refresh, p_outcomes, p_variables) io
+                     ON NOT p_text_only AND s.insight_id IS NOT NULL AND NOT s.hidden
+             ORDER BY s.ord OFFSET 0) q
 $$;
 
 -- A tile by id (create_text_tile / update_text_tile answers: "order" null).
@@ -588,6 +605,10 @@ $$;
 -- tiles served from the cache ran ~25 % fewer requests per second
 -- (bench/RESULTS.md, "Insight tiles from the cache").  On a table too big
 -- for a sequential scan to pay, the plans are the same.
+-- Without Memoize: the planner put one over each insight's object, keyed
+-- by the tile's insight and overrides, which a dashboard seldom repeats
+-- (no hit in ten tiles), and it copied every object's text into its
+-- cache (bench/RESULTS.md, "Fewer copies").
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb);
@@ -602,7 +623,7 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_leve
                                                  p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
                                                  p_outcomes jsonb DEFAULT NULL,
                                                  p_tile_filters_override jsonb DEFAULT NULL)
-RETURNS text LANGUAGE plpgsql STABLE SET enable_seqscan = off AS $$
+RETURNS text LANGUAGE plpgsql STABLE SET enable_seqscan = off SET enable_memoize = off AS $$
 DECLARE
     v text;
 BEGIN
