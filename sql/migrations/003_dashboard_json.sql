@@ -419,12 +419,13 @@ $$;
 -- tile_filters_override_requested_by_client: {**tile, **override}); the tile
 -- still shows its own.
 -- The tiles are put in order before their objects are built, and joined in
--- that order: string_agg reads a subquery with an ORDER BY and nothing
--- else at its level, which PostgreSQL feeds to the aggregate in that order
--- (its documentation of aggregate expressions), and the nested loops over
--- the ordered tiles keep it without a sort.  An ORDER BY inside string_agg
--- sorts the rows it aggregates itself, which copied every tile's whole
--- text into the sort (bench/RESULTS.md, "Fewer copies").
+-- that order: string_agg reads a subquery that ends with the ORDER BY,
+-- with nothing joined at the aggregate's level, so the rows reach it in
+-- that order; the nested loops over the ordered tiles keep the order, so
+-- that ORDER BY costs no sort (t/050-retrieve.t and t/120-reorder.t check
+-- the order).  An ORDER BY inside string_agg sorts the rows it aggregates
+-- itself, which copied every tile's whole text into the sort
+-- (bench/RESULTS.md, "Fewer copies").
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_tiles(int, int, int, boolean, text, text, jsonb, boolean, int, json);

@@ -4,8 +4,8 @@
 -- on every retrieve, and most of them (1.5 to 11 kB of JSON text) are
 -- stored compressed.  With PostgreSQL's default method, pglz, their
 -- decompression was about 4 % of the instructions of a retrieve of ten
--- insight tiles; lz4 decompresses the same texts several times faster
--- (bench/RESULTS.md, "Fewer copies").  A PostgreSQL built without lz4
+-- insight tiles; lz4 decompresses the same texts in a third of the
+-- instructions (bench/RESULTS.md, "Fewer copies").  A PostgreSQL built without lz4
 -- keeps pglz: the error of SET COMPRESSION is caught, and nothing else
 -- changes.
 --
