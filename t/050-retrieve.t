@@ -232,7 +232,7 @@ subtest 'button and widget tile shapes' => sub {
         'button tile first, nothing else on it';
     is_deeply $t0->{button_tile}, {
         id => $b->{id}, url => 'https://example.com/docs', text => 'Docs', placement => 'right',
-        style => 'secondary', created_by => user_json($w->{user}), last_modified_at => '2024-03-04T05:06:07.000000Z',
+        style => 'secondary', created_by => user_json($w->{user}), last_modified_at => '2024-03-04T05:06:07Z',
         last_modified_by => undef, team => $P,
         dashboard_tiles => [ { id => $bt, dashboard_id => $d, deleted => undef } ],
     }, 'button values';

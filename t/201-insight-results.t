@@ -124,7 +124,7 @@ sub compute {
 
 my @MISS = qw(result hasMore columns last_refresh cache_target_age next_allowed_client_refresh timezone
               query_status hogql types resolved_date_range);
-my $ISO = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+my $ISO = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z$/;    # microseconds only when not zero
 
 my $Q2 = viz(series => [ ev('$pageview'), ev('$pageleave') ], interval => 'day', dateRange => $RANGE);
 my $ROWS2 = $J->decode($t->sql_value('SELECT ngx_dashboards_trends($1, $2::jsonb)', $T, $Q2))->{results};

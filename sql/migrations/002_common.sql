@@ -57,10 +57,13 @@ $$;
 
 -- values -------------------------------------------------------------------
 
--- ISO 8601 in UTC with microseconds and Z; NULL stays NULL.
+-- ISO 8601 in UTC with Z, as PostHog's serializers write a datetime (DRF's
+-- DateTimeField: datetime.isoformat() with +00:00 as Z, PostHog sets no
+-- DATETIME_FORMAT): microseconds as 6 digits, left out when they are zero
+-- ("2024-03-04T05:06:07Z"); NULL stays NULL.
 CREATE OR REPLACE FUNCTION ngx_dashboards_ts(timestamptz)
 RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    SELECT replace(to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '.000000Z', 'Z')
 $$;
 
 -- Python truthiness of a JSON value (null, false, 0, "", [], {} are false;
