@@ -10,9 +10,10 @@
 -- changes.
 --
 -- The entries already cached keep the method they were written with until
--- they are written again: they are rewritten here (a json value that goes
--- through text comes back uncompressed, and is compressed again with the
--- column's method; the text is the same).
+-- they are written again: those still served (not expired) are rewritten
+-- here (a json value that goes through text comes back uncompressed, and
+-- is compressed again with the column's method; the text is the same).
+-- The expired ones are left to ngx_dashboards_cache_sweep.
 --
 -- Applied once (sql/migrate).
 DO $$
@@ -20,7 +21,7 @@ BEGIN
     ALTER TABLE ngx_dashboards_result_cache ALTER COLUMN results SET COMPRESSION lz4;
     UPDATE ngx_dashboards_result_cache
        SET results = results::text::json
-     WHERE pg_column_compression(results) = 'pglz';
+     WHERE pg_column_compression(results) = 'pglz' AND expires_at > now();
 EXCEPTION WHEN feature_not_supported THEN
     RAISE NOTICE 'ngx_dashboards: this PostgreSQL has no lz4, the cached results stay compressed with pglz';
 END $$;
