@@ -5,9 +5,9 @@
 -- stored compressed.  With PostgreSQL's default method, pglz, their
 -- decompression was about 4 % of the instructions of a retrieve of ten
 -- insight tiles; lz4 decompresses the same texts in a third of the
--- instructions (bench/RESULTS.md, "Fewer copies").  A PostgreSQL built without lz4
--- keeps pglz: the error of SET COMPRESSION is caught, and nothing else
--- changes.
+-- instructions (bench/RESULTS.md, "Fewer copies").  A PostgreSQL built
+-- without lz4 keeps pglz: the error of SET COMPRESSION is caught, and
+-- nothing else changes.
 --
 -- The entries already cached keep the method they were written with until
 -- they are written again: those still served (not expired) are rewritten
