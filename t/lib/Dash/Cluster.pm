@@ -274,8 +274,7 @@ sub psql {
     $sql = interpolate($sql, @bind);
     my $tmp = _sql_file($sql);
     my $errf = File::Temp->new(TEMPLATE => 'dash-sqlerr-XXXXXX', TMPDIR => 1);
-    my @cmd = ('psql', $self->psql_args($db), '-q', '-A', '-t', '-F', $FS, '-0',
-               '-P', "null=$NULL", '-v', 'ON_ERROR_STOP=1', '-f', $tmp->filename);
+    my @cmd = ($self->_psql_cmd($db), '-f', $tmp->filename);
     local @ENV{qw(PGCLIENTENCODING PGCONNECT_TIMEOUT PGOPTIONS)} = _psql_env();
     my $pid = open(my $fh, '-|') // croak "fork: $!";
     if (!$pid) {
@@ -290,6 +289,14 @@ sub psql {
     my $err = do { open my $e, '<', $errf->filename; local $/; <$e> } // '';
     _failed($err, $sql) if $st;
     return _rows($out);
+}
+
+# psql with its output as _rows() reads it (-A -t -0, NULL as $NULL),
+# stopping at the first error
+sub _psql_cmd {
+    my ($self, $db) = @_;
+    return ('psql', $self->psql_args($db), '-q', '-A', '-t', '-F', $FS, '-0',
+            '-P', "null=$NULL", '-v', 'ON_ERROR_STOP=1');
 }
 
 # the environment of psql: UTF-8, a connect timeout, and the module's
@@ -364,8 +371,7 @@ sub _kept {
     return $KEPT{$key} if $KEPT{$key};
     local @ENV{qw(PGCLIENTENCODING PGCONNECT_TIMEOUT PGOPTIONS)} = _psql_env();
     my $err = gensym;
-    my $pid = open3(my $in, my $out, $err, 'psql', $self->psql_args($db), '-q', '-A', '-t',
-                    '-F', $FS, '-0', '-P', "null=$NULL", '-v', 'ON_ERROR_STOP=1', '-f', '-');
+    my $pid = open3(my $in, my $out, $err, $self->_psql_cmd($db), '-f', '-');
     binmode $_ for $in, $out, $err;
     $in->autoflush(1);
     return $KEPT{$key} = { pid => $pid, in => $in, out => $out, err => $err };
