@@ -969,4 +969,117 @@ is scalar @{ series_data($T, tq(series => [ ev('e') ], interval => 'hour',
         'aggregate: raw rows';
 }
 
+# ---------------------------------------------------------------------------
+# 17. persons' maths counted by hand over pseudo-random events: dau, weekly
+#     and monthly actives by hour, day, week and month, with breakdowns and a
+#     person filter; ranges whose positions fit the statement's 64-bit masks
+#     and ranges past them (the distinct pairs), in America/New_York
+
+{
+    use POSIX qw(floor strftime);
+    use Time::Local qw(timegm);
+    my $BT = project(name => 'Bits', timezone => 'America/New_York');
+    my $seed = 7;
+    my $rnd = sub { $seed = ($seed * 1103515245 + 12345) % 2147483648; return int($seed / 65536) % $_[0] };
+    my (%actor, %tier);
+    for my $p (1 .. 8) {
+        my @ids = map { "p$p-$_" } 1 .. 1 + $rnd->(3);
+        my $id = person($BT, { tier => $p % 3 ? 'gold' : 'iron' }, @ids);
+        $actor{$_} = "P$id" for @ids;
+        $tier{"P$id"} = $p % 3 ? 'gold' : 'iron';
+    }
+    my @dids = ((sort keys %actor), 'loose1', 'loose2', 'loose3');
+    $actor{$_} = "D$_" for qw(loose1 loose2 loose3);
+    my @ev;
+    my $start = timegm(0, 0, 0, 20, 10, 2024);              # 2024-11-20T00:00:00Z
+    my $jan2 = timegm(0, 0, 5, 2, 0, 2025);                 # 2025-01-02T00:00 local
+    for my $i (1 .. 220) {
+        my $ts = $i <= 160 ? $start + $rnd->(45 * 86400) : $jan2 + $rnd->(86400);
+        my $did = $dids[$rnd->(scalar @dids)];
+        my $k = $rnd->(3);
+        push @ev, { did => $did, t => $ts, br => $k == 0 ? undef : $k == 1 ? 'a' : 'b' };
+    }
+    events($BT, map { [ 'bx', $_->{did}, strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $_->{t}),
+                        defined $_->{br} ? { br => $_->{br} } : {} ] } @ev);
+    my $utc = sub {                                         # plan bound -> epoch
+        my ($y, $m, $d, $H, $M, $S) = $_[0] =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\+00:00$/ or die $_[0];
+        return timegm($S, $M, $H, $d, $m - 1, $y);
+    };
+    my $local = sub {                                       # local bucket start
+        my ($y, $m, $d, $H, $M, $S) = $_[0] =~ /^(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+)$/ or die $_[0];
+        return timegm($S, $M, $H, $d, $m - 1, $y) + 5 * 3600;   # EST all along
+    };
+    # the numbers by hand: for each breakdown value, the distinct actors of
+    # the events in each bucket (a window: in the w days ending with it)
+    my $by_hand = sub {
+        my ($q, %o) = @_;
+        my $p = $J->decode($t->sql_value(q{SELECT ngx_dashboards_trends_plan($1, $2::jsonb, $3)},
+                                         $BT, $q, $NOW));
+        my ($from, $to) = map { $utc->($p->{current}{$_}) } qw(from to);
+        my @b = map { $local->($_) } @{ $p->{current}{buckets} };
+        my %out;
+        for my $e (@ev) {
+            next if $o{only} && !$o{only}->($e);
+            my $bv = $o{by} ? $o{by}->($e) // $NULLM : undef;
+            my $key = defined $bv ? $bv : '';
+            $out{$key} //= [ map { {} } @b ];
+            for my $i (0 .. $#b) {
+                my $hit;
+                if ($o{window}) {
+                    # the event's day (hour) and the bucket's: by hour, the
+                    # window is w days of hours ending with the bucket's hour
+                    my $unit = $q->{interval} eq 'hour' ? 3600 : 86400;
+                    my $day = floor(($e->{t} - 5 * 3600) / $unit);
+                    my $bd = floor(($b[$i] - 5 * 3600) / $unit);
+                    $hit = $day <= $bd && $day > $bd - $o{window} * 86400 / $unit && $e->{t} <= $to;
+                } else {
+                    my $end = $i < $#b ? $b[$i + 1] : $to + 1;
+                    $hit = $e->{t} >= $b[$i] && $e->{t} < $end && $e->{t} >= $from && $e->{t} <= $to;
+                }
+                $out{$key}[$i]{ $actor{ $e->{did} } } = 1 if $hit;
+            }
+        }
+        my %data = map { my $k = $_; ($k => [ map { scalar keys %$_ } @{ $out{$k} } ]) } keys %out;
+        delete $data{$_} for grep { !grep { $_ } @{ $data{$_} } } keys %data;
+        return \%data;
+    };
+    my $engine = sub {
+        my ($q) = @_;
+        my ($r) = trends($BT, $q, $NOW);
+        return { map { ($_->{breakdown_value} // '') => $_->{data} } @{ $r->{results} } };
+    };
+    my @cases = (
+        [ 'dau by day, 15 days (masks)', 'dau', 'day', '-14d' ],
+        [ 'dau by day, 45 days (masks)', 'dau', 'day', '-44d' ],
+        [ 'dau by day, 70 days (pairs)', 'dau', 'day', '-69d' ],
+        [ 'weekly_active by day, 40 days (masks)', 'weekly_active', 'day', '-40d', window => 7 ],
+        [ 'weekly_active by day, 60 days (pairs)', 'weekly_active', 'day', '-60d', window => 7 ],
+        [ 'monthly_active by day, 20 days (masks)', 'monthly_active', 'day', '-20d', window => 30 ],
+        [ 'monthly_active by day, 40 days (pairs)', 'monthly_active', 'day', '-40d', window => 30 ],
+        [ 'monthly_active by week (masks)', 'monthly_active', 'week', '-28d', window => 30 ],
+        [ 'dau by week (masks)', 'dau', 'week', '-44d' ],
+        [ 'dau by month (masks)', 'dau', 'month', '-60d' ],
+        [ 'dau by hour (masks)', 'dau', 'hour', '-1d' ],
+        [ 'dau by hour, 3 days (pairs)', 'dau', 'hour', '-3d' ],
+        [ 'weekly_active by hour (pairs)', 'weekly_active', 'hour', '-1d', window => 7 ],
+    );
+    for my $c (@cases) {
+        my ($name, $math, $interval, $from, %o) = @$c;
+        my $q = tq(series => [ ev('bx', math => $math) ], interval => $interval,
+                   dateRange => { date_from => $from });
+        my $want = $by_hand->($q, %o);
+        ok scalar(grep { $_ } map { @$_ } values %$want), "$name: the events count somewhere";
+        is_deeply $engine->($q), $want, $name;
+        $q->{breakdownFilter} = { breakdown => 'br', breakdown_type => 'event' };
+        is_deeply $engine->($q), $by_hand->($q, %o, by => sub { $_[0]{br} }), "$name, by an event property";
+        $q->{breakdownFilter} = { breakdown => 'tier', breakdown_type => 'person' };
+        is_deeply $engine->($q), $by_hand->($q, %o, by => sub { $tier{ $actor{ $_[0]{did} } } }),
+            "$name, by a person property";
+        delete $q->{breakdownFilter};
+        $q->{series}[0]{properties} = [ { key => 'tier', value => 'gold', operator => 'exact', type => 'person' } ];
+        is_deeply $engine->($q), $by_hand->($q, %o, only => sub { ($tier{ $actor{ $_[0]{did} } } // '') eq 'gold' }),
+            "$name, gold persons only";
+    }
+}
+
 done_testing;
