@@ -1322,9 +1322,10 @@ BEGIN
         v_bits := v_span BETWEEN 1 AND 64;
     END IF;
     IF v_bits THEN
+        -- a day's position straight from the local time (its date is its day)
         v_bucket := CASE
-            WHEN v_w > 0 THEN format('(%s)::date - ($5[1])::date + %s', v_bucket, v_w)
-            WHEN p_plan->>'interval' = 'day' THEN format('(%s)::date - ($5[1])::date', v_bucket)
+            WHEN v_w > 0 THEN format('(e."timestamp" AT TIME ZONE ($1->>0))::date - ($5[1])::date + %s', v_w)
+            WHEN p_plan->>'interval' = 'day' THEN '(e."timestamp" AT TIME ZONE ($1->>0))::date - ($5[1])::date'
             WHEN p_plan->>'interval' = 'week' THEN format('((%s)::date - ($5[1])::date) / 7', v_bucket)
             WHEN p_plan->>'interval' = 'month'
                 THEN format('((extract(year FROM %1$s) - extract(year FROM $5[1])) * 12'
