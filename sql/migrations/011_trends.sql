@@ -1208,8 +1208,11 @@ DECLARE
     v_bits boolean := false;
     v_w int;
     v_span int;
-    v_bit text;
-    v_cov text;
+    v_nw int;
+    v_x text;
+    v_a text;
+    v_c text;
+    v_word text;
     c record;
 BEGIN
     -- which events
@@ -1298,16 +1301,17 @@ BEGIN
     END IF;
 
     -- Actors as bit masks: the persons' maths over buckets by time keep one
-    -- bigint per actor, bit p set when the actor has an event in position
-    -- p (a bucket's ordinal; for weekly / monthly actives a day counted from
-    -- w days before the first bucket, so that a bucket's window is the w
-    -- positions ending at its own).  Events are grouped by distinct id and
-    -- then by person (~170,000 and ~130,000 groups on the 10M bench, against
-    -- ~1,000,000 distinct (bucket, distinct id) and (bucket, person) pairs,
-    -- a sort and a window join before): the bench's weekly_active took
-    -- 4.6 s and takes ~1.8 s (bench/RESULTS.md).  Only when every position
-    -- of both periods fits in the 64 bits, and not for minutes (nor hours
-    -- for the weekly / monthly windows); other queries take the pairs below.
+    -- bit per position and actor, set when the actor has an event in it (a
+    -- bucket's ordinal; for weekly / monthly actives a day counted from w
+    -- days before the first bucket, so that a bucket's window is the w
+    -- positions ending at its own), in bigints m0, m1, .. of 64 positions
+    -- each.  Events are grouped by distinct id and then by person (~170,000
+    -- and ~130,000 groups on the 10M bench, against ~1,000,000 distinct
+    -- (bucket, distinct id) and (bucket, person) pairs, a sort and a window
+    -- join before): the bench's weekly_active took 4.6 s and takes ~1.8 s
+    -- (bench/RESULTS.md).  Only when every position of both periods fits in
+    -- 8 bigints (512 positions), and not for minutes (nor hours for the
+    -- weekly / monthly windows); other queries take the pairs below.
     IF v_pid AND NOT v_total AND p_plan->>'interval' IN ('hour', 'day', 'week', 'month')
        AND (v_window IS NULL OR p_plan->>'interval' <> 'hour') THEN
         v_w := CASE v_math WHEN 'weekly_active' THEN 7 WHEN 'monthly_active' THEN 30 ELSE 0 END;
@@ -1319,7 +1323,7 @@ BEGIN
                        (CASE WHEN jsonb_typeof(p_plan->'previous') = 'object'
                              THEN p_plan->'previous'->'buckets' END)) b(k)
          WHERE jsonb_typeof(k) = 'array' AND jsonb_array_length(k) > 0;
-        v_bits := v_span BETWEEN 1 AND 64;
+        v_bits := v_span BETWEEN 1 AND 512;
     END IF;
     IF v_bits THEN
         -- a day's position straight from the local time (its date is its day)
@@ -1331,10 +1335,25 @@ BEGIN
                 THEN format('((extract(year FROM %1$s) - extract(year FROM $5[1])) * 12'
                             ' + extract(month FROM %1$s) - extract(month FROM $5[1]))::int', v_bucket)
             ELSE format('(extract(epoch FROM %s - $5[1]) / 3600)::int', v_bucket) END;
-        v_bit := 'bit_or(CASE WHEN b BETWEEN 0 AND 63 THEN 1::int8 << b END)';
-        -- the positions each actor counts in: w shifts for a window
-        SELECT string_agg(CASE WHEN j = 0 THEN 'm' ELSE format('(m << %s)', j) END, ' | ' ORDER BY j)
-          INTO v_cov FROM generate_series(0, greatest(v_w, 1) - 1) j;
+        v_nw := (v_span + 63) / 64;
+        -- x: a distinct id's words (a position out of them sets no bit); a:
+        -- a person's; c: the positions each actor counts in, a window's w
+        -- shifts carrying into the next word (the top bits of the word
+        -- below, masked: >> keeps the sign)
+        SELECT string_agg(format('bit_or(CASE WHEN b >> 6 = %s THEN 1::int8 << (b & 63) END) AS m%s', k, k), ', '
+                          ORDER BY k),
+               string_agg(format(CASE WHEN v_pp THEN 'coalesce(x.m%s, 0) AS m%s'
+                                      ELSE 'coalesce(bit_or(x.m%s), 0) AS m%s' END, k, k), ', ' ORDER BY k),
+               string_agg((SELECT string_agg(CASE WHEN j = 0 THEN format('m%s', k)
+                                                  ELSE format('(m%s << %s)', k, j)
+                                                       || CASE WHEN k > 0 THEN format(' | ((m%s >> %s) & %s)',
+                                                                                      k - 1, 64 - j, (1::int8 << j) - 1)
+                                                               ELSE '' END END, ' | ' ORDER BY j)
+                             FROM generate_series(0, greatest(v_w, 1) - 1) j) || format(' AS m%s', k), ', ' ORDER BY k),
+               CASE WHEN v_nw = 1 THEN 'c.m0'
+                    ELSE 'CASE k / 8' || string_agg(format(' WHEN %s THEN c.m%s', k, k), '' ORDER BY k) || ' END' END
+          INTO v_x, v_a, v_c, v_word
+          FROM generate_series(0, v_nw - 1) k;
     END IF;
 
     -- ev is read once, so the planner inlines it (no tuplestore of every
@@ -1355,17 +1374,19 @@ BEGIN
         -- mask of positions; g: for each bucket, the actors whose mask has
         -- its position (no row where none has, as the pairs give)
         IF v_pp THEN
-            sql := sql || ', a AS (SELECT bv, ' || v_bit || ' AS m FROM ev'
-                || ' GROUP BY bv, v, CASE WHEN v IS NULL THEN did END)';
+            sql := sql || ', x AS (SELECT bv, ' || v_x || ' FROM ev'
+                || ' GROUP BY bv, v, CASE WHEN v IS NULL THEN did END)'
+                || ', a AS (SELECT x.bv, ' || v_a || ' FROM x)';
         ELSE
-            sql := sql || ', x AS (SELECT bv, v, ' || v_bit || ' AS m FROM ev GROUP BY bv, v)'
-                || ', a AS (SELECT x.bv, bit_or(x.m) AS m FROM x'
+            sql := sql || ', x AS (SELECT bv, v, ' || v_x || ' FROM ev GROUP BY bv, v)'
+                || ', a AS (SELECT x.bv, ' || v_a || ' FROM x'
                 || ' LEFT JOIN posthog_persondistinctid pdi ON pdi.team_id = $2 AND pdi.distinct_id = x.v'
                 || ' GROUP BY x.bv, pdi.person_id, CASE WHEN pdi.person_id IS NULL THEN x.v END)';
         END IF;
-        sql := sql || ', c AS MATERIALIZED (SELECT bv, ' || v_cov || ' AS m FROM a WHERE m IS NOT NULL)'
-            || format(', y AS (SELECT c.bv, k, (c.m >> (8 * k)) & 255 AS v, count(*)::int AS n'
-                      ' FROM c CROSS JOIN generate_series(0, %s) k GROUP BY 1, 2, 3)', (v_span - 1) / 8)
+        sql := sql || ', c AS MATERIALIZED (SELECT bv, ' || v_c || ' FROM a WHERE ('
+            || (SELECT string_agg(format('m%s', k), ' | ') FROM generate_series(0, v_nw - 1) k) || ') <> 0)'
+            || format(', y AS (SELECT c.bv, k, ((%s) >> (8 * (k %% 8))) & 255 AS v, count(*)::int AS n'
+                      ' FROM c CROSS JOIN generate_series(0, %s) k GROUP BY 1, 2, 3)', v_word, (v_span - 1) / 8)
             || ', g AS (SELECT bv, b, val FROM (SELECT y.bv, d.b, sum(((y.v >> (d.q % 8)::int) & 1)::int * y.n) AS val'
             || ' FROM y JOIN (SELECT b, '
             || CASE WHEN v_w > 0 THEN format('d.b::date - ($5[1])::date + %s', v_w) ELSE 'd.i - 1' END
