@@ -1370,9 +1370,11 @@ BEGIN
         || CASE WHEN cardinality(v_where) > 0 THEN ' AND ' || array_to_string(v_where, ' AND ') ELSE '' END
         || ')';
     IF v_bits THEN
-        -- a: each actor's mask (per breakdown value); c: actors counted by
-        -- mask of positions; g: for each bucket, the actors whose mask has
-        -- its position (no row where none has, as the pairs give)
+        -- a: each actor's mask (per breakdown value); c: the positions it
+        -- counts in (materialized: computed once, not once per byte); y: the
+        -- actors counted per byte and byte value; g: for each bucket, the
+        -- counts of the byte values that have its bit (no row where none
+        -- has, as the pairs give)
         IF v_pp THEN
             sql := sql || ', x AS (SELECT bv, ' || v_x || ' FROM ev'
                 || ' GROUP BY bv, v, CASE WHEN v IS NULL THEN did END)'
