@@ -1310,8 +1310,10 @@ BEGIN
     -- (bucket, distinct id) and (bucket, person) pairs, a sort and a window
     -- join before): the bench's weekly_active took 4.6 s and takes ~1.8 s
     -- (bench/RESULTS.md).  Only when every position of both periods fits in
-    -- 8 bigints (512 positions), and not for minutes (nor hours for the
-    -- weekly / monthly windows); other queries take the pairs below.
+    -- 2 bigints (128 positions: a 90-day monthly_active by day; with more,
+    -- sparse events took longer than the pairs), and not for minutes (nor
+    -- hours for the weekly / monthly windows); other queries take the pairs
+    -- below.
     IF v_pid AND NOT v_total AND p_plan->>'interval' IN ('hour', 'day', 'week', 'month')
        AND (v_window IS NULL OR p_plan->>'interval' <> 'hour') THEN
         v_w := CASE v_math WHEN 'weekly_active' THEN 7 WHEN 'monthly_active' THEN 30 ELSE 0 END;
@@ -1323,7 +1325,7 @@ BEGIN
                        (CASE WHEN jsonb_typeof(p_plan->'previous') = 'object'
                              THEN p_plan->'previous'->'buckets' END)) b(k)
          WHERE jsonb_typeof(k) = 'array' AND jsonb_array_length(k) > 0;
-        v_bits := v_span BETWEEN 1 AND 512;
+        v_bits := v_span BETWEEN 1 AND 128;
     END IF;
     IF v_bits THEN
         -- a day's position straight from the local time (its date is its day)
@@ -1387,8 +1389,9 @@ BEGIN
         END IF;
         sql := sql || ', c AS MATERIALIZED (SELECT bv, ' || v_c || ' FROM a WHERE ('
             || (SELECT string_agg(format('m%s', k), ' | ') FROM generate_series(0, v_nw - 1) k) || ') <> 0)'
-            || format(', y AS (SELECT c.bv, k, ((%s) >> (8 * (k %% 8))) & 255 AS v, count(*)::int AS n'
-                      ' FROM c CROSS JOIN generate_series(0, %s) k GROUP BY 1, 2, 3)', v_word, (v_span - 1) / 8)
+            || format(', y AS (SELECT bv, k, v, count(*)::int AS n FROM (SELECT c.bv, k,'
+                      ' ((%s) >> (8 * (k %% 8))) & 255 AS v FROM c CROSS JOIN generate_series(0, %s) k) z'
+                      ' WHERE v <> 0 GROUP BY 1, 2, 3)', v_word, (v_span - 1) / 8)
             || ', g AS (SELECT bv, b, val FROM (SELECT y.bv, d.b, sum(((y.v >> (d.q % 8)::int) & 1)::int * y.n) AS val'
             || ' FROM y JOIN (SELECT b, '
             || CASE WHEN v_w > 0 THEN format('d.b::date - ($5[1])::date + %s', v_w) ELSE 'd.i - 1' END
