@@ -40,8 +40,7 @@ my ($PIN, $POUT, $PERR);
         // '-c client_min_messages=warning -c search_path=ngx_dashboards,public';
     open(my $saved, '>&', \*STDERR) or die "dup: $!";
     open(STDERR, '>', $PERR->filename) or die "stderr: $!";
-    open2($POUT, $PIN, 'psql', $c->psql_args($t->{db}), '-q', '-A', '-t',
-          '-F', "\x1f", '-0', '-P', "null=$Dash::Cluster::NULL", '-v', 'ON_ERROR_STOP=1');
+    open2($POUT, $PIN, $c->psql_cmd($t->{db}));
     open(STDERR, '>&', $saved) or die "restore stderr: $!";
     binmode $PIN;
     binmode $POUT;

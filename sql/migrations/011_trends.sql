@@ -1213,6 +1213,7 @@ DECLARE
     v_a text;
     v_c text;
     v_word text;
+    v_any text;
     c record;
 BEGIN
     -- which events
@@ -1284,8 +1285,8 @@ BEGIN
         v_bv := 'NULL::text';
     END IF;
 
-    v_window := CASE v_math WHEN 'weekly_active' THEN '7 days'
-                            WHEN 'monthly_active' THEN '30 days' END;
+    v_w := CASE v_math WHEN 'weekly_active' THEN 7 WHEN 'monthly_active' THEN 30 ELSE 0 END;
+    v_window := CASE WHEN v_w > 0 THEN v_w || ' days' END;
     -- weekly/monthly actives compare the event's day (hour) with the bucket
     v_bucket := CASE WHEN v_window IS NOT NULL
         THEN format('date_trunc(%L, e."timestamp" AT TIME ZONE ($1->>0))',
@@ -1316,7 +1317,6 @@ BEGIN
     -- below.
     IF v_pid AND NOT v_total AND p_plan->>'interval' IN ('hour', 'day', 'week', 'month')
        AND (v_window IS NULL OR p_plan->>'interval' <> 'hour') THEN
-        v_w := CASE v_math WHEN 'weekly_active' THEN 7 WHEN 'monthly_active' THEN 30 ELSE 0 END;
         SELECT max(CASE WHEN v_w > 0
                         THEN ((k->>-1)::timestamp::date - (k->>0)::timestamp::date) + v_w + 1
                         ELSE jsonb_array_length(k) END)
@@ -1353,8 +1353,9 @@ BEGIN
                                                                ELSE '' END END, ' | ' ORDER BY j)
                              FROM generate_series(0, greatest(v_w, 1) - 1) j) || format(' AS m%s', k), ', ' ORDER BY k),
                CASE WHEN v_nw = 1 THEN 'c.m0'
-                    ELSE 'CASE k / 8' || string_agg(format(' WHEN %s THEN c.m%s', k, k), '' ORDER BY k) || ' END' END
-          INTO v_x, v_a, v_c, v_word
+                    ELSE 'CASE k / 8' || string_agg(format(' WHEN %s THEN c.m%s', k, k), '' ORDER BY k) || ' END' END,
+               string_agg(format('m%s', k), ' | ' ORDER BY k)
+          INTO v_x, v_a, v_c, v_word, v_any
           FROM generate_series(0, v_nw - 1) k;
     END IF;
 
@@ -1387,8 +1388,7 @@ BEGIN
                 || ' LEFT JOIN posthog_persondistinctid pdi ON pdi.team_id = $2 AND pdi.distinct_id = x.v'
                 || ' GROUP BY x.bv, pdi.person_id, CASE WHEN pdi.person_id IS NULL THEN x.v END)';
         END IF;
-        sql := sql || ', c AS MATERIALIZED (SELECT bv, ' || v_c || ' FROM a WHERE ('
-            || (SELECT string_agg(format('m%s', k), ' | ') FROM generate_series(0, v_nw - 1) k) || ') <> 0)'
+        sql := sql || ', c AS MATERIALIZED (SELECT bv, ' || v_c || ' FROM a WHERE (' || v_any || ') <> 0)'
             || format(', y AS (SELECT bv, k, v, count(*)::int AS n FROM (SELECT c.bv, k,'
                       ' ((%s) >> (8 * (k %% 8))) & 255 AS v FROM c CROSS JOIN generate_series(0, %s) k) z'
                       ' WHERE v <> 0 GROUP BY 1, 2, 3)', v_word, (v_span - 1) / 8)

@@ -274,7 +274,7 @@ sub psql {
     $sql = interpolate($sql, @bind);
     my $tmp = _sql_file($sql);
     my $errf = File::Temp->new(TEMPLATE => 'dash-sqlerr-XXXXXX', TMPDIR => 1);
-    my @cmd = ($self->_psql_cmd($db), '-f', $tmp->filename);
+    my @cmd = ($self->psql_cmd($db), '-f', $tmp->filename);
     local @ENV{qw(PGCLIENTENCODING PGCONNECT_TIMEOUT PGOPTIONS)} = _psql_env();
     my $pid = open(my $fh, '-|') // croak "fork: $!";
     if (!$pid) {
@@ -291,9 +291,10 @@ sub psql {
     return _rows($out);
 }
 
-# psql with its output as _rows() reads it (-A -t -0, NULL as $NULL),
-# stopping at the first error
-sub _psql_cmd {
+# psql with its output as _rows() reads it (-A -t -0, fields split by
+# $FS, NULL as $NULL), stopping at the first error; psql() and psql_kept()
+# add the script to read, a test that keeps its own session pipes it in
+sub psql_cmd {
     my ($self, $db) = @_;
     return ('psql', $self->psql_args($db), '-q', '-A', '-t', '-F', $FS, '-0',
             '-P', "null=$NULL", '-v', 'ON_ERROR_STOP=1');
@@ -371,7 +372,7 @@ sub _kept {
     return $KEPT{$key} if $KEPT{$key};
     local @ENV{qw(PGCLIENTENCODING PGCONNECT_TIMEOUT PGOPTIONS)} = _psql_env();
     my $err = gensym;
-    my $pid = open3(my $in, my $out, $err, $self->_psql_cmd($db), '-f', '-');
+    my $pid = open3(my $in, my $out, $err, $self->psql_cmd($db), '-f', '-');
     binmode $_ for $in, $out, $err;
     $in->autoflush(1);
     return $KEPT{$key} = { pid => $pid, in => $in, out => $out, err => $err };
