@@ -499,12 +499,14 @@ unknown:
 static void
 ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q)
 {
-    ngx_int_t                       row, n;
-    ngx_str_t                       key;
-    ngx_http_request_t             *r;
-    ngx_http_dashboards_tile_t     *tile;
-    ngx_http_dashboards_query_t    *cq;
-    ngx_http_dashboards_refresh_t  *rf;
+    ngx_int_t                        row, n;
+    ngx_str_t                        key;
+    const char                      *side;
+    ngx_http_request_t              *r;
+    ngx_http_dashboards_tile_t      *tile;
+    ngx_http_dashboards_query_t     *cq;
+    ngx_http_dashboards_refresh_t   *rf;
+    ngx_http_dashboards_loc_conf_t  *dlcf;
 
     rf = q->arg;
     r = rf->request;
@@ -524,6 +526,14 @@ ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q)
 
     rf->plan = q->res;
     n = PQntuples(q->res);
+
+    /*
+     * more than one computation at a time: each without PostgreSQL's
+     * parallel workers (ngx_dashboards_insight_compute)
+     */
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_dashboards_module);
+    side = (n > 1 && dlcf->queries > 1) ? "t" : "f";
 
     /* one more than the computations: the answer waits for this loop */
     rf->pending = 1;
@@ -565,6 +575,7 @@ ngx_http_dashboards_plan_done(ngx_http_dashboards_query_t *q)
         cq->values[0] = PQgetvalue(q->res, row, 1);
         cq->values[1] = PQgetvalue(q->res, row, 2);
         cq->values[2] = PQgetvalue(q->res, row, 0);
+        cq->values[3] = side;
 
         rf->pending++;
 
@@ -918,6 +929,9 @@ ngx_http_dashboards_detach(ngx_http_request_t *r, PGresult *plan,
     dt->query.values[0] = (const char *) values[1];
     dt->query.values[1] = (const char *) values[2];
     dt->query.values[2] = (const char *) values[0];
+
+    /* the others of the plan start at the same time */
+    dt->query.values[3] = PQntuples(plan) > 1 ? "t" : "f";
     dt->query.handler = ngx_http_dashboards_detached_computed;
     dt->query.data = dt;
 

@@ -32,7 +32,7 @@
  * ngx_dashboards.ngx_dashboards_version() returns (sql/migrations/
  * 099_version.sql), checked once per new connection
  */
-#define NGX_HTTP_DASHBOARDS_SQL_VERSION  "1"
+#define NGX_HTTP_DASHBOARDS_SQL_VERSION  "2"
 
 
 typedef struct ngx_http_dashboards_db_s      ngx_http_dashboards_db_t;

@@ -150,7 +150,7 @@ ngx_http_dashboards_stmt_t  ngx_http_dashboards_stmts[] = {
     { "ngxd_insight_compute",
       "SELECT r, r->>'error' FROM"
       " ngx_dashboards.ngx_dashboards_insight_compute($1::int, $2::jsonb,"
-      " $3::text) r", 3, NGX_HTTP_DASHBOARDS_REPLICA,
+      " $3::text, $4::bool) r", 4, NGX_HTTP_DASHBOARDS_REPLICA,
       NGX_HTTP_DASHBOARDS_EVENTS },
 
     /* NGX_HTTP_DASHBOARDS_SQL_STORE: an upsert, harmless twice */

@@ -1086,25 +1086,33 @@ is scalar @{ series_data($T, tq(series => [ ev('e') ], interval => 'hour',
 }
 
 # ---------------------------------------------------------------------------
-# 18. a computation runs without PostgreSQL's parallel workers, for its own
-#     transaction only, unless max_parallel_workers_per_gather was chosen
-#     (sql/migrations/011_trends.sql, ngx_dashboards_trends_aggregate)
+# 18. a computation beside others of its request runs without PostgreSQL's
+#     parallel workers, for its own transaction only, unless
+#     max_parallel_workers_per_gather was chosen; one alone keeps them
+#     (ngx_dashboards_insight_compute's p_side_by_side,
+#     sql/migrations/012_insight_results.sql; the module's side: t/210)
 
 {
-    $t->sql(q{CREATE FUNCTION t_workers(p_team int, p_q jsonb, p_now timestamptz) RETURNS text
+    $t->sql(q{CREATE FUNCTION t_workers(p_team int, p_q jsonb, p_side boolean) RETURNS text
               LANGUAGE plpgsql AS $f$
+              DECLARE
+                  r jsonb := ngx_dashboards_insight_compute(p_team, p_q, NULL, p_side);
               BEGIN
-                  PERFORM ngx_dashboards_trends(p_team, p_q, p_now);
+                  IF r->>'error' IS NOT NULL THEN
+                      RETURN 'refused: ' || (r->>'error');
+                  END IF;
                   RETURN current_setting('max_parallel_workers_per_gather');
               END $f$});
     my $default = $t->sql_value(q{SELECT setting FROM pg_settings WHERE name = 'max_parallel_workers_per_gather'});
     isnt $default, '0', "the cluster's default allows workers ($default)";
-    is $t->sql_value('SELECT t_workers($1, $2::jsonb, $3)', $T, $Q1, $NOW), '0',
-        'workers: none during a computation';
+    is $t->sql_value('SELECT t_workers($1, $2::jsonb, true)', $T, $Q1), '0',
+        'workers: none for a computation side by side';
     is $t->sql_value(q{SELECT current_setting('max_parallel_workers_per_gather')}), $default,
         'workers: the default again after its transaction';
+    is $t->sql_value('SELECT t_workers($1, $2::jsonb, false)', $T, $Q1), $default,
+        'workers: a computation alone keeps them';
     $t->sql('SET max_parallel_workers_per_gather = 3');
-    is $t->sql_value('SELECT t_workers($1, $2::jsonb, $3)', $T, $Q1, $NOW), '3',
+    is $t->sql_value('SELECT t_workers($1, $2::jsonb, true)', $T, $Q1), '3',
         "workers: the session's own setting is kept";
     $t->sql('RESET max_parallel_workers_per_gather');
 }

@@ -353,6 +353,45 @@ for my $n (2, 4) {
         "queries_per_request $n: tiles in their order";
 }
 
+# a computation that runs beside others of its request is sent with
+# p_side_by_side true (it then runs without PostgreSQL's parallel workers,
+# t/200 section 18); one alone, or one at a time, with false.  Read from
+# the statements the events servers log with their parameters.
+SKIP: {
+    my $log = $t->cluster->{log};
+    skip 'the log of PostgreSQL is not known (t/run exports DASH_PGLOG)', 11 unless defined $log;
+    $t->sql(qq{ALTER DATABASE "${\ $t->db}" SET log_statement = 'all'});
+    my ($dx) = $t->fixture_dashboard(team => $T, user => $w->{user}, name => 'Alone');
+    $t->fixture_insight_tile(dashboard => $dx,
+        insight => $t->fixture_insight(team => $T, user => $w->{user}, name => 'Lone pageviews',
+                                       query => trend('$pageview', math => 'dau')));
+    my $sides = sub {
+        my ($from) = @_;
+        sleep 0.3;
+        open my $fh, '<', $log or return [];
+        seek $fh, $from, 0;
+        my $txt = do { local $/; <$fh> } // '';
+        return [ sort map { /\$4 = '([^']*)'/ ? $1 : '?' }
+                 $txt =~ /execute ngxd_insight_compute:[^\n]*\n[^\n]*DETAIL:\s+parameters: ([^\n]*)/g ];
+    };
+    for my $case ([4, $url, [qw(t t t t)], 'four tiles, 4 at a time'],
+                  [1, $url, [qw(f f f f)], 'four tiles, one at a time'],
+                  [4, "/api/projects/$P/dashboards/$dx/", ['f'], 'one tile']) {
+        my ($n, $u, $want, $name) = @$case;
+        $t->reload(http_extra => events_block('30s'),
+                   location_extra => "dashboards_events events;\ndashboards_queries_per_request $n;");
+        my $off = -s $log;
+        my $r = $t->api(GET => "$u?refresh=force_blocking");
+        is $r->{status}, 200, "side by side, $name: 200" or diag $r->{raw};
+        is_deeply $sides->($off), $want, "side by side, $name: p_side_by_side";
+    }
+    my $off = -s $log;
+    is $t->api(GET => "$url?refresh=force_async")->{status}, 200, 'side by side, in the background: 200';
+    ok $t->wait_until(sub { @{ $sides->($off) } >= 4 }, timeout => 10), 'side by side, in the background: computed';
+    is_deeply $sides->($off), [qw(t t t t)], 'side by side, in the background: p_side_by_side';
+    $t->sql(qq{ALTER DATABASE "${\ $t->db}" RESET log_statement});
+}
+
 # the cached results are compressed with lz4 (019_result_cache_lz4.sql):
 # those this server writes, and those written with pglz before it, which
 # the migration rewrites; either way served as they were computed

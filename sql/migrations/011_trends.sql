@@ -1479,15 +1479,7 @@ END $$;
 -- Stage 2 over PostgreSQL: the raw aggregates of every series (current
 -- period first, then the previous one when comparing), see the top of file.
 -- jit off: on 10,000,000 events a weekly_active statement's cost passes
--- jit_inline_above_cost and compiling took 1.5 s of its 15 (bench/RESULTS.md).
--- No parallel workers either, unless the operator chose
--- max_parallel_workers_per_gather (postgresql.conf, ALTER SYSTEM, DATABASE
--- or ROLE, the conninfo's options): the module runs a dashboard's
--- computations side by side itself (dashboards_queries_per_request), one
--- per pooled connection, and on the bench's ten tiles workers cost 20-36 %
--- more CPU for at most 16 % less time alone; two at a time, the ten took
--- 5.0-5.7 s without them, 6.0-7.0 s with them (bench/RESULTS.md).  Local to
--- the transaction, as the computation is one statement.
+-- jit_inline_above_cost and compiling took 1.5 s of its 15 (bench/RESULTS.md)
 CREATE OR REPLACE FUNCTION ngx_dashboards_trends_aggregate(p_team_id int, p_plan jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE SET jit = off AS $$
 DECLARE
@@ -1502,9 +1494,6 @@ DECLARE
     v_to timestamptz;
     v_math text;
 BEGIN
-    IF (SELECT source FROM pg_settings WHERE name = 'max_parallel_workers_per_gather') = 'default' THEN
-        PERFORM set_config('max_parallel_workers_per_gather', '0', true);
-    END IF;
     v_base := jsonb_build_array(p_plan->>'tz', p_plan->>'interval', p_plan->'week_start',
                                 ngx_dashboards_trends_null_marker(),
                                 ngx_dashboards_trends_other_marker());

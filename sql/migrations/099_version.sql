@@ -11,7 +11,7 @@
 
 CREATE OR REPLACE FUNCTION ngx_dashboards_version()
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT '1'
+    SELECT '2'
 $$;
 
 -- Earlier installs created the functions in public.  A function of public

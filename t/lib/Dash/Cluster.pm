@@ -104,6 +104,7 @@ sub from_env {
         host     => $ENV{DASH_PGHOST},
         port     => $ENV{DASH_PGPORT},
         template => $ENV{DASH_TEMPLATE} || 'dash_template',
+        log      => $ENV{DASH_PGLOG},
         owned    => 0,
         running  => 1,
     );
