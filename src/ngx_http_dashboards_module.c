@@ -158,6 +158,18 @@ ngx_http_dashboards_init_main_conf(ngx_conf_t *cf, void *conf)
                           &dbs[i]->name, dbs[i]->file, dbs[i]->line);
             return NGX_CONF_ERROR;
         }
+
+        /*
+         * once every location is read: a database that only
+         * dashboards_events names runs insight computations, and with a
+         * pool of about its server's cores the tiles of a dashboard wait
+         * for one another's connections; a tile may then wait about as
+         * long as a computation may take (README)
+         */
+
+        ngx_conf_init_msec_value(dbs[i]->queue_timeout,
+                                 dbs[i]->by_events && !dbs[i]->by_pass
+                                 ? dbs[i]->query_timeout : 5000);
     }
 
     return NGX_CONF_OK;
@@ -333,7 +345,6 @@ ngx_http_dashboards_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_conf_init_uint_value(db->pool_size, 8);
     ngx_conf_init_uint_value(db->queue_size, 256);
-    ngx_conf_init_msec_value(db->queue_timeout, 5000);
     ngx_conf_init_msec_value(db->connect_timeout, 5000);
     ngx_conf_init_msec_value(db->query_timeout, 30000);
     ngx_conf_init_msec_value(db->lock_timeout, 1000);
@@ -562,6 +573,8 @@ ngx_http_dashboards_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    dlcf->db->by_pass = 1;
+
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_dashboards_handler;
 
@@ -601,6 +614,8 @@ ngx_http_dashboards_events(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (dlcf->events == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    dlcf->events->by_events = 1;
 
     return NGX_CONF_OK;
 }

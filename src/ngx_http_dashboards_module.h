@@ -134,6 +134,9 @@ struct ngx_http_dashboards_db_s {
 
     u_char                       *file;
     ngx_uint_t                    line;
+
+    unsigned                      by_pass:1;    /* a dashboards_pass */
+    unsigned                      by_events:1;  /* a dashboards_events */
 };
 
 

@@ -392,6 +392,38 @@ SKIP: {
     $t->sql(qq{ALTER DATABASE "${\ $t->db}" RESET log_statement});
 }
 
+# a database that only dashboards_events names waits for a connection as
+# long as its query_timeout when its queue_timeout is not set (README): with
+# a pool of one, a dashboard's tiles wait for each other past the 5 s every
+# other database waits; named by a dashboards_pass too, it keeps the 5 s
+{
+    my $block = "dashboards_database events {\n"
+              . "    server \"" . $t->conninfo(application_name => 'ngx_dashboards_events') . "\";\n"
+              . "    pool_size 1;\n    query_timeout 20s;\n    lock_timeout off;\n}\n";
+    for my $also_pass (0, 1) {
+        my $name = $also_pass ? 'also a dashboards_pass database' : 'only the events database';
+        $t->reload(http_extra => $block,
+                   location_extra => "dashboards_events events;\ndashboards_queries_per_request 2;",
+                   server_extra => $also_pass ? "location /other/ {\n    dashboards_pass events;\n}\n" : undef);
+        my $lock = events_locked();
+        my $s = send_request($t, GET => "$url?refresh=force_blocking");
+        ok $t->wait_until(sub { events_waiters() >= 1 }, timeout => 10), "$name: a computation waits for the events";
+        sleep 6;
+        $lock->release('ROLLBACK');
+        my $r = read_response($s);
+        if ($also_pass) {
+            is $r->{status}, 503, "$name: the tile behind it gave up after 5 s: 503" or diag $r->{raw};
+            is $r->{json}{code}, 'database_busy', "$name: database_busy";
+        } else {
+            is $r->{status}, 200, "$name: the tiles behind it waited past 5 s: 200" or diag $r->{raw};
+            my $bt = tiles_of($r);
+            is_deeply [ map { $bt->{$_}{insight}{result}[0]{data} } $tile1, $tile2 ],
+                [ [0, 1, 5], [0, 0, 1] ], "$name: every tile's numbers";
+        }
+    }
+    $t->reload;
+}
+
 # the cached results are compressed with lz4 (019_result_cache_lz4.sql):
 # those this server writes, and those written with pglz before it, which
 # the migration rewrites; either way served as they were computed
