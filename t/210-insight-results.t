@@ -323,9 +323,10 @@ sub events_waiters {
 }
 
 sub events_block {
-    my ($timeout) = @_;
+    my ($timeout, %o) = @_;
     return "dashboards_database events {\n"
          . "    server \"" . $t->conninfo(application_name => 'ngx_dashboards_events') . "\";\n"
+         . ($o{pool_size} ? "    pool_size $o{pool_size};\n" : '')
          . "    query_timeout $timeout;\n    lock_timeout off;\n}\n";
 }
 
@@ -397,12 +398,9 @@ SKIP: {
 # a pool of one, a dashboard's tiles wait for each other past the 5 s every
 # other database waits; named by a dashboards_pass too, it keeps the 5 s
 {
-    my $block = "dashboards_database events {\n"
-              . "    server \"" . $t->conninfo(application_name => 'ngx_dashboards_events') . "\";\n"
-              . "    pool_size 1;\n    query_timeout 20s;\n    lock_timeout off;\n}\n";
     for my $also_pass (0, 1) {
         my $name = $also_pass ? 'also a dashboards_pass database' : 'only the events database';
-        $t->reload(http_extra => $block,
+        $t->reload(http_extra => events_block('20s', pool_size => 1),
                    location_extra => "dashboards_events events;\ndashboards_queries_per_request 2;",
                    server_extra => $also_pass ? "location /other/ {\n    dashboards_pass events;\n}\n" : undef);
         my $lock = events_locked();

@@ -457,7 +457,8 @@ END $$;
 -- the engine refuses (its 400s), gives {"error": "<message>"} instead;
 -- other failures (statement timeout, ...) are raised.  Writes nothing.
 -- p_side_by_side: the module runs other computations of the same request
--- at the same time (dashboards_queries_per_request); this one then runs
+-- at the same time (dashboards_queries_per_request, or the background
+-- computations an async refresh starts together); this one then runs
 -- without PostgreSQL's parallel workers, for its own transaction, unless
 -- the operator chose max_parallel_workers_per_gather (postgresql.conf,
 -- ALTER SYSTEM, DATABASE or ROLE, the conninfo's options).  On the bench's
