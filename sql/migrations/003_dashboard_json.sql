@@ -245,19 +245,23 @@ RESET check_function_bodies;
 -- Written compactly ({"key":value,...}, keys in PostHog's order), as
 -- PostHog's renderer writes it and as the module sends it (it compacts the
 -- parts that are not: src/ngx_http_dashboards_compact.c), and joined from
--- JSON texts (array_to_string, NULL pieces as null): json_build_object,
--- which writes "key" : value, looks up the type and output function
--- of each of its arguments, keys included, on every call, which was about
--- a third of the instructions of a retrieve of ten insight tiles
--- (bench/RESULTS.md).  Each piece is a JSON text: a number or boolean cast
+-- JSON texts by format(), the keys in its format string and the values
+-- its %s, each a text (NULL as null): json_build_object, which writes
+-- "key" : value, looks up the type and output function of each of its
+-- arguments, keys included, on every call, which was about a third of the
+-- instructions of a retrieve of ten insight tiles (bench/RESULTS.md);
+-- array_to_string, used before, copies each piece into an array, out of it
+-- and into its buffer through a printf-like format, 4 % more time per
+-- retrieve than format(), which looks up the output function of text once
+-- per call and appends each value as it is (bench/RESULTS.md, "Fewer
+-- executor nodes").  Each value is a JSON text: a number or boolean cast
 -- to text, a json or jsonb value cast to text, a string through to_json,
 -- or quoted as it is when it can hold no character to escape (timestamps
 -- of ngx_dashboards_ts, cache keys, access levels).  The results, most of
--- the object's bytes, are not a piece of the array but joined to its two
--- halves with ||, which copies them twice: array_to_string copies each
--- piece into the array, out of it as a C string and into its buffer with
--- a format (a strlen, and a second pass when the buffer grows), then once
--- more into the text it returns (bench/RESULTS.md, "Fewer copies").
+-- the object's bytes, are not a value of the format but joined to its two
+-- halves with ||, which copies them twice: format() would copy them out
+-- as a C string, measure and append them, then copy its buffer into the
+-- text it returns (bench/RESULTS.md, "Fewer copies").
 -- The functions of 011 and 012 it calls, and the table of 016, are created
 -- after this file on a first install: their names are resolved when it is
 -- called.
@@ -278,54 +282,59 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_insight_obj(p_insight_id int, p_user_i
                                                       p_outcomes jsonb DEFAULT NULL,
                                                       p_variables jsonb DEFAULT NULL)
 RETURNS TABLE(j text, last_refresh text, is_cached boolean) LANGUAGE sql STABLE AS $$
-    SELECT array_to_string(ARRAY[
-            '{"id":', i.id::text,
-            ',"short_id":', to_json(i.short_id)::text,
-            ',"name":', to_json(i.name)::text,
-            ',"derived_name":', to_json(i.derived_name)::text,
-            ',"filters":', i.filters::text,
-            ',"query":', k.shown,
-            ',"order":', i."order"::text,
-            ',"deleted":', i.deleted::text,
-            ',"dashboards":', r.dashboards,
-            ',"dashboard_tiles":', r.tiles,
-            ',"last_refresh":', cr.last_refresh,
-            ',"cache_target_age":', cr.cache_target_age,
-            ',"next_allowed_client_refresh":', cr.next_allowed_client_refresh,
-            ',"result":'], '', 'null')
+    SELECT format('{"id":%s,"short_id":%s,"name":%s,"derived_name":%s,"filters":%s,"query":%s,'
+                  '"order":%s,"deleted":%s,"dashboards":%s,"dashboard_tiles":%s,"last_refresh":%s,'
+                  '"cache_target_age":%s,"next_allowed_client_refresh":%s,"result":',
+                  i.id::text,
+                  to_json(i.short_id)::text,
+                  coalesce(to_json(i.name)::text, 'null'),
+                  coalesce(to_json(i.derived_name)::text, 'null'),
+                  coalesce(i.filters::text, 'null'),
+                  coalesce(k.shown, 'null'),
+                  coalesce(i."order"::text, 'null'),
+                  i.deleted::text,
+                  r.dashboards,
+                  r.tiles,
+                  coalesce(cr.last_refresh, 'null'),
+                  coalesce(cr.cache_target_age, 'null'),
+                  coalesce(cr.next_allowed_client_refresh, 'null'))
         || coalesce(cr.results::text, 'null')
-        || array_to_string(ARRAY[
-            ',"hasMore":', cr."hasMore",
-            ',"columns":', cr.columns,
-            ',"created_at":', '"' || ngx_dashboards_ts(i.created_at) || '"',
-            ',"created_by":', cu.j::text,
-            ',"description":', to_json(i.description)::text,
-            ',"updated_at":', '"' || ngx_dashboards_ts(i.updated_at) || '"',
-            ',"tags":', (SELECT tn.names FROM ngx_dashboards_tag_names(NULL, i.id) tn)::text,
-            ',"favorited":', i.favorited::text,
-            ',"saved":', i.saved::text,
-            ',"last_modified_at":', '"' || ngx_dashboards_ts(i.last_modified_at) || '"',
-            ',"last_modified_by":', mu.j::text,
-            ',"is_sample":', i.is_sample::text,
-            ',"effective_restriction_level":', r.er::text,
-            ',"effective_privilege_level":', r.ep::text,
-            ',"user_access_level":', '"' || ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
-                                                                          p_user_id, p_level) || '"',
-            ',"timezone":', CASE WHEN p_refresh THEN to_json(p_timezone)::text ELSE cr.timezone END,
-            ',"is_cached":', CASE WHEN cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false)
-                                     THEN 'true' ELSE 'false' END,
-            ',"query_status":', coalesce(CASE WHEN k.outcome IS NOT NULL
-                                                 THEN ngx_dashboards_query_status(k.outcome, i.team_id, i.id,
-                                                                                  p_dashboard_id)::text END,
-                                            cr.query_status),
-            ',"hogql":', cr.hogql,
-            ',"types":', cr.types,
-            ',"resolved_date_range":', cr.resolved_date_range,
-            ',"alerts":[],"last_viewed_at":',
-            '"' || (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed(i.team_id, p_user_id, 'insight',
-                                                                       i.short_id) lv) || '"',
-            ',"search_match_type":null,"filters_hash":', '"' || k.key || '"',
-            '}'], '', 'null'),
+        || format(',"hasMore":%s,"columns":%s,"created_at":%s,"created_by":%s,"description":%s,'
+                  '"updated_at":%s,"tags":%s,"favorited":%s,"saved":%s,"last_modified_at":%s,'
+                  '"last_modified_by":%s,"is_sample":%s,"effective_restriction_level":%s,'
+                  '"effective_privilege_level":%s,"user_access_level":%s,"timezone":%s,"is_cached":%s,'
+                  '"query_status":%s,"hogql":%s,"types":%s,"resolved_date_range":%s,"alerts":[],'
+                  '"last_viewed_at":%s,"search_match_type":null,"filters_hash":%s}',
+                  coalesce(cr."hasMore", 'null'),
+                  coalesce(cr.columns, 'null'),
+                  coalesce('"' || ngx_dashboards_ts(i.created_at) || '"', 'null'),
+                  coalesce(cu.j::text, 'null'),
+                  coalesce(to_json(i.description)::text, 'null'),
+                  coalesce('"' || ngx_dashboards_ts(i.updated_at) || '"', 'null'),
+                  (SELECT tn.names FROM ngx_dashboards_tag_names(NULL, i.id) tn)::text,
+                  coalesce(i.favorited::text, 'null'),
+                  coalesce(i.saved::text, 'null'),
+                  coalesce('"' || ngx_dashboards_ts(i.last_modified_at) || '"', 'null'),
+                  coalesce(mu.j::text, 'null'),
+                  coalesce(i.is_sample::text, 'null'),
+                  r.er::text,
+                  r.ep::text,
+                  coalesce('"' || ngx_dashboards_object_level(p_acl, 'insight', i.id, i.created_by_id,
+                                                              p_user_id, p_level) || '"', 'null'),
+                  coalesce(CASE WHEN p_refresh THEN to_json(p_timezone)::text ELSE cr.timezone END, 'null'),
+                  CASE WHEN cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false)
+                       THEN 'true' ELSE 'false' END,
+                  coalesce(CASE WHEN k.outcome IS NOT NULL
+                                THEN ngx_dashboards_query_status(k.outcome, i.team_id, i.id,
+                                                                 p_dashboard_id)::text END,
+                           cr.query_status, 'null'),
+                  coalesce(cr.hogql, 'null'),
+                  coalesce(cr.types, 'null'),
+                  coalesce(cr.resolved_date_range, 'null'),
+                  coalesce('"' || (SELECT lv.viewed_at FROM ngx_dashboards_last_viewed(i.team_id, p_user_id,
+                                                                                   'insight', i.short_id) lv)
+                           || '"', 'null'),
+                  coalesce('"' || k.key || '"', 'null')),
            cr.last_refresh, cr.refreshed_at IS NOT NULL AND NOT coalesce(k.outcome ? 'computed', false)
       FROM posthog_dashboarditem i
      CROSS JOIN LATERAL ngx_dashboards_user_or_owner(i.created_by_id, p_owner_id, p_owner) cu
@@ -372,8 +381,9 @@ $$;
 -- insight's as JSON text, see ngx_dashboards_insight_obj); p_order is its
 -- position (NULL for the tile endpoints, which have no order in their
 -- context); p_last_refresh (JSON text) / p_is_cached: the insight's
--- (ngx_dashboards_insight_obj).  The insight's text is joined with ||, as
--- the results are in ngx_dashboards_insight_obj.  Inlined.
+-- (ngx_dashboards_insight_obj).  Written with format() and the insight's
+-- text joined with ||, as the results are in ngx_dashboards_insight_obj.
+-- Inlined.
 DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(int, json, json, json, json, jsonb, text, jsonb, boolean,
                                                    boolean, bigint);
 DROP FUNCTION IF EXISTS ngx_dashboards_tile_object(int, json, json, json, json, jsonb, text, jsonb, boolean,
@@ -385,19 +395,21 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_tile_object(p_id int, p_insight text, 
                                                       p_last_refresh text DEFAULT NULL,
                                                       p_is_cached boolean DEFAULT false)
 RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT '{"id":' || p_id::text || ',"insight":' || coalesce(p_insight, 'null') || array_to_string(ARRAY[
-        ',"text":', p_text::text,
-        ',"button_tile":', p_button::text,
-        ',"widget":', p_widget::text,
-        ',"layouts":', p_layouts::text,
-        ',"color":', to_json(p_color)::text,
-        ',"filters_overrides":', p_filters_overrides::text,
-        ',"show_description":', p_show_description::text,
-        ',"transparent_background":', p_transparent_background::text,
-        ',"order":', p_order::text,
-        ',"last_refresh":', p_last_refresh,
-        ',"is_cached":', CASE WHEN p_is_cached THEN 'true' ELSE 'false' END,
-        '}'], '', 'null')
+    SELECT '{"id":' || p_id::text || ',"insight":' || coalesce(p_insight, 'null')
+        || format(',"text":%s,"button_tile":%s,"widget":%s,"layouts":%s,"color":%s,"filters_overrides":%s,'
+                  '"show_description":%s,"transparent_background":%s,"order":%s,"last_refresh":%s,'
+                  '"is_cached":%s}',
+                  coalesce(p_text::text, 'null'),
+                  coalesce(p_button::text, 'null'),
+                  coalesce(p_widget::text, 'null'),
+                  coalesce(p_layouts::text, 'null'),
+                  coalesce(to_json(p_color)::text, 'null'),
+                  coalesce(p_filters_overrides::text, 'null'),
+                  coalesce(p_show_description::text, 'null'),
+                  coalesce(p_transparent_background::text, 'null'),
+                  coalesce(p_order::text, 'null'),
+                  coalesce(p_last_refresh, 'null'),
+                  CASE WHEN p_is_cached THEN 'true' ELSE 'false' END)
 $$;
 
 -- The tiles of a dashboard, in PostHog's tile order, as the text of a JSON
@@ -610,6 +622,12 @@ $$;
 -- by the tile's insight and overrides, which a dashboard seldom repeats
 -- (no hit in ten tiles), and it copied every object's text into its
 -- cache (bench/RESULTS.md, "Fewer copies").
+-- Without bitmap scans: the planner read each insight's cache entry
+-- (ngx_dashboards_cached) through one, which builds a bitmap and, like a
+-- sequential scan, reads the table's size from the kernel on every
+-- rescan, once per tile, for the one row of a key: a plain index scan
+-- takes 12 % less time per retrieve of ten insight tiles (bench/RESULTS.md,
+-- "Fewer executor nodes").
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb);
@@ -624,7 +642,8 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_leve
                                                  p_acl jsonb DEFAULT NULL, p_refresh boolean DEFAULT false,
                                                  p_outcomes jsonb DEFAULT NULL,
                                                  p_tile_filters_override jsonb DEFAULT NULL)
-RETURNS text LANGUAGE plpgsql STABLE SET enable_seqscan = off SET enable_memoize = off AS $$
+RETURNS text LANGUAGE plpgsql STABLE
+SET enable_seqscan = off SET enable_memoize = off SET enable_bitmapscan = off AS $$
 DECLARE
     v text;
 BEGIN

@@ -963,6 +963,12 @@ END $$;
 -- (ngx_dashboards_stored_outcomes); p_tile_filters_override: the request's
 -- tile_filters_override (see ngx_dashboards_tiles).  The answer is the
 -- JSON text of ngx_dashboards_detail, as it is sent.
+-- Without sequential scans, as the detail (003_dashboard_json.sql): every
+-- row the retrieve reads is found by a key with an index of its own
+-- (the project's team, organization and membership in ngx_dashboards_ctx,
+-- the dashboard and its tiles), and a sequential scan of a small table
+-- reads its size from the kernel on every start: 0.02 ms less per
+-- retrieve (bench/RESULTS.md, "Fewer executor nodes").
 DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb, text, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_retrieve(int, int, text, int, jsonb, jsonb, text, jsonb, jsonb);
@@ -970,7 +976,7 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_retrieve(p_user_id int, p_project_id i
                                                    p_filters_override jsonb, p_variables_override jsonb,
                                                    p_refresh text DEFAULT NULL, p_outcomes jsonb DEFAULT NULL,
                                                    p_tile_filters_override jsonb DEFAULT NULL)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE
     c record;
     v_accessed timestamptz;
