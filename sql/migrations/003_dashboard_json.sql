@@ -42,12 +42,14 @@ RETURNS TABLE(names json) LANGUAGE sql STABLE AS $$
      WHERE ti.dashboard_id = p_dashboard_id OR ti.insight_id = p_insight_id
 $$;
 
--- last_viewed_at of an object for a user: the latest posthog_filesystemviewlog
--- row of that type and ref (ts text, NULL when never viewed).  Inlined.
+-- last_viewed_at of an object for a user: its posthog_filesystemviewlog
+-- row of that type and ref, one at most (posthog_fsvl_unique_view), as ts
+-- text, NULL when never viewed.  A scalar subquery, not max(): no
+-- aggregate to start and run for each tile of a dashboard.  Inlined.
 CREATE OR REPLACE FUNCTION ngx_dashboards_last_viewed(p_team_id int, p_user_id int, p_type text, p_ref text)
 RETURNS TABLE(viewed_at text) LANGUAGE sql STABLE AS $$
-    SELECT ngx_dashboards_ts(max(v.viewed_at)) FROM posthog_filesystemviewlog v
-     WHERE v.team_id = p_team_id AND v.user_id = p_user_id AND v.type = p_type AND v.ref = p_ref
+    SELECT (SELECT ngx_dashboards_ts(v.viewed_at) FROM posthog_filesystemviewlog v
+             WHERE v.team_id = p_team_id AND v.user_id = p_user_id AND v.type = p_type AND v.ref = p_ref)
 $$;
 
 -- The looked-up fields the list and the detail of a dashboard share: the
@@ -342,19 +344,24 @@ RETURNS TABLE(j text, last_refresh text, is_cached boolean) LANGUAGE sql STABLE 
      -- the dashboards of the insight's tiles (JSON texts, as above), with
      -- the user's levels on them: without the advanced permissions
      -- (p_adv) every dashboard's are 21 and 37 (ngx_dashboards_perms),
-     -- and they are not looked up
+     -- and they are not looked up.  The tiles reach the aggregates in id
+     -- order (a subquery that ends with its ORDER BY, nothing joined at
+     -- the aggregates' level, as in ngx_dashboards_tiles): an ORDER BY in
+     -- each string_agg would start a sort of its own for each tile.
      CROSS JOIN LATERAL (
-            SELECT coalesce('[' || string_agg(t.dashboard_id::text, ',' ORDER BY t.id) || ']', '[]') AS dashboards,
+            SELECT coalesce('[' || string_agg(t.dashboard_id::text, ',') || ']', '[]') AS dashboards,
                    coalesce('[' || string_agg('{"id":' || t.id || ',"dashboard_id":' || t.dashboard_id
                                               || ',"deleted":' || coalesce(t.deleted::text, 'null') || '}',
-                                              ',' ORDER BY t.id) || ']', '[]') AS tiles,
-                   coalesce(max(p.effective_restriction_level), 21) AS er,
-                   CASE WHEN NOT p_adv OR count(*) = 0 OR bool_or(p.can_edit) THEN 37 ELSE 21 END AS ep
-              FROM posthog_dashboardtile t
-              JOIN posthog_dashboard d ON d.id = t.dashboard_id
-              LEFT JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
-                                                     p_user_id, p_level, p_adv, p_acl) p ON p_adv
-             WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted) r
+                                              ',') || ']', '[]') AS tiles,
+                   coalesce(max(t.er), 21) AS er,
+                   CASE WHEN NOT p_adv OR count(*) = 0 OR bool_or(t.can_edit) THEN 37 ELSE 21 END AS ep
+              FROM (SELECT t.id, t.dashboard_id, t.deleted, p.effective_restriction_level AS er, p.can_edit
+                      FROM posthog_dashboardtile t
+                      JOIN posthog_dashboard d ON d.id = t.dashboard_id
+                      LEFT JOIN LATERAL ngx_dashboards_perms(d.id, d.restriction_level, d.created_by_id,
+                                                             p_user_id, p_level, p_adv, p_acl) p ON p_adv
+                     WHERE t.insight_id = i.id AND t.deleted IS DISTINCT FROM true AND NOT d.deleted
+                     ORDER BY t.id) t) r
      -- the effective query, its JSON text and its key: as remembered for
      -- this tile (ngx_dashboards_query_memo_hit; not with variables), else
      -- computed, each once (OFFSET 0: not pulled up, which would compute
