@@ -199,6 +199,8 @@ if (!$relay_pid) {
             delete $held{$x};
             close $x;
         }
+        # the test knows when the end of a connection has been passed on
+        open my $f, '>', "$relay_dir/closed"; close $f;
     };
     while (1) {
         for my $s ($sel->can_read(0.2)) {
@@ -316,8 +318,13 @@ $t->reload(primary => "host=127.0.0.1 port=$relay_port dbname=$db user=postgres 
     ok $t->wait_until(sub { proc_state($worker) eq 'T' }), 'worker stopped';
     syswrite $s, "Authorization: Bearer " . $t->key . "\r\nContent-Type: application/json\r\n"
                  . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body";
+    unlink "$relay_dir/closed";
     $t->sql('SELECT pg_terminate_backend($1)', $pid);
     ok $t->wait_until(sub { !Dash::Lock::backend_alive($t, $pid) }), 'its backend is terminated';
+    # the relay, a process of its own, may not have run yet on a busy
+    # machine: until it passes the server's FATAL message and the end of the
+    # connection on, the worker could not tell the connection is dead
+    ok $t->wait_until(sub { -e "$relay_dir/closed" }), 'the relay closed its side too';
     kill 'CONT', $worker;
     my $r = read_response($s);
     is $r->{status}, 201, 'the create went to a new connection: 201' or diag $r->{raw};
