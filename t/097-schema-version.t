@@ -39,6 +39,7 @@ sub migrate {
                '-d', $t->db);
     my $out = qx{@cmd 2>&1};
     is $?, 0, 'sql/migrate runs' or diag $out;
+    return $out;
 }
 
 # --- the version: one constant in C, one in SQL, and the database's --------------
@@ -160,5 +161,23 @@ is $r->{json}{count}, 2, 'with the list';
 $r = $t->api(GET => "/api/users/\@me/");
 is $r->{status}, 200, '@me 200';
 ok !exists $r->{json}{old}, 'from the schema\'s function';
+
+# --- sql/migrate whatever the session's search_path -------------------------------
+# (PGOPTIONS or ALTER ROLE .. SET search_path with the functions' schema first:
+# the tables and the bookkeeping stay in public, nothing is applied twice)
+
+{
+    my $applied = $t->sql_value('SELECT count(*) FROM public.ngx_dashboards_migrations');
+    local $ENV{PGOPTIONS} = '-c search_path=ngx_dashboards,public';
+    my $out = migrate();
+    unlike $out, qr/migrate: applying/, 'with ngx_dashboards first in the search_path: nothing applied again';
+    is $t->sql_value(q{SELECT count(*) FROM pg_class
+                        WHERE relnamespace = 'ngx_dashboards'::regnamespace AND relkind = 'r'}), 0,
+        'no table in schema ngx_dashboards';
+    is $t->sql_value('SELECT count(*) FROM public.ngx_dashboards_migrations'), $applied,
+        'the bookkeeping is the one in public';
+    is $t->sql_value('SELECT ngx_dashboards.ngx_dashboards_version()'), $c_version, 'the version';
+}
+is $t->api(GET => $list)->{status}, 200, 'and the list answers';
 
 done_testing;
