@@ -635,6 +635,13 @@ $$;
 -- rescan, once per tile, for the one row of a key: a plain index scan
 -- takes 12 % less time per retrieve of ten insight tiles (bench/RESULTS.md,
 -- "Fewer executor nodes").
+-- With its generic plan from the first call: PostgreSQL plans a statement
+-- with its parameters' values for its first five runs on a connection
+-- before it settles on the generic plan, and planning this one takes about
+-- 20 ms, so the second to sixth retrieves on each new connection took
+-- 17-25 ms instead of about 1 ms (bench/RESULTS.md, "Fewer executor
+-- nodes").  Its rows are all found by keys, so the generic plan is the
+-- plan it settles on anyway.
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean);
 DROP FUNCTION IF EXISTS ngx_dashboards_detail(int, int, int, boolean, text, jsonb, jsonb, boolean, jsonb);
@@ -650,7 +657,8 @@ CREATE OR REPLACE FUNCTION ngx_dashboards_detail(p_id int, p_user_id int, p_leve
                                                  p_outcomes jsonb DEFAULT NULL,
                                                  p_tile_filters_override jsonb DEFAULT NULL)
 RETURNS text LANGUAGE plpgsql STABLE
-SET enable_seqscan = off SET enable_memoize = off SET enable_bitmapscan = off AS $$
+SET enable_seqscan = off SET enable_memoize = off SET enable_bitmapscan = off
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v text;
 BEGIN
