@@ -402,17 +402,16 @@ is $t->api(GET => $list)->{status}, 200, 'pool_size 1: list answers';
 # --- prepared_statements ------------------------------------------------------------
 
 {
-    my $log = $t->cluster->{log};
-    my $off0 = -s $log;
+    my $off0 = $t->pg_log_offset;
     is $t->api(GET => $list)->{status}, 200, 'prepared_statements on: list';
     is $t->api(GET => $one)->{status}, 200, 'retrieve';
     sleep 0.2;
-    my $txt = slurp($log, $off0);
+    my $txt = $t->pg_log(from => $off0);
     like $txt, qr/ngx_dashboards\s+LOG:\s+execute ngxd_list/, 'on: the list runs as the named statement ngxd_list';
     like $txt, qr/ngx_dashboards\s+LOG:\s+execute ngxd_retrieve/, 'on: retrieve as ngxd_retrieve';
 
     $t->reload(prepared_statements => 'off');
-    my $off1 = -s $log;
+    my $off1 = $t->pg_log_offset;
     my $r = $t->api(GET => $list);
     is $r->{status}, 200, 'prepared_statements off: list';
     is $r->{json}{count}, 1, 'with the list';
@@ -426,7 +425,7 @@ is $t->api(GET => $list)->{status}, 200, 'pool_size 1: list answers';
     $t->pg_terminate_backends;
     is $t->api(GET => $list)->{status}, 200, 'a terminated backend is replaced with prepared_statements off';
     sleep 0.2;
-    $txt = slurp($log, $off1);
+    $txt = $t->pg_log(from => $off1);
     like $txt, qr/ngx_dashboards\s+LOG:\s+execute <unnamed>: SELECT count, results FROM\s+ngx_dashboards\.ngx_dashboards_list/,
         'off: the list runs as an unnamed statement';
     unlike $txt, qr/ngx_dashboards\s+LOG:\s+execute ngxd_/, 'off: no named statement is executed';
@@ -438,14 +437,6 @@ sub proc_state {
     open my $fh, '<', "/proc/$pid/stat" or return '';
     my $st = <$fh> // '';
     return $st =~ /\)\s+(\S)/ ? $1 : '';
-}
-
-sub slurp {
-    my ($file, $from) = @_;
-    open my $fh, '<', $file or return '';
-    seek $fh, $from // 0, 0;
-    local $/;
-    return <$fh> // '';
 }
 
 done_testing;

@@ -359,8 +359,8 @@ for my $n (2, 4) {
 # t/200 section 18); one alone, or one at a time, with false.  Read from
 # the statements the events servers log with their parameters.
 SKIP: {
-    my $log = $t->cluster->{log};
-    skip 'the log of PostgreSQL is not known (t/run exports DASH_PGLOG)', 11 unless defined $log;
+    skip 'the log of PostgreSQL is not known (t/run exports DASH_PGLOG)', 11
+        unless defined $t->cluster->{log};
     $t->sql(qq{ALTER DATABASE "${\ $t->db}" SET log_statement = 'all'});
     my ($dx) = $t->fixture_dashboard(team => $T, user => $w->{user}, name => 'Alone');
     $t->fixture_insight_tile(dashboard => $dx,
@@ -369,9 +369,7 @@ SKIP: {
     my $sides = sub {
         my ($from) = @_;
         sleep 0.3;
-        open my $fh, '<', $log or return [];
-        seek $fh, $from, 0;
-        my $txt = do { local $/; <$fh> } // '';
+        my $txt = $t->pg_log(from => $from);
         return [ sort map { /\$4 = '([^']*)'/ ? $1 : '?' }
                  $txt =~ /execute ngxd_insight_compute:[^\n]*\n[^\n]*DETAIL:\s+parameters: ([^\n]*)/g ];
     };
@@ -381,12 +379,12 @@ SKIP: {
         my ($n, $u, $want, $name) = @$case;
         $t->reload(http_extra => events_block('30s'),
                    location_extra => "dashboards_events events;\ndashboards_queries_per_request $n;");
-        my $off = -s $log;
+        my $off = $t->pg_log_offset;
         my $r = $t->api(GET => "$u?refresh=force_blocking");
         is $r->{status}, 200, "side by side, $name: 200" or diag $r->{raw};
         is_deeply $sides->($off), $want, "side by side, $name: p_side_by_side";
     }
-    my $off = -s $log;
+    my $off = $t->pg_log_offset;
     is $t->api(GET => "$url?refresh=force_async")->{status}, 200, 'side by side, in the background: 200';
     ok $t->wait_until(sub { @{ $sides->($off) } >= 4 }, timeout => 10), 'side by side, in the background: computed';
     is_deeply $sides->($off), [qw(t t t t)], 'side by side, in the background: p_side_by_side';

@@ -595,6 +595,20 @@ sub error_log {
 
 sub log_offset { -s $_[0]{error_log} // 0 }
 
+# PostgreSQL's log (t/run exports it as DASH_PGLOG; undef when not known):
+# its text from a byte offset, and its size now
+sub pg_log {
+    my ($self, %o) = @_;
+    my $log = $self->cluster->{log};
+    return defined $log ? $self->_slurp($log, $o{from}) : '';
+}
+
+sub pg_log_offset {
+    my ($self) = @_;
+    my $log = $self->cluster->{log};
+    return defined $log ? (-s $log // 0) : 0;
+}
+
 # wait until the error log (from an offset) matches; returns the match or undef
 sub wait_for_log {
     my ($self, $re, %o) = @_;
